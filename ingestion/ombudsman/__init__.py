@@ -1,0 +1,1 @@
+"""The Local Government and Social Care Ombudsman's (LGSCO) open data."""
