@@ -1,0 +1,106 @@
+"""Transform: ``dbt build`` of the dbt project against the warehouse (models, seeds, snapshots, tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from complaints_warehouse.database import Connection
+from complaints_warehouse.settings import Settings
+
+
+class TransformFailed(RuntimeError):
+    """dbt finished with errors or failing tests; the message lists them."""
+
+
+@dataclass
+class DbtResult:
+    command: str
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).with_name("dbt")
+    found = str(beside_python) if beside_python.exists() else shutil.which("dbt")
+    if not found:
+        raise TransformFailed("dbt is not installed in this environment: run `make install`.")
+    return found
+
+
+def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(target.dbt_env())
+    env.update(
+        DBT_PROFILES_DIR=str(settings.dbt_project_dir),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",  # no network here, and councils' data stays home
+        DBT_LOG_PATH=str(settings.dbt_project_dir / "target" / "logs"),
+        DBT_USE_COLORS="true" if sys.stdout.isatty() else "false",
+    )
+    return env
+
+
+def run_dbt(
+    settings: Settings,
+    target: Connection,
+    args: list[str],
+    *,
+    echo: Callable[[str], None] = print,
+) -> DbtResult:
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise its results."""
+    project = settings.dbt_project_dir
+    results_file = project / "target" / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    command = [dbt_executable(), *args, "--project-dir", str(project)]
+    process = subprocess.Popen(
+        command,
+        cwd=project,
+        env=dbt_environment(settings, target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        echo(line.rstrip())
+    returncode = process.wait()
+    result = _summarise(" ".join(["dbt", *args]), results_file)
+    result.success = returncode == 0 and not result.failures
+    return result
+
+
+def _summarise(command: str, results_file: Path) -> DbtResult:
+    result = DbtResult(command=command, success=False)
+    if not results_file.exists():
+        result.failures.append("dbt wrote no run results (it failed before running anything: see its output)")
+        return result
+    run = json.loads(results_file.read_text())
+    result.elapsed_s = round(run.get("elapsed_time", 0.0), 2)
+    statuses = Counter(r["status"] for r in run.get("results", []))
+    result.counts = dict(statuses)
+    for r in run.get("results", []):
+        if r["status"] in {"error", "fail", "runtime error"}:
+            result.failures.append(f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}")
+    return result
+
+
+def build(settings: Settings, target: Connection, *, select: str | None = None, echo=print) -> DbtResult:
+    """``dbt build``: every model, seed and test, in dependency order; raise if anything failed."""
+    args = ["build"] + (["--select", select] if select else [])
+    result = run_dbt(settings, target, args, echo=echo)
+    if not result.success:
+        listed = "\n  ".join(result.failures) or "see dbt's output above"
+        raise TransformFailed(f"dbt build failed:\n  {listed}")
+    return result

@@ -1,0 +1,186 @@
+"""The expectations the warehouse is validated against, written into the file data context in ``gx/``.
+
+The context under ``expectations/gx/`` is committed: suites, validation definitions and the checkpoint
+are reviewable JSON. This module is how they are written; run it after changing a suite::
+
+    make expectations        # or: python expectations/define.py
+
+The data source's connection string is the placeholder ``${GX_WAREHOUSE_URL}``, filled in at run time
+from the project's settings, so no credentials are stored here. Every check runs inside PostgreSQL.
+Writing needs a built warehouse (GX checks that the tables exist): run ``make run`` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+CONTEXT_ROOT = Path(__file__).resolve().parent
+# GX substitutes {batch} with "(select ...) as subselect": give it a name in a CTE, never an alias.
+DATA_SOURCE = "warehouse"
+CHECKPOINT = "nightly"
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A check written as SQL that returns the rows breaking it (none when all is well)."""
+
+    description: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    schema: str
+    table: str
+    description: str
+    checks: tuple
+
+
+def _suites():
+    import great_expectations as gx
+
+    ge = gx.expectations
+    return (
+        Suite(
+            name="raw_loads_reconcile",
+            schema="audit",
+            table="load_batches",
+            description="Every load is accounted for: rows in = rows loaded + rows quarantined.",
+            checks=(
+                Rows(
+                    "Every loaded batch reconciles: rows in = rows loaded + rows quarantined",
+                    "select * from {batch} where status = 'loaded' "
+                    "and rows_in is distinct from rows_loaded + rows_quarantined",
+                ),
+                Rows(
+                    "Every loaded batch's raw rows number exactly its ledger's rows loaded",
+                    "with b as (select * from {batch}) "
+                    "select b.batch_id, b.table_name, b.rows_loaded, coalesce(r.n, 0) as raw_rows from b "
+                    "left join (select _batch_id, count(*) as n from raw_case_system.representations group by 1 "
+                    "union all select _batch_id, count(*) from raw_case_system.stages group by 1 "
+                    "union all select _batch_id, count(*) from raw_ombudsman.annual_statistics group by 1) r "
+                    "on r._batch_id = b.batch_id "
+                    "where b.status = 'loaded' and b.rows_loaded <> coalesce(r.n, 0)",
+                ),
+                Rows(
+                    "Every batch's quarantined rows are kept in audit.quarantine",
+                    "with b as (select * from {batch}) "
+                    "select b.batch_id, b.rows_quarantined, count(q.quarantine_id) as kept from b "
+                    "left join audit.quarantine q on q.batch_id = b.batch_id "
+                    "where b.status = 'loaded' group by b.batch_id, b.rows_quarantined "
+                    "having count(q.quarantine_id) <> b.rows_quarantined",
+                ),
+            ),
+        ),
+        Suite(
+            name="representations_totals",
+            schema="marts",
+            table="fct_representations",
+            description="The representations fact counts every case the case system delivered, once.",
+            checks=(
+                ge.ExpectTableRowCountToBeBetween(min_value=1),
+                Rows(
+                    "Every representation in staging appears exactly once in the fact, and no other",
+                    "with f as (select * from {batch}) "
+                    "select coalesce(s.representation_id, f.representation_id) as representation_id "
+                    "from staging.stg_case_system__representations s "
+                    "full join f on f.representation_id = s.representation_id "
+                    "where s.representation_id is null or f.representation_id is null",
+                ),
+                Rows(
+                    "Stage counts in the fact add up to the stages recorded for those cases",
+                    "with f as (select * from {batch}), totals as ("
+                    "select (select coalesce(sum(stage_count), 0) from f) as fact_total, "
+                    "(select count(*) from staging.stg_case_system__stages s where exists ("
+                    "select 1 from f where f.representation_id = s.representation_id)) as staged_total) "
+                    "select * from totals where fact_total <> staged_total",
+                ),
+                Rows(
+                    "No case closes before it was received",
+                    "select * from {batch} where closed_date < received_date",
+                ),
+                ge.ExpectColumnValuesToBeBetween(column="highest_stage", min_value=0, max_value=3),
+            ),
+        ),
+        Suite(
+            name="ombudsman_statistics",
+            schema="staging",
+            table="stg_ombudsman__annual_statistics",
+            description="The Ombudsman's published rates agree with the counts they are rates of.",
+            checks=(
+                Rows(
+                    "Upheld never exceeds detailed investigations",
+                    "select * from {batch} where upheld > detailed_investigations",
+                ),
+                Rows(
+                    "The published uphold rate equals upheld / detailed investigations, rounded to whole percent",
+                    "select authority_name, financial_year, published_uphold_rate_pct, "
+                    "round(100.0 * upheld / detailed_investigations) as recomputed from {batch} "
+                    "where detailed_investigations > 0 "
+                    "and published_uphold_rate_pct <> round(100.0 * upheld / detailed_investigations)",
+                ),
+                Rows(
+                    "A year with no detailed investigations has no uphold rate (not zero)",
+                    "select * from {batch} where detailed_investigations = 0 and published_uphold_rate_pct is not null",
+                ),
+                Rows(
+                    "The published satisfactory remedy rate equals satisfactory remedies / upheld, rounded",
+                    "select authority_name, financial_year from {batch} where upheld > 0 "
+                    "and published_satisfactory_remedy_rate_pct <> round(100.0 * satisfactory_remedies / upheld)",
+                ),
+            ),
+        ),
+    )
+
+
+def write_context(root: Path = CONTEXT_ROOT):
+    """Create or update the data source, suites, validation definitions and checkpoint in ``root/gx``."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    source = context.data_sources.add_or_update_sql(name=DATA_SOURCE, connection_string="${GX_WAREHOUSE_URL}")
+    definitions = []
+    for suite_def in _suites():
+        asset_name = f"{suite_def.schema}.{suite_def.table}"
+        try:
+            asset = source.get_asset(asset_name)
+        except LookupError:
+            asset = source.add_table_asset(name=asset_name, table_name=suite_def.table, schema_name=suite_def.schema)
+        try:
+            batch = asset.get_batch_definition("whole_table")
+        except KeyError:
+            batch = asset.add_batch_definition_whole_table("whole_table")
+        suite = gx.ExpectationSuite(name=suite_def.name, meta={"description": suite_def.description})
+        for check in suite_def.checks:
+            if isinstance(check, Rows):
+                check = gx.expectations.UnexpectedRowsExpectation(
+                    unexpected_rows_query=check.query, description=check.description
+                )
+            suite.add_expectation(check)
+        suite = context.suites.add_or_update(suite)
+        definitions.append(
+            context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite_def.name, data=batch, suite=suite)
+            )
+        )
+    context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=CHECKPOINT,
+            validation_definitions=definitions,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
+        )
+    )
+    return context
+
+
+if __name__ == "__main__":
+    # GX checks the connection and the tables while it writes: point it at a built warehouse.
+    from complaints_warehouse import database, validate
+    from complaints_warehouse.settings import load_settings
+
+    validate.export_gx_environment(database.resolve(load_settings()))
+    write_context()
+    print(f"Wrote the Great Expectations context in {CONTEXT_ROOT / 'gx'}")
