@@ -1,0 +1,151 @@
+"""The pipeline: each step a plain function, called the same way by the CLI and by the Airflow DAGs.
+
+    prepare -> load (each source) -> transform (dbt build) -> validate (GX checkpoint) -> report
+
+A run is recorded in ``audit.pipeline_runs``; every load in ``audit.load_batches``; every expectation
+in ``audit.validation_results``. Steps return plain dicts so Airflow can pass them between tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from psycopg.types.json import Jsonb
+
+from complaints_warehouse import database, load, transform, validate
+from complaints_warehouse.database import Connection
+from complaints_warehouse.settings import Settings
+
+Echo = Callable[[str], None]
+
+
+def new_run_id(driver: str) -> str:
+    return f"{driver}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+
+
+def prepare(settings: Settings) -> Connection:
+    """Find (or start) the warehouse and make sure its schemas and audit tables exist."""
+    target = database.resolve(settings)
+    database.bootstrap(target)
+    return target
+
+
+def start_run(target: Connection, run_id: str, driver: str) -> None:
+    with database.connect(target) as conn:
+        conn.execute(
+            "insert into audit.pipeline_runs (run_id, driver, status) values (%s, %s, 'running') "
+            "on conflict (run_id) do update set status = 'running', started_at = clock_timestamp(), "
+            "finished_at = null",
+            (run_id, driver),
+        )
+
+
+def finish_run(target: Connection, run_id: str, status: str, summary: dict) -> None:
+    with database.connect(target) as conn:
+        conn.execute(
+            "update audit.pipeline_runs set status = %s, finished_at = clock_timestamp(), summary = %s "
+            "where run_id = %s",
+            (status, Jsonb(summary), run_id),
+        )
+
+
+def progress_printer(echo: Echo, label: str, every_s: float = 1.0) -> Callable[[int, int], None]:
+    """Report a long load's progress at most once a second, and always at the end."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= every_s:
+            last[0] = now
+            pct = 100 * done / total if total else 100
+            echo(f"  {label}: {pct:5.1f}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB)")
+
+    return report
+
+
+def step_load(settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print) -> list[dict]:
+    """Load one source's extract folder; returns one ledger summary per file."""
+    folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
+    echo(f"Loading {source} from {folder}")
+    results = load.load_source(
+        target, source, folder, reload=reload, progress=progress_printer(echo, source)
+    )
+    for r in results:
+        if r.status == "skipped":
+            echo(f"  {r.table}: skipped, {r.message}")
+        else:
+            extra = f"; {r.message}" if r.message else ""
+            echo(
+                f"  {r.table}: {r.rows_in} rows in = {r.rows_loaded} loaded + {r.rows_quarantined} quarantined "
+                f"(batch {r.batch_id}){extra}"
+            )
+    return [r.as_dict() for r in results]
+
+
+def step_transform(settings: Settings, target: Connection, *, select: str | None = None, echo: Echo = print) -> dict:
+    echo("Building the warehouse with dbt")
+    return transform.build(settings, target, select=select, echo=echo).as_dict()
+
+
+def step_validate(settings: Settings, target: Connection, run_id: str, *, echo: Echo = print) -> dict:
+    echo("Validating with Great Expectations (checkpoint 'nightly')")
+    summary = validate.run_checkpoint(settings, target, run_id)
+    echo(f"  {summary.passed} of {summary.evaluated} expectations passed; Data Docs: {summary.data_docs}")
+    return summary.as_dict()
+
+
+def step_report(settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print) -> dict:
+    """Write the run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.outputs_dir / "last-run.json"
+    summary = {**summary, "run_id": run_id, "outputs": {"summary": str(path), "data_docs": str(settings.data_docs_dir / "index.html")}}
+    path.write_text(json.dumps(summary, indent=2, default=str))
+    finish_run(target, run_id, "succeeded", summary)
+    echo(one_line(summary))
+    return summary
+
+
+def one_line(summary: dict) -> str:
+    loads = summary.get("loads", [])
+    rows_in = sum(b["rows_in"] for b in loads)
+    quarantined = sum(b["rows_quarantined"] for b in loads)
+    loaded_batches = sum(b["status"] == "loaded" for b in loads)
+    skipped = sum(b["status"] == "skipped" for b in loads)
+    dbt = summary.get("transform", {}).get("counts", {})
+    gx = summary.get("validation", {})
+    return (
+        f"Run {summary.get('run_id')}: loaded {rows_in} rows in {loaded_batches} batches "
+        f"({quarantined} quarantined, {skipped} files unchanged); "
+        f"dbt build {sum(dbt.values())} nodes ok; "
+        f"{gx.get('passed', 0)}/{gx.get('evaluated', 0)} expectations passed; "
+        f"Data Docs {summary.get('outputs', {}).get('data_docs', '')}"
+    )
+
+
+def run_all(settings: Settings, *, driver: str = "cli", run_id: str | None = None, echo: Echo = print) -> dict:
+    """The whole pipeline, once. Raises on the first failing step, after recording the failure."""
+    run_id = run_id or new_run_id(driver)
+    target = prepare(settings)
+    echo(f"Warehouse: {target.display}")
+    start_run(target, run_id, driver)
+    summary: dict = {"loads": []}
+    try:
+        for source in load.SOURCES:
+            summary["loads"] += step_load(settings, target, source, echo=echo)
+        summary["transform"] = step_transform(settings, target, echo=echo)
+        summary["validation"] = step_validate(settings, target, run_id, echo=echo)
+    except Exception as exc:
+        finish_run(target, run_id, "failed", {**summary, "error": str(exc)})
+        raise
+    return step_report(settings, target, run_id, summary, echo=echo)
+
+
+def output_paths(settings: Settings) -> dict[str, Path]:
+    return {
+        "run summary": settings.outputs_dir / "last-run.json",
+        "Data Docs": settings.data_docs_dir / "index.html",
+    }
