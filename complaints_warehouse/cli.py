@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 from datetime import date
@@ -98,6 +99,9 @@ def cmd_db(args, settings) -> int:
     if args.action == "init":
         schemas = database.bootstrap(target)
         _echo(f"Schemas ready in {target.display}: {', '.join(schemas)}")
+    elif args.action == "env":
+        for name, value in target.dbt_env().items():
+            _echo(f"export {name}={shlex.quote(value)}")
     elif args.action == "url":
         _echo(target.sqlalchemy_url("psycopg").replace("postgresql+psycopg", "postgresql"))
     else:
@@ -184,8 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_validate
     )
 
-    p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url")
-    p.add_argument("action", choices=["start", "stop", "status", "init", "url"])
+    p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
+    p.add_argument(
+        "action",
+        choices=["start", "stop", "status", "init", "url", "env"],
+        help="start/stop the embedded server; status; init the schemas; print its url, or shell exports for dbt",
+    )
     p.set_defaults(handler=cmd_db)
 
     p = sub.add_parser("airflow-run", help="run a DAG end to end through Airflow (airflow dags test)")

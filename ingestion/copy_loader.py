@@ -166,9 +166,11 @@ def _column_checks(column: Column, required: bool) -> list[sql.Composable]:
     return checks
 
 
-def _rule_checks(contract: TableContract) -> list[sql.Composable]:
+def _rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
     checks = []
     for rule in contract.rules:
+        if not set(rule.columns) <= set(header):
+            continue  # an optional column the file does not carry: nothing to compare
         columns = [contract.column(name) for name in rule.columns]
         guard = sql.SQL(" and ").join(
             sql.SQL("{v} is not null and audit.is_valid_as({v}, {t})").format(
@@ -289,7 +291,7 @@ def _load_batch(
         for column in known
         for check in _column_checks(column, required=column.name in contract.required_columns)
     ]
-    checks += _rule_checks(contract) + [_duplicate_key_check(contract)]
+    checks += _rule_checks(contract, header) + [_duplicate_key_check(contract)]
     conn.execute(
         sql.SQL(
             "create temp table checked on commit drop as "

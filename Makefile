@@ -1,0 +1,55 @@
+# The two commands of the quick start are `make run` and `make test`; the rest are for developers.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install run test lint sqlfluff pipeline db-stop db-status expectations constraints clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned stack (only when pyproject or constraints change)
+
+run: install  ## the nightly DAG end to end through Airflow, on the embedded PostgreSQL unless WAREHOUSE_URL is set
+	$(BIN)/complaints-warehouse airflow-run
+
+test: install  ## ruff, then the whole pytest suite against a real (embedded) PostgreSQL, dbt, GX and Airflow
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install sqlfluff  ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sqlfluff: install  ## lint the dbt models with sqlfluff (dbt templater; needs the warehouse)
+	$(BIN)/complaints-warehouse db start >/dev/null
+	eval "$$($(BIN)/complaints-warehouse db env)" && $(BIN)/sqlfluff lint dbt_project/models
+
+pipeline: install  ## the same pipeline without Airflow, in one process
+	$(BIN)/complaints-warehouse run
+
+db-stop: install  ## stop the embedded PostgreSQL
+	$(BIN)/complaints-warehouse db stop
+
+db-status: install  ## where the warehouse is, and whether it is up
+	$(BIN)/complaints-warehouse db status
+
+expectations: install  ## rewrite the Great Expectations context in expectations/gx from expectations/define.py
+	$(BIN)/python expectations/define.py
+
+constraints: install  ## re-pin constraints.txt from the current environment
+	{ head -2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^complaints-warehouse'; } > constraints.tmp
+	mv constraints.tmp constraints.txt
+
+clean: db-stop  ## stop the database and remove local state (.warehouse, .airflow, outputs) but keep .venv
+	rm -rf .warehouse .airflow outputs dbt_project/target expectations/gx/uncommitted/data_docs expectations/gx/uncommitted/validations

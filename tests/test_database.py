@@ -1,0 +1,42 @@
+"""Schemas are the project's: created by code, idempotently, including the restricted one."""
+
+from __future__ import annotations
+
+from complaints_warehouse import database
+
+
+def test_bootstrap_creates_every_schema_and_is_idempotent(warehouse, sql):
+    database.bootstrap(warehouse)  # a second time changes nothing and raises nothing
+    schemas = {row[0] for row in sql("select schema_name from information_schema.schemata")}
+    assert set(database.SCHEMAS) <= schemas
+    assert {"raw_case_system", "raw_ombudsman", "staging", "intermediate", "marts", "audit", "restricted"} <= schemas
+    tables = {row[0] for row in sql("select table_name from information_schema.tables where table_schema = 'audit'")}
+    assert {"load_batches", "quarantine", "pipeline_runs", "validation_results"} <= tables
+
+
+def test_is_valid_as_tells_castable_from_not(sql):
+    rows = sql(
+        "select audit.is_valid_as('2024-02-29', 'date'), audit.is_valid_as('2023-02-29', 'date'), "
+        "audit.is_valid_as('12.5', 'numeric'), audit.is_valid_as('twelve', 'numeric'), "
+        "audit.is_valid_as(null, 'date')"
+    )
+    assert rows == [(True, False, True, False, True)]
+
+
+def test_the_ledger_refuses_a_loaded_batch_that_does_not_reconcile(sql):
+    import psycopg
+    import pytest
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        sql(
+            "insert into audit.load_batches (source, table_name, status, rows_in, rows_loaded, rows_quarantined) "
+            "values ('case_system', 'representations', 'loaded', 10, 8, 1)"
+        )
+
+
+def test_connection_urls_keep_socket_hosts_and_hide_passwords():
+    socket = database.Connection.from_url("postgresql://postgres:@/warehouse?host=/tmp/pg")
+    assert socket.sqlalchemy_url("psycopg2") == "postgresql+psycopg2://postgres@/warehouse?host=/tmp/pg&port=5432"
+    remote = database.Connection.from_url("postgresql+psycopg://loader:s3cret@db.example:6543/wh")
+    assert (remote.host, remote.port, remote.user, remote.dbname) == ("db.example", 6543, "loader", "wh")
+    assert "s3cret" not in remote.display
