@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from complaints_warehouse.database import Connection, connect
+from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
 from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_file
-from ingestion.case_system import contract as case_system
 from ingestion.ombudsman import contract as ombudsman
 
 SOURCES: dict[str, tuple[TableContract, ...]] = {

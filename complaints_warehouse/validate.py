@@ -114,15 +114,14 @@ def _plain(row):
 
 
 def _record(target: Connection, run_id: str, checkpoint: str, rows: list[dict]) -> None:
-    with connect(target) as conn:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into audit.validation_results "
-                "(run_id, checkpoint, suite, expectation, success, observed_value, unexpected_sample) "
-                "values (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (run_id, checkpoint, r["suite"], r["expectation"], r["success"],
-                     Jsonb(_plain(r["observed_value"])), Jsonb(r["sample"]))
-                    for r in rows
-                ],
-            )
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "insert into audit.validation_results "
+            "(run_id, checkpoint, suite, expectation, success, observed_value, unexpected_sample) "
+            "values (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (run_id, checkpoint, r["suite"], r["expectation"], r["success"],
+                 Jsonb(_plain(r["observed_value"])), Jsonb(r["sample"]))
+                for r in rows
+            ],
+        )

@@ -89,3 +89,16 @@ begin
     end if;
 end
 $$;
+
+-- BI logins read the marts and nothing else. The bi_reader role is made by whoever runs the server
+-- (docker/postgres-init does it for the compose stack); when it exists, it gets read access to marts,
+-- now and for every table dbt creates there later.
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'bi_reader') then
+        grant usage on schema marts to bi_reader;
+        grant select on all tables in schema marts to bi_reader;
+        alter default privileges in schema marts grant select on tables to bi_reader;
+    end if;
+end
+$$;

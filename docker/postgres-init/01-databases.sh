@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# First start of the compose PostgreSQL: one database and one login each for the warehouse, Airflow's
+# metadata and Metabase's own, plus the read-only bi_reader login that Metabase uses on the marts.
+# Passwords come from the environment (.env), never from this file.
+set -euo pipefail
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres <<SQL
+create role warehouse login password '${WAREHOUSE_DB_PASSWORD}';
+create database warehouse owner warehouse;
+create role airflow login password '${AIRFLOW_DB_PASSWORD}';
+create database airflow owner airflow;
+create role metabase login password '${METABASE_DB_PASSWORD}';
+create database metabase owner metabase;
+create role bi_reader login password '${BI_READER_PASSWORD}';
+grant connect on database warehouse to bi_reader;
+SQL
