@@ -7,6 +7,7 @@ or the warehouse cannot be reached; 3 an input file was refused.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -141,7 +142,13 @@ def cmd_airflow_run(args, settings) -> int:
     state = _last_dag_run_state(env, args.dag)
     _echo(f"DAG {args.dag}: {state or 'no run recorded'}")
     if test.returncode != 0 or state != "success":
+        _echo(
+            f"See the task logs above, and audit.pipeline_runs in the warehouse ({settings.airflow_home}/logs)."
+        )
         return EXIT_FAILED
+    summary = pipeline.output_paths(settings)["run summary"]
+    if summary.exists():
+        _echo(pipeline.one_line(json.loads(summary.read_text())))
     for name, path in pipeline.output_paths(settings).items():
         _echo(f"  {name}: {path}")
     return EXIT_OK
@@ -176,8 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("load", help="load one source's extract into its raw schema")
     p.add_argument("source", choices=["case_system", "ombudsman"], help="which source to load")
-    p.add_argument("--from", dest="from_dir", metavar="DIR", help="the extract folder (default: from settings)")
-    p.add_argument("--reload", action="store_true", help="load files even if the same content was loaded before")
+    p.add_argument(
+        "--from", dest="from_dir", metavar="DIR", help="the extract folder (default: from settings)"
+    )
+    p.add_argument(
+        "--reload", action="store_true", help="load files even if the same content was loaded before"
+    )
     p.set_defaults(handler=cmd_load)
 
     p = sub.add_parser("transform", help="build the warehouse with dbt (models, seeds and their tests)")

@@ -57,7 +57,9 @@ class Connection:
         except psycopg.ProgrammingError as exc:
             raise SettingsError(f"WAREHOUSE_URL is not a valid PostgreSQL URL: {exc}") from None
         if not parts.get("dbname"):
-            raise SettingsError("WAREHOUSE_URL names no database: add one, as in postgresql://host/warehouse.")
+            raise SettingsError(
+                "WAREHOUSE_URL names no database: add one, as in postgresql://host/warehouse."
+            )
         return cls(
             host=str(parts.get("host") or "localhost"),
             port=int(parts.get("port") or 5432),
@@ -130,7 +132,9 @@ def _create_database_if_missing(server: Connection, name: str) -> None:
 def connect(target: Connection, **kwargs) -> psycopg.Connection:
     """Open a connection, turning connection failures into a message a person can act on."""
     try:
-        conn = psycopg.connect(target.conninfo, connect_timeout=10, application_name="complaints-warehouse", **kwargs)
+        conn = psycopg.connect(
+            target.conninfo, connect_timeout=10, application_name="complaints-warehouse", **kwargs
+        )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         hint = (
@@ -138,7 +142,9 @@ def connect(target: Connection, **kwargs) -> psycopg.Connection:
             if not target.embedded
             else "Try `complaints-warehouse db stop` and run again."
         )
-        raise WarehouseUnavailable(f"Cannot connect to the warehouse ({target.display}): {reason}. {hint}") from None
+        raise WarehouseUnavailable(
+            f"Cannot connect to the warehouse ({target.display}): {reason}. {hint}"
+        ) from None
     version = conn.info.server_version
     if version < MINIMUM_SERVER_VERSION:
         conn.close()
@@ -156,6 +162,8 @@ def bootstrap(target: Connection) -> list[str]:
         conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.bootstrap'))")
         for schema, comment in SCHEMAS.items():
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-            conn.execute(sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(comment)))
+            conn.execute(
+                sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(comment))
+            )
         conn.execute(ddl)
     return list(SCHEMAS)

@@ -20,7 +20,9 @@ def extract_files(folder: Path, tables: tuple[TableContract, ...]) -> list[tuple
     """The extract's files, in contract order (parents before children): ``<table>.csv`` per table."""
     if not folder.is_dir():
         raise RefusedFile(folder, "the extract folder does not exist")
-    found = [(table, folder / f"{table.name}.csv") for table in tables if (folder / f"{table.name}.csv").exists()]
+    found = [
+        (table, folder / f"{table.name}.csv") for table in tables if (folder / f"{table.name}.csv").exists()
+    ]
     if not found:
         expected = ", ".join(f"{t.name}.csv" for t in tables)
         raise RefusedFile(folder, f"no extract files found (expected {expected})")

@@ -67,13 +67,13 @@ def progress_printer(echo: Echo, label: str, every_s: float = 1.0) -> Callable[[
     return report
 
 
-def step_load(settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print) -> list[dict]:
+def step_load(
+    settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print
+) -> list[dict]:
     """Load one source's extract folder; returns one ledger summary per file."""
     folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
     echo(f"Loading {source} from {folder}")
-    results = load.load_source(
-        target, source, folder, reload=reload, progress=progress_printer(echo, source)
-    )
+    results = load.load_source(target, source, folder, reload=reload, progress=progress_printer(echo, source))
     for r in results:
         if r.status == "skipped":
             echo(f"  {r.table}: skipped, {r.message}")
@@ -86,7 +86,9 @@ def step_load(settings: Settings, target: Connection, source: str, *, reload: bo
     return [r.as_dict() for r in results]
 
 
-def step_transform(settings: Settings, target: Connection, *, select: str | None = None, echo: Echo = print) -> dict:
+def step_transform(
+    settings: Settings, target: Connection, *, select: str | None = None, echo: Echo = print
+) -> dict:
     echo("Building the warehouse with dbt")
     return transform.build(settings, target, select=select, echo=echo).as_dict()
 
@@ -98,11 +100,17 @@ def step_validate(settings: Settings, target: Connection, run_id: str, *, echo: 
     return summary.as_dict()
 
 
-def step_report(settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print) -> dict:
+def step_report(
+    settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print
+) -> dict:
     """Write the run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     path = settings.outputs_dir / "last-run.json"
-    summary = {**summary, "run_id": run_id, "outputs": {"summary": str(path), "data_docs": str(settings.data_docs_dir / "index.html")}}
+    summary = {
+        **summary,
+        "run_id": run_id,
+        "outputs": {"summary": str(path), "data_docs": str(settings.data_docs_dir / "index.html")},
+    }
     path.write_text(json.dumps(summary, indent=2, default=str))
     finish_run(target, run_id, "succeeded", summary)
     echo(one_line(summary))
@@ -126,7 +134,9 @@ def one_line(summary: dict) -> str:
     )
 
 
-def run_all(settings: Settings, *, driver: str = "cli", run_id: str | None = None, echo: Echo = print) -> dict:
+def run_all(
+    settings: Settings, *, driver: str = "cli", run_id: str | None = None, echo: Echo = print
+) -> dict:
     """The whole pipeline, once. Raises on the first failing step, after recording the failure."""
     run_id = run_id or new_run_id(driver)
     target = prepare(settings)

@@ -79,6 +79,8 @@ def load_settings() -> Settings:
         database_name=database_name,
         project_dir=PROJECT_DIR,
         outputs_dir=_path("WAREHOUSE_OUTPUTS_DIR", PROJECT_DIR / "outputs"),
-        case_system_dir=_path("CASE_SYSTEM_EXTRACT_DIR", PROJECT_DIR / "ingestion" / "case_system" / "sample"),
+        case_system_dir=_path(
+            "CASE_SYSTEM_EXTRACT_DIR", PROJECT_DIR / "ingestion" / "case_system" / "sample"
+        ),
         ombudsman_dir=_path("OMBUDSMAN_DATA_DIR", PROJECT_DIR / "ingestion" / "ombudsman" / "sample"),
     )

@@ -26,7 +26,9 @@ class ValidationFailed(RuntimeError):
     def __init__(self, summary: ValidationSummary):
         lines = [f"{len(summary.failed)} expectation(s) failed in checkpoint {summary.checkpoint}:"]
         for failure in summary.failed:
-            lines.append(f"  - [{failure['suite']}] {failure['expectation']}: observed {failure['observed_value']}")
+            lines.append(
+                f"  - [{failure['suite']}] {failure['expectation']}: observed {failure['observed_value']}"
+            )
             for row in failure["sample"][:SAMPLE_ROWS]:
                 lines.append(f"      {json.dumps(row, default=str)}")
         super().__init__("\n".join(lines))
@@ -53,7 +55,9 @@ def export_gx_environment(target: Connection) -> None:
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 
-def run_checkpoint(settings: Settings, target: Connection, run_id: str, checkpoint: str = CHECKPOINT) -> ValidationSummary:
+def run_checkpoint(
+    settings: Settings, target: Connection, run_id: str, checkpoint: str = CHECKPOINT
+) -> ValidationSummary:
     """Run ``checkpoint``, record every result in the audit schema, and raise ``ValidationFailed`` if any failed."""
     export_gx_environment(target)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -69,7 +73,11 @@ def run_checkpoint(settings: Settings, target: Connection, run_id: str, checkpoi
             config = item.expectation_config
             name = config.description or _describe(config)
             details = item.result or {}
-            sample = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
+            sample = (
+                details.get("details", {}).get("unexpected_rows")
+                or details.get("partial_unexpected_list")
+                or []
+            )
             errors = _exception_messages(item.exception_info or {})
             if errors:  # an expectation that could not run is a failure, with the database's reason
                 sample = [{"error": errors[0].splitlines()[0]}]
@@ -120,8 +128,15 @@ def _record(target: Connection, run_id: str, checkpoint: str, rows: list[dict]) 
             "(run_id, checkpoint, suite, expectation, success, observed_value, unexpected_sample) "
             "values (%s, %s, %s, %s, %s, %s, %s)",
             [
-                (run_id, checkpoint, r["suite"], r["expectation"], r["success"],
-                 Jsonb(_plain(r["observed_value"])), Jsonb(r["sample"]))
+                (
+                    run_id,
+                    checkpoint,
+                    r["suite"],
+                    r["expectation"],
+                    r["success"],
+                    Jsonb(_plain(r["observed_value"])),
+                    Jsonb(r["sample"]),
+                )
                 for r in rows
             ],
         )

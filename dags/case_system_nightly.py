@@ -71,7 +71,9 @@ def case_system_nightly():
         return pipeline.step_validate(settings, target, pipeline_run)
 
     @task(outlets=[MARTS])
-    def report(pipeline_run: str, case_system: list[dict], ombudsman: list[dict], transformed: dict, validation: dict) -> dict:
+    def report(
+        pipeline_run: str, case_system: list[dict], ombudsman: list[dict], transformed: dict, validation: dict
+    ) -> dict:
         pipeline, settings, target = _pipeline()
         summary = {"loads": case_system + ombudsman, "transform": transformed, "validation": validation}
         return pipeline.step_report(settings, target, pipeline_run, summary)

@@ -147,7 +147,9 @@ def write_context(root: Path = CONTEXT_ROOT):
         try:
             asset = source.get_asset(asset_name)
         except LookupError:
-            asset = source.add_table_asset(name=asset_name, table_name=suite_def.table, schema_name=suite_def.schema)
+            asset = source.add_table_asset(
+                name=asset_name, table_name=suite_def.table, schema_name=suite_def.schema
+            )
         try:
             batch = asset.get_batch_definition("whole_table")
         except KeyError:

@@ -29,7 +29,9 @@ class Column:
 
     def __post_init__(self) -> None:
         if self.type not in SQL_TYPES:
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(SQL_TYPES)}")
+            raise ValueError(
+                f"column {self.name}: unknown type {self.type!r}; use one of {sorted(SQL_TYPES)}"
+            )
 
     @property
     def sql_type(self) -> str:

@@ -120,9 +120,7 @@ def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
             sql.Identifier(f"{contract.name}_batch_idx"), table
         )
     )
-    conn.execute(
-        sql.SQL("comment on table {} is {}").format(table, sql.Literal(contract.description))
-    )
+    conn.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(contract.description)))
 
 
 def _value(column: str) -> sql.Composable:
@@ -138,11 +136,15 @@ def _column_checks(column: Column, required: bool) -> list[sql.Composable]:
     value = _value(column.name)
     checks: list[sql.Composable] = []
     if required:
-        checks.append(sql.SQL("case when {} is null then {} end").format(value, sql.Literal(f"missing {column.name}")))
+        checks.append(
+            sql.SQL("case when {} is null then {} end").format(value, sql.Literal(f"missing {column.name}"))
+        )
     if column.type != "text":
         checks.append(
             sql.SQL("case when not audit.is_valid_as({v}, {t}) then format({msg}, {v}) end").format(
-                v=value, t=sql.Literal(column.sql_type), msg=sql.Literal(f"{column.name} is not a {column.type}: %s")
+                v=value,
+                t=sql.Literal(column.sql_type),
+                msg=sql.Literal(f"{column.name} is not a {column.type}: %s"),
             )
         )
     if column.codes:
@@ -159,7 +161,9 @@ def _column_checks(column: Column, required: bool) -> list[sql.Composable]:
                 sql.SQL(
                     "case when audit.is_valid_as({v}, 'numeric') and {v}::numeric {op} {b} then format({msg}, {v}) end"
                 ).format(
-                    v=value, op=sql.SQL(op), b=sql.Literal(bound),
+                    v=value,
+                    op=sql.SQL(op),
+                    b=sql.Literal(bound),
                     msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
                 )
             )
@@ -179,7 +183,9 @@ def _rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composa
             for c in columns
         )
         violation = sql.SQL(rule.violation).format(**{c.name: _typed(c) for c in columns})
-        checks.append(sql.SQL("case when {} and ({}) then {} end").format(guard, violation, sql.Literal(rule.reason)))
+        checks.append(
+            sql.SQL("case when {} and ({}) then {} end").format(guard, violation, sql.Literal(rule.reason))
+        )
     return checks
 
 
@@ -301,7 +307,9 @@ def _load_batch(
 
     extra = (
         sql.SQL("jsonb_build_object({})").format(
-            sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(h), sql.Identifier(h)) for h in result.extra_columns)
+            sql.SQL(", ").join(
+                sql.SQL("{}, {}").format(sql.Literal(h), sql.Identifier(h)) for h in result.extra_columns
+            )
         )
         if result.extra_columns
         else sql.SQL("null::jsonb")

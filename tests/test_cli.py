@@ -56,7 +56,10 @@ def test_status_of_an_unreachable_url_is_a_clear_message():
 def test_a_refused_file_exits_3_naming_the_file(tmp_path, settings):
     (tmp_path / "representations.csv").write_text("representation_id\nR1\n")
     result = run_cli(
-        "load", "case_system", "--from", str(tmp_path),
+        "load",
+        "case_system",
+        "--from",
+        str(tmp_path),
         WAREHOUSE_EMBEDDED_DATABASE=os.environ["WAREHOUSE_EMBEDDED_DATABASE"],
     )
     assert result.returncode == 3, result.stderr

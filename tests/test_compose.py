@@ -11,7 +11,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ["postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "metabase"]
+LONG_RUNNING = [
+    "postgres",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "metabase",
+]
 
 
 def test_the_stack_has_every_service():
@@ -22,7 +29,9 @@ def test_the_stack_has_every_service():
 def test_images_are_pinned(name):
     service = SERVICES[name]
     image = service["image"]
-    assert re.fullmatch(r"[\w./-]+:v?\d+(\.\d+)+[\w.-]*", image), f"{name}: {image} is not pinned to a version"
+    assert re.fullmatch(r"[\w./-]+:v?\d+(\.\d+)+[\w.-]*", image), (
+        f"{name}: {image} is not pinned to a version"
+    )
     assert "latest" not in image
 
 
@@ -43,7 +52,9 @@ def test_airflow_services_mount_the_dags_and_reach_the_api_server():
     for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         service = SERVICES[name]
         assert "./dags:/opt/airflow/dags:ro" in service["volumes"]
-        assert service["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:8080")
+        assert service["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith(
+            "http://airflow-apiserver:8080"
+        )
         assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     assert SERVICES["airflow-apiserver"]["command"] == "api-server"
     assert "/api/v2/version" in " ".join(SERVICES["airflow-apiserver"]["healthcheck"]["test"])
@@ -61,8 +72,17 @@ def test_no_secret_is_written_in_the_compose_file():
 
 
 def test_every_variable_the_compose_file_needs_is_in_the_example_env():
-    needed = set(re.findall(r"(?<!\$)\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))  # $${X}: the shell's
-    example = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")}
+    needed = set(
+        re.findall(r"(?<!\$)\$\{(\w+)", (ROOT / "docker-compose.yml").read_text())
+    )  # $${X}: the shell's
+    example = {
+        line.split("=")[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert needed <= example, needed - example
-    assert all(not line.split("=", 1)[1] for line in (ROOT / ".env.example").read_text().splitlines()
-               if "=" in line and not line.startswith("#")), ".env.example must not carry values"
+    assert all(
+        not line.split("=", 1)[1]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    ), ".env.example must not carry values"

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
-HEAVY_MODULES = ("dbt", "great_expectations", "pandas", "psycopg", "psycopg2", "complaints_warehouse", "ingestion")
+HEAVY_MODULES = (
+    "dbt",
+    "great_expectations",
+    "pandas",
+    "psycopg",
+    "psycopg2",
+    "complaints_warehouse",
+    "ingestion",
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +58,9 @@ def test_dag_files_import_nothing_heavy(dag_file):
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ))
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ)
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
@@ -65,5 +75,6 @@ def test_nightly_dag_runs_to_success_with_dag_test(dagbag, settings, warehouse, 
     assert sql("select driver, status from audit.pipeline_runs where run_id = %s", (run.run_id,)) == [
         ("airflow", "succeeded")
     ]
-    assert sql("select count(*), bool_and(success) from audit.validation_results where run_id = %s",
-               (run.run_id,)) == [(12, True)]
+    assert sql(
+        "select count(*), bool_and(success) from audit.validation_results where run_id = %s", (run.run_id,)
+    ) == [(12, True)]

@@ -9,8 +9,18 @@ def test_bootstrap_creates_every_schema_and_is_idempotent(warehouse, sql):
     database.bootstrap(warehouse)  # a second time changes nothing and raises nothing
     schemas = {row[0] for row in sql("select schema_name from information_schema.schemata")}
     assert set(database.SCHEMAS) <= schemas
-    assert {"raw_case_system", "raw_ombudsman", "staging", "intermediate", "marts", "audit", "restricted"} <= schemas
-    tables = {row[0] for row in sql("select table_name from information_schema.tables where table_schema = 'audit'")}
+    assert {
+        "raw_case_system",
+        "raw_ombudsman",
+        "staging",
+        "intermediate",
+        "marts",
+        "audit",
+        "restricted",
+    } <= schemas
+    tables = {
+        row[0] for row in sql("select table_name from information_schema.tables where table_schema = 'audit'")
+    }
     assert {"load_batches", "quarantine", "pipeline_runs", "validation_results"} <= tables
 
 
@@ -36,7 +46,10 @@ def test_the_ledger_refuses_a_loaded_batch_that_does_not_reconcile(sql):
 
 def test_connection_urls_keep_socket_hosts_and_hide_passwords():
     socket = database.Connection.from_url("postgresql://postgres:@/warehouse?host=/tmp/pg")
-    assert socket.sqlalchemy_url("psycopg2") == "postgresql+psycopg2://postgres@/warehouse?host=/tmp/pg&port=5432"
+    assert (
+        socket.sqlalchemy_url("psycopg2")
+        == "postgresql+psycopg2://postgres@/warehouse?host=/tmp/pg&port=5432"
+    )
     remote = database.Connection.from_url("postgresql+psycopg://loader:s3cret@db.example:6543/wh")
     assert (remote.host, remote.port, remote.user, remote.dbname) == ("db.example", 6543, "loader", "wh")
     assert "s3cret" not in remote.display

@@ -34,7 +34,9 @@ def load(warehouse, contract, path, **kwargs):
 def reconciles(sql, result) -> None:
     """rows in = rows loaded + rows quarantined, in the ledger and in the tables themselves."""
     assert result.rows_in == result.rows_loaded + result.rows_quarantined
-    raw = sql(f"select count(*) from raw_case_system.{result.table} where _batch_id = %s", (result.batch_id,))[0][0]
+    raw = sql(
+        f"select count(*) from raw_case_system.{result.table} where _batch_id = %s", (result.batch_id,)
+    )[0][0]
     kept = sql("select count(*) from audit.quarantine where batch_id = %s", (result.batch_id,))[0][0]
     ledger = sql(
         "select status, rows_in, rows_loaded, rows_quarantined from audit.load_batches where batch_id = %s",
@@ -48,8 +50,10 @@ def test_clean_file_loads_every_row_with_its_batch_id(tmp_path, warehouse, sql):
     path = write(tmp_path, "representations.csv", f"{HEADER}\n{GOOD}\n{GOOD.replace('R1', 'R2')}\n")
     result = load(warehouse, REPRESENTATIONS, path)
     assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("loaded", 2, 2, 0)
-    assert sql("select representation_id, received_date::text, joint_with_nhs from raw_case_system.representations "
-               "order by 1") == [("R1", "2024-01-10", False), ("R2", "2024-01-10", False)]
+    assert sql(
+        "select representation_id, received_date::text, joint_with_nhs from raw_case_system.representations "
+        "order by 1"
+    ) == [("R1", "2024-01-10", False), ("R2", "2024-01-10", False)]
     assert sql("select distinct _batch_id from raw_case_system.representations") == [(result.batch_id,)]
     reconciles(sql, result)
 
@@ -99,7 +103,9 @@ def test_duplicate_keys_within_a_batch_are_all_quarantined(tmp_path, warehouse, 
     path = write(tmp_path, "representations.csv", f"{HEADER}\n{GOOD}\n{GOOD}\n{GOOD.replace('R1', 'R2')}\n")
     result = load(warehouse, REPRESENTATIONS, path)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
-    assert sql("select distinct reasons from audit.quarantine") == [(["duplicate key in batch (representation_id)"],)]
+    assert sql("select distinct reasons from audit.quarantine") == [
+        (["duplicate key in batch (representation_id)"],)
+    ]
     reconciles(sql, result)
 
 
@@ -128,8 +134,14 @@ def test_same_file_twice_is_loaded_once(tmp_path, warehouse, sql):
     [
         ("", "the file is empty"),
         (b"PK\x03\x04\x14\x00\x06\x00binary", "the file is binary"),
-        ("representation_id,received_date\nR1,2024-01-01\n", "missing required column(s) representation_type"),
-        (HEADER.replace("representation_id", "status") + "\n", "the header names these columns more than once"),
+        (
+            "representation_id,received_date\nR1,2024-01-01\n",
+            "missing required column(s) representation_type",
+        ),
+        (
+            HEADER.replace("representation_id", "status") + "\n",
+            "the header names these columns more than once",
+        ),
         (f"{HEADER}\n{GOOD}\nR2,comp\xe9aint\n".encode("latin-1"), "the file is not UTF-8 text"),
         (f"{HEADER}\n{GOOD},surplus,fields\n", "the file is not well-formed CSV"),
     ],
@@ -140,7 +152,9 @@ def test_a_file_that_is_not_the_contract_is_refused_whole(tmp_path, warehouse, s
         load(warehouse, REPRESENTATIONS, path)
     message = str(refused.value)
     assert str(path) in message and problem in message
-    assert sql("select status, message like %s from audit.load_batches", (f"%{problem}%",)) == [("refused", True)]
+    assert sql("select status, message like %s from audit.load_batches", (f"%{problem}%",)) == [
+        ("refused", True)
+    ]
     assert sql("select count(*) from audit.quarantine") == [(0,)]
     loaded = sql("select to_regclass('raw_case_system.representations') is not null")[0][0]
     if loaded:

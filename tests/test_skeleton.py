@@ -13,7 +13,11 @@ from complaints_warehouse import pipeline, validate
 
 # The bundled sample: 240 representations (one closes before it was received), 212 stages (one with an
 # unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics.
-EXPECTED_RAW = {"raw_case_system.representations": 239, "raw_case_system.stages": 210, "raw_ombudsman.annual_statistics": 5}
+EXPECTED_RAW = {
+    "raw_case_system.representations": 239,
+    "raw_case_system.stages": 210,
+    "raw_ombudsman.annual_statistics": 5,
+}
 EXPECTED_QUARANTINE = {"representations": 1, "stages": 2}
 
 pytestmark = pytest.mark.slow
@@ -43,37 +47,56 @@ def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
     validation = first_run["validation"]
     assert validation["success"] is True
     assert validation["evaluated"] == validation["passed"] == 12
-    assert sql("select count(*), bool_and(success) from audit.validation_results where run_id = %s",
-               (first_run["run_id"],)) == [(12, True)]
+    assert sql(
+        "select count(*), bool_and(success) from audit.validation_results where run_id = %s",
+        (first_run["run_id"],),
+    ) == [(12, True)]
     assert Path(validation["data_docs"]).is_file()
     assert first_run["transform"]["success"] is True and not first_run["transform"]["failures"]
 
-    assert sql("select status from audit.pipeline_runs where run_id = %s", (first_run["run_id"],)) == [("succeeded",)]
+    assert sql("select status from audit.pipeline_runs where run_id = %s", (first_run["run_id"],)) == [
+        ("succeeded",)
+    ]
     written = json.loads((settings.outputs_dir / "last-run.json").read_text())
     assert written["run_id"] == first_run["run_id"]
     assert "Run " in pipeline.one_line(written) and "12/12 expectations passed" in pipeline.one_line(written)
 
 
 def test_rerun_loads_nothing_new_and_changes_no_mart(first_run, settings, sql):
-    before = sql("select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f")
+    before = sql(
+        "select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f"
+    )
     second = pipeline.run_all(settings, echo=lambda line: None)
     assert {b["status"] for b in second["loads"]} == {"skipped"}
     for table, rows in EXPECTED_RAW.items():
         assert sql(f"select count(*) from {table}") == [(rows,)], table
-    assert sql("select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f") == before
+    assert (
+        sql(
+            "select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f"
+        )
+        == before
+    )
 
 
 def test_published_rate_that_disagrees_with_its_counts_fails_validation(first_run, settings, warehouse, sql):
-    sql("update raw_ombudsman.annual_statistics set uphold_rate_pct = 50 "
-        "where authority_name = 'Oxfordshire County Council'")
+    sql(
+        "update raw_ombudsman.annual_statistics set uphold_rate_pct = 50 "
+        "where authority_name = 'Oxfordshire County Council'"
+    )
     with pytest.raises(validate.ValidationFailed) as failed:
         pipeline.step_validate(settings, warehouse, "broken-rate", echo=lambda line: None)
     message = str(failed.value)
     assert "The published uphold rate equals upheld / detailed investigations" in message
     assert "Oxfordshire County Council" in message
-    failed_rows = sql("select suite, expectation from audit.validation_results where run_id = 'broken-rate' and not success")
-    assert failed_rows == [("ombudsman_statistics",
-                            "The published uphold rate equals upheld / detailed investigations, rounded to whole percent")]
+    failed_rows = sql(
+        "select suite, expectation from audit.validation_results where run_id = 'broken-rate' and not success"
+    )
+    assert failed_rows == [
+        (
+            "ombudsman_statistics",
+            "The published uphold rate equals upheld / detailed investigations, rounded to whole percent",
+        )
+    ]
 
 
 def test_the_committed_expectations_are_what_define_py_writes(first_run, tmp_path):

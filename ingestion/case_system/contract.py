@@ -50,7 +50,9 @@ REPRESENTATIONS = TableContract(
         Column("updated_at", "timestamp", required=True),
     ),
     rules=(
-        RowRule("closed before received", "{closed_date} < {received_date}", ("closed_date", "received_date")),
+        RowRule(
+            "closed before received", "{closed_date} < {received_date}", ("closed_date", "received_date")
+        ),
     ),
 )
 
@@ -73,7 +75,9 @@ STAGES_TABLE = TableContract(
         Column("updated_at", "timestamp", required=True),
     ),
     rules=(
-        RowRule("responded before opened", "{responded_date} < {opened_date}", ("responded_date", "opened_date")),
+        RowRule(
+            "responded before opened", "{responded_date} < {opened_date}", ("responded_date", "opened_date")
+        ),
         RowRule("due before opened", "{due_date} < {opened_date}", ("due_date", "opened_date")),
     ),
 )

@@ -59,30 +59,57 @@ def main(n: int = 240, seed: int = 2324) -> None:
             for stage in stage_path:
                 due = add_working_days(opened, STAGE_TIMESCALE[stage])
                 late = rng.random() < 0.25
-                responded = add_working_days(opened, STAGE_TIMESCALE[stage] + (rng.randrange(1, 15) if late else -rng.randrange(0, STAGE_TIMESCALE[stage])))
+                responded = add_working_days(
+                    opened,
+                    STAGE_TIMESCALE[stage]
+                    + (rng.randrange(1, 15) if late else -rng.randrange(0, STAGE_TIMESCALE[stage])),
+                )
                 outcome = rng.choice(["upheld", "partially_upheld", "not_upheld", "not_upheld", "withdrawn"])
                 if stage == "0":
                     outcome = "early_resolution"
                 independent = stage == "2" and procedure == "childrens_statutory"
-                stages.append({
-                    "representation_id": rid, "stage": stage, "opened_date": opened, "due_date": due,
-                    "extended_due_date": "", "suspended_days": 0, "responded_date": responded,
-                    "outcome": outcome, "investigator": "independent" if independent else "internal",
-                    "investigation_cost": f"{rng.uniform(800, 2500):.2f}" if independent else "",
-                    "updated_at": datetime.combine(responded, datetime.min.time()).isoformat() + "Z",
-                })
+                stages.append(
+                    {
+                        "representation_id": rid,
+                        "stage": stage,
+                        "opened_date": opened,
+                        "due_date": due,
+                        "extended_due_date": "",
+                        "suspended_days": 0,
+                        "responded_date": responded,
+                        "outcome": outcome,
+                        "investigator": "independent" if independent else "internal",
+                        "investigation_cost": f"{rng.uniform(800, 2500):.2f}" if independent else "",
+                        "updated_at": datetime.combine(responded, datetime.min.time()).isoformat() + "Z",
+                    }
+                )
                 opened = add_working_days(responded, rng.randrange(1, 10))
             closed = responded
         is_open = closed > date(2024, 3, 31)
-        representations.append({
-            "representation_id": rid, "representation_type": kind, "procedure": procedure,
-            "received_date": received, "channel": rng.choice(["web", "email", "phone", "letter"]),
-            "service_area_code": code, "service_area_name": area, "directorate": directorate,
-            "risk_level": rng.choice(["low", "moderate", "high"]) if procedure == "adults_statutory" else "",
-            "joint_with_nhs": "true" if procedure == "adults_statutory" and rng.random() < 0.05 else "false",
-            "status": "open" if is_open else "closed", "closed_date": "" if is_open else closed,
-            "updated_at": datetime.combine(min(closed, date(2024, 3, 31)), datetime.min.time()).isoformat() + "Z",
-        })
+        representations.append(
+            {
+                "representation_id": rid,
+                "representation_type": kind,
+                "procedure": procedure,
+                "received_date": received,
+                "channel": rng.choice(["web", "email", "phone", "letter"]),
+                "service_area_code": code,
+                "service_area_name": area,
+                "directorate": directorate,
+                "risk_level": rng.choice(["low", "moderate", "high"])
+                if procedure == "adults_statutory"
+                else "",
+                "joint_with_nhs": "true"
+                if procedure == "adults_statutory" and rng.random() < 0.05
+                else "false",
+                "status": "open" if is_open else "closed",
+                "closed_date": "" if is_open else closed,
+                "updated_at": datetime.combine(
+                    min(closed, date(2024, 3, 31)), datetime.min.time()
+                ).isoformat()
+                + "Z",
+            }
+        )
     # Three rows that break the contract, so the demo shows the quarantine.
     representations[5]["closed_date"] = representations[5]["received_date"] - timedelta(days=3)
     representations[5]["status"] = "closed"
