@@ -1,14 +1,22 @@
-"""Extract and load: each configured source's files into its raw schema, one batch per file."""
+"""Extract and load: each configured source system into its raw schema, one batch per table or file."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from psycopg import sql
+
 from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.settings import Settings
+from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
-from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_file
+from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_extract, load_file
 from ingestion.ombudsman import contract as ombudsman
+from ingestion.raw_tables import raw_table
+from ingestion.source_config import SourceConfig, load_source_config
 
 SOURCES: dict[str, tuple[TableContract, ...]] = {
     case_system.SOURCE: case_system.TABLES,
@@ -36,6 +44,7 @@ def load_source(
     *,
     progress: Progress | None = None,
     reload: bool = False,
+    pseudonym_key: str | None = None,
 ) -> list[BatchResult]:
     """Load every file of ``source`` found in ``folder``; stop at the first refused file."""
     if source not in SOURCES:
@@ -43,5 +52,119 @@ def load_source(
     results = []
     with connect(target, autocommit=True) as conn:
         for table, path in extract_files(folder, SOURCES[source]):
-            results.append(load_file(conn, table, path, progress=progress, reload=reload))
+            results.append(
+                load_file(conn, table, path, progress=progress, reload=reload, pseudonym_key=pseudonym_key)
+            )
     return results
+
+
+def load_source_system(
+    settings: Settings,
+    target: Connection,
+    config: SourceConfig,
+    *,
+    window: tuple[datetime, datetime] | None = None,
+    reload: bool = False,
+    progress: Progress | None = None,
+) -> list[BatchResult]:
+    """Load one configured source system: every table, one batch each (files: one batch per file).
+
+    SQL sources are incremental: rows updated after the table's high-water mark less the overlap, up to
+    now. ``window`` (a backfill) loads exactly (start, end] instead and leaves the high-water mark alone.
+    """
+    config = resolve_source_url(config, target)
+    needs_key = any(c.pseudonymise for t in config.tables for c in t.contract.columns)
+    key = settings.pseudonym_key() if needs_key else None
+    with connect(target, autocommit=True) as conn:
+        conn.execute(
+            "insert into audit.source_systems (source_system, contract, adapter, replaces, config_path) "
+            "values (%s, %s, %s, %s, %s) on conflict (source_system) do update set contract = excluded.contract, "
+            "adapter = excluded.adapter, replaces = excluded.replaces, config_path = excluded.config_path, "
+            "registered_at = clock_timestamp()",
+            (config.source_system, config.contract, config.adapter, config.replaces, str(config.path)),
+        )
+        if config.adapter == "files":
+            return _load_landing_folder(conn, config, key, reload, progress)
+        return _load_sql_source(conn, config, key, window, progress)
+
+
+def resolve_source_url(config: SourceConfig, target: Connection) -> SourceConfig:
+    """``warehouse-server:<database>``: a database on the warehouse's own server (the demo's simulator)."""
+    if config.url and config.url.startswith("warehouse-server:"):
+        database = config.url.split(":", 1)[1]
+        on_server = Connection(
+            target.host, target.port, target.user, target.password, database, target.embedded
+        )
+        return dataclasses.replace(config, url=on_server.sqlalchemy_url("psycopg"))
+    return config
+
+
+def load_source_configs(settings: Settings) -> list[SourceConfig]:
+    return [load_source_config(path) for path in settings.source_configs]
+
+
+def _load_landing_folder(conn, config: SourceConfig, key, reload, progress) -> list[BatchResult]:
+    results = []
+    for mapping, path in file_adapter.pending_files(config):
+        try:
+            result = load_file(
+                conn,
+                mapping.contract,
+                path,
+                renames=file_adapter.renames(mapping),
+                code_maps=mapping.codes,
+                source_system=config.source_system,
+                pseudonym_key=key,
+                progress=progress,
+                reload=reload,
+            )
+        except RefusedFile as exc:
+            file_adapter.archive(config, path, refused_because=str(exc))
+            raise
+        file_adapter.archive(config, path)
+        results.append(result)
+    return results
+
+
+def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[BatchResult]:
+    engine = sql_adapter.engine_for(config)
+    results = []
+    try:
+        for mapping in config.tables:
+            table = mapping.contract
+            if window:
+                since, until = window
+            else:
+                mark = conn.execute(
+                    "select high_water_mark from audit.source_watermarks where source_system = %s and table_name = %s",
+                    (config.source_system, table.name),
+                ).fetchone()
+                since = mark[0] - timedelta(hours=config.overlap_hours) if mark else None
+                until = datetime.now(UTC)
+            extract = sql_adapter.table_extract(
+                engine, config, mapping, since, until, detect_deletions=window is None
+            )
+            result = load_extract(
+                conn, table, extract, source_system=config.source_system, pseudonym_key=key, progress=progress
+            )
+            if window is None:
+                _advance_watermark(conn, config.source_system, table, result.batch_id)
+            results.append(result)
+    finally:
+        engine.dispose()
+    return results
+
+
+def _advance_watermark(conn, source_system: str, table: TableContract, batch_id: int) -> None:
+    """Move the table's high-water mark to the newest updated_at this batch appended (never backwards)."""
+    conn.execute(
+        sql.SQL(
+            "insert into audit.source_watermarks (source_system, table_name, high_water_mark, batch_id) "
+            "select %(system)s, %(table)s, max(updated_at), %(batch)s from {raw} "
+            "where _batch_id = %(batch)s and not _is_deleted having max(updated_at) is not null "
+            "on conflict (source_system, table_name) do update set "
+            "high_water_mark = greatest(audit.source_watermarks.high_water_mark, excluded.high_water_mark), "
+            "batch_id = excluded.batch_id, updated_at = clock_timestamp()"
+        ).format(raw=raw_table(table)),
+        {"system": source_system, "table": table.name, "batch": batch_id},
+    )

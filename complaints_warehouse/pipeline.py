@@ -19,6 +19,8 @@ from psycopg.types.json import Jsonb
 from complaints_warehouse import database, load, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
+from ingestion import raw_tables
+from ingestion.source_config import CONTRACTS
 
 Echo = Callable[[str], None]
 
@@ -31,6 +33,8 @@ def prepare(settings: Settings) -> Connection:
     """Find (or start) the warehouse and make sure its schemas and audit tables exist."""
     target = database.resolve(settings)
     database.bootstrap(target)
+    with database.connect(target, autocommit=True) as conn:
+        raw_tables.ensure_all(conn, [t for tables in CONTRACTS.values() for t in tables])
     return target
 
 
@@ -53,37 +57,75 @@ def finish_run(target: Connection, run_id: str, status: str, summary: dict) -> N
         )
 
 
-def progress_printer(echo: Echo, label: str, every_s: float = 1.0) -> Callable[[int, int], None]:
-    """Report a long load's progress at most once a second, and always at the end."""
-    last = [0.0]
+def progress_printer(
+    echo: Echo, label: str, every_s: float = 1.0, quiet_s: float = 2.0
+) -> Callable[[int, int], None]:
+    """Report a long load's progress once a second; a load that ends within ``quiet_s`` stays quiet."""
+    started, last = time.monotonic(), [0.0]
 
     def report(done: int, total: int) -> None:
         now = time.monotonic()
-        if done >= total or now - last[0] >= every_s:
+        if now - started >= quiet_s and (done >= total or now - last[0] >= every_s):
             last[0] = now
             pct = 100 * done / total if total else 100
-            echo(f"  {label}: {pct:5.1f}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB)")
+            echo(
+                f"  {label}: {pct:5.1f}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB, {done / 1e6 / (now - started):.1f} MB/s)"
+            )
 
     return report
 
 
-def step_load(
-    settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print
-) -> list[dict]:
-    """Load one source's extract folder; returns one ledger summary per file."""
-    folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
-    echo(f"Loading {source} from {folder}")
-    results = load.load_source(target, source, folder, reload=reload, progress=progress_printer(echo, source))
+def _echo_batches(results, echo: Echo) -> None:
     for r in results:
         if r.status == "skipped":
             echo(f"  {r.table}: skipped, {r.message}")
         else:
             extra = f"; {r.message}" if r.message else ""
+            deleted = f", {r.rows_deleted} deleted at source" if r.rows_deleted else ""
             echo(
                 f"  {r.table}: {r.rows_in} rows in = {r.rows_loaded} loaded + {r.rows_quarantined} quarantined "
-                f"(batch {r.batch_id}){extra}"
+                f"(batch {r.batch_id}{deleted}){extra}"
             )
+
+
+def step_load(
+    settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print
+) -> list[dict]:
+    """Load a folder of contract-shaped files (``<table>.csv``): the Ombudsman data, or an ad hoc extract."""
+    folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
+    echo(f"Loading {source} from {folder}")
+    results = load.load_source(
+        target,
+        source,
+        folder,
+        reload=reload,
+        progress=progress_printer(echo, source),
+        pseudonym_key=settings.pseudonym_key() if source == "case_system" else None,
+    )
+    _echo_batches(results, echo)
     return [r.as_dict() for r in results]
+
+
+def step_load_source_system(
+    settings: Settings, target: Connection, config, *, window=None, echo: Echo = print
+) -> list[dict]:
+    """Load one configured source system (``ingestion/sources/*.yml``): incremental, or a backfill window."""
+    how = f"backfill {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d}" if window else "incremental"
+    echo(f"Loading source system {config.source_system} ({config.adapter}, {how}) from {config.path.name}")
+    results = load.load_source_system(
+        settings, target, config, window=window, progress=progress_printer(echo, config.source_system)
+    )
+    _echo_batches(results, echo)
+    return [r.as_dict() for r in results]
+
+
+def step_load_case_systems(settings: Settings, target: Connection, *, echo: Echo = print) -> list[dict]:
+    """Every configured case-system source, in order."""
+    return [
+        b
+        for config in load.load_source_configs(settings)
+        for b in step_load_source_system(settings, target, config, echo=echo)
+    ]
 
 
 def step_transform(
@@ -144,8 +186,8 @@ def run_all(
     start_run(target, run_id, driver)
     summary: dict = {"loads": []}
     try:
-        for source in load.SOURCES:
-            summary["loads"] += step_load(settings, target, source, echo=echo)
+        summary["loads"] += step_load_case_systems(settings, target, echo=echo)
+        summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
         summary["transform"] = step_transform(settings, target, echo=echo)
         summary["validation"] = step_validate(settings, target, run_id, echo=echo)
     except Exception as exc:

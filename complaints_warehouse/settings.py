@@ -59,6 +59,39 @@ class Settings:
     def airflow_home(self) -> Path:
         return _path("AIRFLOW_HOME", self.project_dir / ".airflow")
 
+    def pseudonym_key(self) -> str:
+        """The secret that turns personal identifiers into pseudonyms; never stored in the repository.
+
+        ``WAREHOUSE_PSEUDONYM_KEY`` when set. With the embedded database, a random key is made once and
+        kept beside its data (``.warehouse/pseudonym.key``); a real warehouse must be given one.
+        """
+        key = os.environ.get("WAREHOUSE_PSEUDONYM_KEY", "").strip()
+        if key:
+            if len(key) < 16:
+                raise SettingsError("WAREHOUSE_PSEUDONYM_KEY must be at least 16 characters long.")
+            return key
+        if self.warehouse_url:
+            raise SettingsError(
+                "WAREHOUSE_PSEUDONYM_KEY is not set: with WAREHOUSE_URL, set a long random secret (and keep it: "
+                "changing it changes every pseudonym)."
+            )
+        path = self.embedded_dir / "pseudonym.key"
+        if not path.exists():
+            import secrets
+
+            self.embedded_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip()
+
+    @property
+    def source_configs(self) -> list[Path]:
+        """The source systems to load: ``WAREHOUSE_SOURCES`` (comma-separated YAML files) or the defaults."""
+        raw = os.environ.get("WAREHOUSE_SOURCES", "").strip()
+        if raw:
+            return [Path(p.strip()).expanduser().resolve() for p in raw.split(",") if p.strip()]
+        return [self.project_dir / "ingestion" / "sources" / "case_system_simulator.yml"]
+
     @property
     def data_docs_dir(self) -> Path:
         return self.expectations_dir / "gx" / "uncommitted" / "data_docs" / "local_site"

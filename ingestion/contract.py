@@ -17,7 +17,11 @@ SQL_TYPES = {
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a source table."""
+    """One column of a source table.
+
+    ``pseudonymise``: the value identifies a person; raw tables keep only its pseudonym, in a column named
+    ``<name without _id>_pseudonym``. ``keep_original`` keeps the value too (restricted schema only).
+    """
 
     name: str
     type: str = "text"
@@ -25,6 +29,9 @@ class Column:
     codes: tuple[str, ...] | None = None
     min_value: float | None = None
     max_value: float | None = None
+    pattern: str | None = None
+    pseudonymise: bool = False
+    keep_original: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -37,17 +44,33 @@ class Column:
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
 
+    @property
+    def pseudonym_column(self) -> str:
+        return self.name.removesuffix("_id") + "_pseudonym"
+
 
 @dataclass(frozen=True)
 class RowRule:
-    """A rule across columns, as a SQL condition that is true when the row breaks it.
+    """A rule across columns of one row, as SQL that is true when the row breaks it.
 
-    ``columns`` are the columns it reads: the rule is only evaluated once each of them has a valid value,
-    so it may cast them freely (``{closed_date}`` is replaced with the typed value of that column).
+    ``columns`` are the columns it reads: the rule is only evaluated once each has a valid value, so it
+    may use them typed (``{closed_date}`` is replaced with the typed value of that column).
     """
 
     reason: str
     violation: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """A rule across rows of one batch: a query over ``{rows}`` returning the ``_row_number`` of offenders.
+
+    Only rows that passed every row-level check are in ``{rows}``; ``{column}`` is the typed value.
+    """
+
+    reason: str
+    query: str
     columns: tuple[str, ...]
 
 
@@ -61,12 +84,17 @@ class TableContract:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     rules: tuple[RowRule, ...] = field(default=())
+    batch_rules: tuple[BatchRule, ...] = field(default=())
+    personal: bool = False
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
-        for name in [*self.key, *(c for r in self.rules for c in r.columns)]:
+        used = [*self.key, *(c for r in (*self.rules, *self.batch_rules) for c in r.columns)]
+        for name in used:
             if name not in names:
                 raise ValueError(f"{self.qualified_name}: {name!r} is used but not a column")
+        if any(c.keep_original for c in self.columns) and not self.personal:
+            raise ValueError(f"{self.qualified_name}: only a personal table may keep identifying values")
 
     @property
     def qualified_name(self) -> str:
@@ -74,7 +102,13 @@ class TableContract:
 
     @property
     def raw_schema(self) -> str:
-        return f"raw_{self.source}"
+        """Personal data lives only in the restricted schema; everything else in ``raw_<source>``."""
+        return "restricted" if self.personal else f"raw_{self.source}"
+
+    @property
+    def quarantine_table(self) -> str:
+        """A refused row of personal data is personal data too: it is kept in the restricted schema."""
+        return "restricted.quarantine" if self.personal else "audit.quarantine"
 
     @property
     def required_columns(self) -> list[str]:
@@ -82,3 +116,20 @@ class TableContract:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def stored_columns(self) -> list[tuple[str, str]]:
+        """(raw column name, SQL type) in the raw table, after pseudonymisation."""
+        stored = []
+        for column in self.columns:
+            if column.pseudonymise:
+                stored.append((column.pseudonym_column, "text"))
+                if column.keep_original:
+                    stored.append((column.name, column.sql_type))
+            else:
+                stored.append((column.name, column.sql_type))
+        return stored
+
+    @property
+    def stored_key(self) -> list[str]:
+        """The key as stored: a pseudonymised key column is keyed by its pseudonym."""
+        return [self.column(k).pseudonym_column if self.column(k).pseudonymise else k for k in self.key]

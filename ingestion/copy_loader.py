@@ -1,9 +1,12 @@
-"""Load one delimited file into a raw table with PostgreSQL COPY, checking every row in SQL.
+"""Load one extract (a file, or rows streamed from a source database) into its raw table.
 
-The file streams into a temporary landing table of text columns (COPY, constant memory). One set-based
-pass then gives each row the list of ways it breaks its contract; clean rows are appended to
-``raw_<source>.<table>`` with the batch id, the rest go to ``audit.quarantine`` whole, with their reasons.
-All of it commits together with the batch's ledger row, or none of it does.
+The extract streams into a temporary landing table of text columns with COPY, so memory stays flat.
+One set-based pass then lists every way each row breaks its contract; rows with no reasons are appended
+to the raw table (unless the same version is already there), the rest go to quarantine whole, with their
+reasons. Everything commits together with the batch's ledger row, or nothing does.
+
+Every batch reconciles: rows in = rows loaded + rows quarantined, where rows loaded counts the rows
+accepted, including those already present (``rows_unchanged``: an overlap window re-reads them).
 """
 
 from __future__ import annotations
@@ -12,40 +15,66 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from ingestion.contract import Column, TableContract
+from ingestion import row_checks
+from ingestion.contract import TableContract
+from ingestion.raw_tables import current_table, ensure_raw_table, raw_table
 
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
 
 
 class RefusedFile(ValueError):
-    """A file that is not the contract at all; refused whole, nothing from it is loaded."""
+    """An extract that is not the contract at all; refused whole, nothing from it is loaded."""
 
-    def __init__(self, path: Path, problem: str):
+    def __init__(self, path: Path | str, problem: str):
         super().__init__(f"Refused {path}: {problem}")
         self.path = path
         self.problem = problem
 
 
 @dataclass
+class Extract:
+    """One delivery of one table: CSV bytes, header row first.
+
+    ``present_keys``, when given, streams a CSV (with header) of every key the source holds now, so
+    that keys the warehouse has but the source no longer does are recorded as deleted.
+    """
+
+    name: str
+    header: list[str]
+    chunks: Callable[[], Iterator[bytes]]
+    size: int | None = None
+    checksum: str | None = None
+    path: Path | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    present_keys: Callable[[], Iterator[bytes]] | None = None
+    code_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
 class BatchResult:
-    """What happened to one file: the ledger row, as the caller sees it."""
+    """What happened to one extract: the ledger row, as the caller sees it."""
 
     source: str
     table: str
     file: str
     status: str
+    source_system: str = ""
     batch_id: int | None = None
     rows_in: int = 0
     rows_loaded: int = 0
+    rows_unchanged: int = 0
     rows_quarantined: int = 0
+    rows_deleted: int = 0
     extra_columns: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -66,7 +95,27 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_header(path: Path, contract: TableContract) -> list[str]:
+def check_header(name: Path | str, header: list[str], contract: TableContract) -> list[str]:
+    """Normalised column names; refuse a header that cannot be this contract's."""
+    header = [normalise_header(h) for h in header]
+    if any(h == "" for h in header):
+        raise RefusedFile(name, "the header row has an empty column name")
+    if any(h.startswith("_") for h in header):
+        raise RefusedFile(name, "column names may not start with an underscore (reserved for the warehouse)")
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise RefusedFile(name, f"the header names these columns more than once: {', '.join(duplicates)}")
+    missing = [c for c in contract.required_columns if c not in header]
+    if missing:
+        raise RefusedFile(
+            name,
+            f"missing required column(s) {', '.join(missing)} for {contract.qualified_name} "
+            f"(found: {', '.join(header) or 'none'})",
+        )
+    return header
+
+
+def read_header(path: Path, contract: TableContract, renames: dict[str, str] | None = None) -> list[str]:
     """The file's column names, normalised; refuse a file that cannot be this contract's CSV."""
     if not path.is_file():
         raise RefusedFile(path, "the file does not exist")
@@ -76,156 +125,29 @@ def read_header(path: Path, contract: TableContract) -> list[str]:
         raise RefusedFile(path, "the file is empty (expected a CSV header row)")
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
         raise RefusedFile(path, "the file is binary, not CSV text (an XLSX or other binary file?)")
-    first_line = head.split(b"\n", 1)[0]
     try:
-        text = first_line.decode("utf-8-sig")
+        text = head.split(b"\n", 1)[0].decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RefusedFile(path, "the header row is not UTF-8 text") from None
-    header = [normalise_header(h) for h in next(csv.reader(io.StringIO(text)))]
-    if any(h == "" for h in header):
-        raise RefusedFile(path, "the header row has an empty column name")
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise RefusedFile(path, f"the header names these columns more than once: {', '.join(duplicates)}")
-    missing = [c for c in contract.required_columns if c not in header]
-    if missing:
-        raise RefusedFile(
-            path,
-            f"missing required column(s) {', '.join(missing)} for {contract.qualified_name} "
-            f"(found: {', '.join(header) or 'none'})",
-        )
-    return header
+    names = [normalise_header(h) for h in next(csv.reader(io.StringIO(text)))]
+    return check_header(path, [(renames or {}).get(n, n) for n in names], contract)
 
 
-def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
-    """Create the append-only raw table, and add any column the contract has gained since."""
-    table = sql.Identifier(contract.raw_schema, contract.name)
-    conn.execute(
-        sql.SQL(
-            "create table if not exists {} ("
-            "_batch_id bigint not null references audit.load_batches (batch_id), "
-            "_row_number bigint not null, "
-            "_loaded_at timestamptz not null default now(), "
-            "_extra jsonb)"
-        ).format(table)
+def file_extract(path: Path, contract: TableContract, renames: dict[str, str] | None = None) -> Extract:
+    """An extract read from a CSV file, checksummed so the same content is never loaded twice.
+
+    ``renames`` maps the file's (normalised) column names to the contract's.
+    """
+    path = Path(path)
+    header = read_header(path, contract, renames)
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            yield from iter(lambda: handle.read(CHUNK_BYTES), b"")
+
+    return Extract(
+        str(path), header, chunks, size=path.stat().st_size, checksum=file_checksum(path), path=path
     )
-    for column in contract.columns:
-        conn.execute(
-            sql.SQL("alter table {} add column if not exists {} {}").format(
-                table, sql.Identifier(column.name), sql.SQL(column.sql_type)
-            )
-        )
-    conn.execute(
-        sql.SQL("create index if not exists {} on {} (_batch_id)").format(
-            sql.Identifier(f"{contract.name}_batch_idx"), table
-        )
-    )
-    conn.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(contract.description)))
-
-
-def _value(column: str) -> sql.Composable:
-    """The cell as delivered, trimmed; empty means missing."""
-    return sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(column))
-
-
-def _typed(column: Column) -> sql.Composable:
-    return sql.SQL("{}::{}").format(_value(column.name), sql.SQL(column.sql_type))
-
-
-def _column_checks(column: Column, required: bool) -> list[sql.Composable]:
-    value = _value(column.name)
-    checks: list[sql.Composable] = []
-    if required:
-        checks.append(
-            sql.SQL("case when {} is null then {} end").format(value, sql.Literal(f"missing {column.name}"))
-        )
-    if column.type != "text":
-        checks.append(
-            sql.SQL("case when not audit.is_valid_as({v}, {t}) then format({msg}, {v}) end").format(
-                v=value,
-                t=sql.Literal(column.sql_type),
-                msg=sql.Literal(f"{column.name} is not a {column.type}: %s"),
-            )
-        )
-    if column.codes:
-        checks.append(
-            sql.SQL("case when {v} <> all({codes}) then format({msg}, {v}) end").format(
-                v=value,
-                codes=sql.Literal(list(column.codes)),
-                msg=sql.Literal(f"unknown {column.name} code: %s (allowed: {', '.join(column.codes)})"),
-            )
-        )
-    for bound, op, word in ((column.min_value, "<", "below"), (column.max_value, ">", "above")):
-        if bound is not None:
-            checks.append(
-                sql.SQL(
-                    "case when audit.is_valid_as({v}, 'numeric') and {v}::numeric {op} {b} then format({msg}, {v}) end"
-                ).format(
-                    v=value,
-                    op=sql.SQL(op),
-                    b=sql.Literal(bound),
-                    msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
-                )
-            )
-    return checks
-
-
-def _rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
-    checks = []
-    for rule in contract.rules:
-        if not set(rule.columns) <= set(header):
-            continue  # an optional column the file does not carry: nothing to compare
-        columns = [contract.column(name) for name in rule.columns]
-        guard = sql.SQL(" and ").join(
-            sql.SQL("{v} is not null and audit.is_valid_as({v}, {t})").format(
-                v=_value(c.name), t=sql.Literal(c.sql_type)
-            )
-            for c in columns
-        )
-        violation = sql.SQL(rule.violation).format(**{c.name: _typed(c) for c in columns})
-        checks.append(
-            sql.SQL("case when {} and ({}) then {} end").format(guard, violation, sql.Literal(rule.reason))
-        )
-    return checks
-
-
-def _duplicate_key_check(contract: TableContract) -> sql.Composable:
-    partition = sql.SQL(", ").join(_value(k) for k in contract.key)
-    return sql.SQL("case when count(*) over (partition by {}) > 1 then {} end").format(
-        partition, sql.Literal(f"duplicate key in batch ({', '.join(contract.key)})")
-    )
-
-
-def _copy_into_landing(
-    conn: psycopg.Connection, path: Path, header: list[str], progress: Progress | None
-) -> None:
-    conn.execute(
-        sql.SQL("create temp table landing (_row_number bigserial, {}) on commit drop").format(
-            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(h)) for h in header)
-        )
-    )
-    copy_sql = sql.SQL("copy landing ({}) from stdin with (format csv, header true, encoding 'UTF8')").format(
-        sql.SQL(", ").join(sql.Identifier(h) for h in header)
-    )
-    total = path.stat().st_size
-    done = 0
-    try:
-        with conn.cursor().copy(copy_sql) as copy, path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-                copy.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-    except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
-        raise RefusedFile(path, f"the file is not UTF-8 text ({_where(exc)})") from None
-    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.InvalidTextRepresentation) as exc:
-        raise RefusedFile(path, f"the file is not well-formed CSV for its header ({_where(exc)})") from None
-
-
-def _where(exc: psycopg.Error) -> str:
-    detail = exc.diag.message_primary or str(exc)
-    context = (exc.diag.context or "").replace("COPY landing, ", "")
-    return f"{detail}; {context}" if context else detail
 
 
 def load_file(
@@ -233,39 +155,60 @@ def load_file(
     contract: TableContract,
     path: Path,
     *,
+    renames: dict[str, str] | None = None,
+    code_maps: dict[str, dict[str, str]] | None = None,
+    **kwargs,
+) -> BatchResult:
+    """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused."""
+    path = Path(path)
+    try:
+        extract = file_extract(path, contract, renames)
+        extract.code_maps = code_maps or {}
+    except RefusedFile as exc:
+        _record_refusal(conn, contract, str(path), kwargs.get("source_system") or "file", exc)
+        raise
+    return load_extract(conn, contract, extract, **kwargs)
+
+
+def load_extract(
+    conn: psycopg.Connection,
+    contract: TableContract,
+    extract: Extract,
+    *,
+    source_system: str = "file",
+    pseudonym_key: str | None = None,
     progress: Progress | None = None,
     reload: bool = False,
 ) -> BatchResult:
-    """Load ``path`` as one batch of ``contract``'s table.
+    """Load one extract as one batch of ``contract``'s table, all or nothing.
 
-    A file whose content was already loaded is skipped (re-running a night changes nothing) unless
-    ``reload``. A file that cannot be this table at all raises ``RefusedFile`` after recording the refusal
-    in the ledger. ``conn`` must be in autocommit mode: the ledger row outlives a failed batch.
+    An extract whose checksum was loaded before is skipped (re-running a night changes nothing) unless
+    ``reload``. ``conn`` must be in autocommit mode: the ledger row outlives a failed batch.
     """
     if not conn.autocommit:
-        raise ValueError("load_file needs an autocommit connection")
-    path = Path(path)
-    result = BatchResult(contract.source, contract.name, str(path), status="running")
-    checksum = file_checksum(path) if path.is_file() else None
-    with conn.transaction():
-        result.batch_id = conn.execute(
-            "insert into audit.load_batches (source, table_name, source_file, file_checksum) "
-            "values (%s, %s, %s, %s) returning batch_id",
-            (contract.source, contract.name, str(path), checksum),
-        ).fetchone()[0]
-        earlier = conn.execute(
-            "select batch_id from audit.load_batches where source = %s and table_name = %s "
+        raise ValueError("load_extract needs an autocommit connection")
+    if any(c.pseudonymise and c.name in extract.header for c in contract.columns) and not pseudonym_key:
+        raise ValueError(f"{contract.qualified_name} has personal identifiers: a pseudonym key is required")
+    result = BatchResult(contract.source, contract.name, extract.name, "running", source_system=source_system)
+    result.batch_id = _open_batch(conn, contract, extract, source_system)
+    earlier = (
+        conn.execute(
+            "select batch_id from audit.load_batches where source = %s and table_name = %s and source_system = %s "
             "and file_checksum = %s and status = 'loaded' order by batch_id desc limit 1",
-            (contract.source, contract.name, checksum),
+            (contract.source, contract.name, source_system, extract.checksum),
         ).fetchone()
+        if extract.checksum
+        else None
+    )
     if earlier and not reload:
         result.status, result.message = "skipped", f"same content as batch {earlier[0]}, already loaded"
         _finish(conn, result)
         return result
     try:
-        header = read_header(path, contract)
         with conn.transaction():
-            _load_batch(conn, contract, path, header, result, progress)
+            if pseudonym_key:
+                conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
+            _load_batch(conn, contract, extract, result, progress)
             result.status = "loaded"
             _finish(conn, result)
     except RefusedFile as exc:
@@ -279,31 +222,179 @@ def load_file(
     return result
 
 
+def _open_batch(
+    conn: psycopg.Connection, contract: TableContract, extract: Extract, source_system: str
+) -> int:
+    return conn.execute(
+        "insert into audit.load_batches (source, table_name, source_system, source_file, file_checksum, "
+        "window_start, window_end) values (%s, %s, %s, %s, %s, %s, %s) returning batch_id",
+        (
+            contract.source,
+            contract.name,
+            source_system,
+            extract.name,
+            extract.checksum,
+            extract.window_start,
+            extract.window_end,
+        ),
+    ).fetchone()[0]
+
+
+def _record_refusal(
+    conn: psycopg.Connection, contract: TableContract, name: str, source_system: str, exc: RefusedFile
+) -> None:
+    conn.execute(
+        "insert into audit.load_batches (source, table_name, source_system, source_file, status, message, "
+        "finished_at) values (%s, %s, %s, %s, 'refused', %s, clock_timestamp())",
+        (contract.source, contract.name, source_system, name, exc.problem),
+    )
+
+
+def _copy_into_landing(conn: psycopg.Connection, extract: Extract, progress: Progress | None) -> None:
+    columns = sql.SQL(", ").join(sql.Identifier(h) for h in extract.header)
+    conn.execute(
+        sql.SQL("create temp table landing (_row_number bigserial, {}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(h)) for h in extract.header)
+        )
+    )
+    copy_sql = sql.SQL("copy landing ({}) from stdin with (format csv, header true, encoding 'UTF8')").format(
+        columns
+    )
+    conn.execute("savepoint landing")
+    try:
+        _stream(conn, copy_sql, extract.chunks(), extract.size, progress)
+    except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
+        if extract.path is None:
+            raise RefusedFile(extract.name, f"the extract is not UTF-8 text ({_where(exc)})") from None
+        # Keep the rows that are text; quarantine the ones that are not (see _utf8_rows).
+        conn.execute("rollback to savepoint landing")
+        conn.execute("truncate landing")
+        copy_sql = sql.SQL(
+            "copy landing (_row_number, {}) from stdin with (format csv, encoding 'UTF8')"
+        ).format(columns)
+        undecodable: list[tuple[int, dict]] = []
+        _stream(conn, copy_sql, _utf8_rows(extract.path, extract.header, undecodable), None, None)
+        conn.execute(
+            "create temp table undecodable (_row_number bigint, raw_row jsonb) on commit drop",
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into undecodable values (%s, %s)",
+                [(n, psycopg.types.json.Jsonb(row)) for n, row in undecodable],
+            )
+    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.InvalidTextRepresentation) as exc:
+        raise RefusedFile(
+            extract.name, f"the file is not well-formed CSV for its header ({_where(exc)})"
+        ) from None
+
+
+def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress: Progress | None) -> None:
+    done = 0
+    with conn.cursor().copy(copy_sql) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total or done)
+
+
+def _utf8_rows(path: Path, header: list[str], undecodable: list[tuple[int, dict]]) -> Iterator[bytes]:
+    """Re-read a file whose bytes are not all UTF-8: good rows as CSV (numbered), bad rows set aside.
+
+    Only used when COPY found invalid bytes, so the ordinary path never pays for decoding in Python.
+    """
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)  # the header
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for number, record in enumerate(reader, start=1):
+            if any(_has_surrogates(field) for field in record):
+                # Show the bad bytes as Latin-1, the commonest wrong encoding, so a person can read them.
+                fixed = [f.encode("utf-8", "surrogateescape").decode("latin-1") for f in record]
+                undecodable.append((number, dict(zip(header, fixed, strict=False))))
+                continue
+            writer.writerow([number, *record])
+            if buffer.tell() > CHUNK_BYTES:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode()
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _where(exc: psycopg.Error) -> str:
+    detail = exc.diag.message_primary or str(exc)
+    context = (exc.diag.context or "").replace("COPY landing, ", "")
+    return f"{detail}; {context}" if context else detail
+
+
 def _load_batch(
     conn: psycopg.Connection,
     contract: TableContract,
-    path: Path,
-    header: list[str],
+    extract: Extract,
     result: BatchResult,
     progress: Progress | None,
 ) -> None:
     ensure_raw_table(conn, contract)
-    _copy_into_landing(conn, path, header, progress)
-
+    _copy_into_landing(conn, extract, progress)
+    header = extract.header
+    for column, mapping in extract.code_maps.items():
+        if column in header:  # a source's own codes -> the contract's; unknown ones stay, to be quarantined
+            conn.execute(
+                sql.SQL(
+                    "update landing set {c} = m.target from (select unnest(%s::text[]) as source, "
+                    "unnest(%s::text[]) as target) m where btrim(landing.{c}) = m.source"
+                ).format(c=sql.Identifier(column)),
+                (list(mapping), list(mapping.values())),
+            )
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
-    checks = [
-        check
-        for column in known
-        for check in _column_checks(column, required=column.name in contract.required_columns)
-    ]
-    checks += _rule_checks(contract, header) + [_duplicate_key_check(contract)]
+    key_values = [row_checks.stored(contract.column(k)) for k in contract.key]
+
+    # One pass: every row's reasons, its content hash and its stored key.
     conn.execute(
         sql.SQL(
             "create temp table checked on commit drop as "
-            "select l.*, array_remove(array[{}]::text[], null) as _reasons from landing l"
-        ).format(sql.SQL(", ").join(checks))
+            "select l.*, array_remove(array[{checks}]::text[], null) as _reasons, "
+            "md5(row({cells})::text) as _row_hash, {keys} from landing l"
+        ).format(
+            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
+            cells=sql.SQL(", ").join(sql.Identifier(h) for h in header),
+            keys=sql.SQL(", ").join(
+                sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
+                for i, v in enumerate(key_values)
+            ),
+        )
     )
+    if _temp_table_exists(conn, "undecodable"):
+        conn.execute(
+            "insert into checked (_row_number, _reasons) "
+            "select _row_number, array['not valid UTF-8 text (shown as Latin-1)'] from undecodable"
+        )
+    for rule in contract.batch_rules:
+        if set(rule.columns) <= set(header):
+            offenders = row_checks.batch_rule_query(
+                contract, rule, sql.SQL("(select * from checked where cardinality(_reasons) = 0) as clean")
+            )
+            conn.execute(
+                sql.SQL(
+                    "update checked set _reasons = array_append(_reasons, {}) where _row_number in ({})"
+                ).format(sql.Literal(rule.reason), offenders)
+            )
+
+    same_key = sql.SQL(" and ").join(
+        sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
+        for i, stored_key in enumerate(contract.stored_key)
+    )
+    unchanged = sql.SQL(
+        "exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key} "
+        "and cur._row_hash = c._row_hash and not cur._is_deleted)"
+    ).format(current=current_table(contract), same_key=same_key)
+    params = {"batch": result.batch_id, "system": result.source_system}
 
     extra = (
         sql.SQL("jsonb_build_object({})").format(
@@ -314,39 +405,159 @@ def _load_batch(
         if result.extra_columns
         else sql.SQL("null::jsonb")
     )
-    loaded = conn.execute(
+    stored_columns, stored_values = [], []
+    for column in known:
+        if column.pseudonymise:
+            stored_columns.append(column.pseudonym_column)
+            stored_values.append(row_checks.stored(column))
+        if not column.pseudonymise or column.keep_original:
+            stored_columns.append(column.name)
+            stored_values.append(row_checks.typed(column))
+    result.rows_loaded = conn.execute(
         sql.SQL(
-            "insert into {table} (_batch_id, _row_number, _extra, {columns}) "
-            "select %(batch)s, _row_number, {extra}, {values} from checked where cardinality(_reasons) = 0"
+            "insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
+            "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from checked c "
+            "where cardinality(_reasons) = 0 and not {unchanged}"
         ).format(
-            table=sql.Identifier(contract.raw_schema, contract.name),
-            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in known),
+            table=raw_table(contract),
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in stored_columns),
             extra=extra,
-            values=sql.SQL(", ").join(_typed(c) for c in known),
+            values=sql.SQL(", ").join(stored_values),
+            unchanged=unchanged,
         ),
-        {"batch": result.batch_id},
+        params,
     ).rowcount
-    quarantined = conn.execute(
-        "insert into audit.quarantine (batch_id, source, table_name, file_row_number, reasons, raw_row) "
-        "select %(batch)s, %(source)s, %(table)s, _row_number, _reasons, "
-        "to_jsonb(c) - '_row_number' - '_reasons' from checked c where cardinality(_reasons) > 0",
-        {"batch": result.batch_id, "source": contract.source, "table": contract.name},
+    result.rows_unchanged = conn.execute(
+        sql.SQL("select count(*) from checked c where cardinality(_reasons) = 0 and {}").format(unchanged),
+        params,
+    ).fetchone()[0]
+    result.rows_loaded += result.rows_unchanged
+    _update_current(conn, contract, params)
+    internal = ["_row_number", "_reasons", "_row_hash", *[f"_key_{i}" for i in range(len(key_values))]]
+    undecodable = (
+        sql.SQL("pg_temp.undecodable")
+        if _temp_table_exists(conn, "undecodable")
+        else sql.SQL("(select null::bigint as _row_number, null::jsonb as raw_row)")
+    )
+    result.rows_quarantined = conn.execute(
+        sql.SQL(
+            "insert into {quarantine} (batch_id, source, table_name, file_row_number, reasons, raw_row) "
+            "select %(batch)s, %(source)s, %(table)s, c._row_number, c._reasons, "
+            "coalesce(u.raw_row, to_jsonb(c) - {internal}::text[]) "
+            "from checked c left join {undecodable} u on u._row_number = c._row_number "
+            "where cardinality(c._reasons) > 0"
+        ).format(
+            quarantine=sql.SQL(contract.quarantine_table),
+            internal=sql.Literal(internal),
+            undecodable=undecodable,
+        ),
+        {**params, "source": contract.source, "table": contract.name},
     ).rowcount
-    result.rows_in = conn.execute("select count(*) from landing").fetchone()[0]
-    result.rows_loaded, result.rows_quarantined = loaded, quarantined
+    result.rows_in = conn.execute("select count(*) from checked").fetchone()[0]
+    if extract.present_keys is not None:
+        result.rows_deleted = _record_deletions(conn, contract, extract, params)
+    notes = []
     if result.extra_columns:
-        result.message = f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}"
+        notes.append(f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}")
+    if result.rows_unchanged:
+        notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
+    result.message = "; ".join(notes)
+
+
+def _temp_table_exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"pg_temp.{name}",)).fetchone()[0]
+
+
+def _update_current(conn: psycopg.Connection, contract: TableContract, params: dict) -> None:
+    keys = contract.stored_key
+    conn.execute(
+        sql.SQL(
+            "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
+            "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked "
+            "where cardinality(_reasons) = 0 "
+            "on conflict (_source_system, {keys}) do update set _row_hash = excluded._row_hash, "
+            "_batch_id = excluded._batch_id, _is_deleted = false "
+            "where ({current}._row_hash, {current}._is_deleted) is distinct from (excluded._row_hash, false)"
+        ).format(
+            current=current_table(contract),
+            keys=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+            key_values=sql.SQL(", ").join(sql.Identifier(f"_key_{i}") for i in range(len(keys))),
+        ),
+        params,
+    )
+
+
+def _record_deletions(
+    conn: psycopg.Connection, contract: TableContract, extract: Extract, params: dict
+) -> int:
+    """Tombstone every key the warehouse holds for this source system that the source no longer has."""
+    keys = contract.stored_key
+    conn.execute(
+        sql.SQL("create temp table present_keys ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(k)) for k in contract.key)
+        )
+    )
+    _stream(
+        conn,
+        sql.SQL("copy present_keys from stdin with (format csv, header true)"),
+        extract.present_keys(),
+        None,
+        None,
+    )
+    present = sql.SQL(", ").join(
+        row_checks.stored(contract.column(k))
+        if contract.column(k).pseudonymise
+        else sql.SQL("btrim({})").format(sql.Identifier(k))
+        for k in contract.key
+    )
+    gone = sql.SQL(
+        "select {keys} from {current} where _source_system = %(system)s and not _is_deleted "
+        "and ({keys}) not in (select {present} from present_keys)"
+    ).format(
+        keys=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+        current=current_table(contract),
+        present=present,
+    )
+    conn.execute(sql.SQL("create temp table gone on commit drop as {}").format(gone), params)
+    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    typed_keys = sql.SQL(", ").join(
+        sql.SQL("{}::{}").format(sql.Identifier(k), sql.SQL(t))
+        for k, t in contract.stored_columns()
+        if k in keys
+    )
+    deleted = conn.execute(
+        sql.SQL(
+            "insert into {raw} (_batch_id, _source_system, _is_deleted, {keys}) "
+            "select %(batch)s, %(system)s, true, {typed} from gone"
+        ).format(raw=raw_table(contract), keys=key_list, typed=typed_keys),
+        params,
+    ).rowcount
+    conn.execute(
+        sql.SQL(
+            "update {current} cur set _is_deleted = true, _batch_id = %(batch)s from gone "
+            "where cur._source_system = %(system)s and ({cur_keys}) = ({gone_keys})"
+        ).format(
+            current=current_table(contract),
+            cur_keys=sql.SQL(", ").join(sql.SQL("cur.{}").format(sql.Identifier(k)) for k in keys),
+            gone_keys=sql.SQL(", ").join(sql.SQL("gone.{}").format(sql.Identifier(k)) for k in keys),
+        ),
+        params,
+    )
+    return deleted
 
 
 def _finish(conn: psycopg.Connection, result: BatchResult) -> None:
     conn.execute(
-        "update audit.load_batches set status = %s, rows_in = %s, rows_loaded = %s, rows_quarantined = %s, "
-        "extra_columns = %s, message = %s, finished_at = clock_timestamp() where batch_id = %s",
+        "update audit.load_batches set status = %s, rows_in = %s, rows_loaded = %s, rows_unchanged = %s, "
+        "rows_quarantined = %s, rows_deleted = %s, extra_columns = %s, message = %s, "
+        "finished_at = clock_timestamp() where batch_id = %s",
         (
             result.status,
             result.rows_in,
             result.rows_loaded,
+            result.rows_unchanged,
             result.rows_quarantined,
+            result.rows_deleted,
             result.extra_columns,
             result.message or None,
             result.batch_id,

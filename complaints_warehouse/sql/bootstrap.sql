@@ -22,6 +22,15 @@ create table if not exists audit.load_batches (
 comment on table audit.load_batches is
     'The batch ledger: one row per attempt to load one file or table. A loaded batch reconciles rows_in = rows_loaded + rows_quarantined.';
 create index if not exists load_batches_source_idx on audit.load_batches (source, table_name, file_checksum);
+alter table audit.load_batches add column if not exists source_system text not null default 'file';
+alter table audit.load_batches add column if not exists window_start timestamptz;
+alter table audit.load_batches add column if not exists window_end timestamptz;
+alter table audit.load_batches add column if not exists rows_unchanged bigint;
+alter table audit.load_batches add column if not exists rows_deleted bigint;
+comment on column audit.load_batches.rows_loaded is
+    'Rows accepted: appended to the raw table, or already there unchanged (rows_unchanged, re-read by an overlap window).';
+comment on column audit.load_batches.rows_deleted is
+    'Keys the source no longer holds, recorded as tombstone rows (_is_deleted) in the raw table.';
 
 create table if not exists audit.quarantine (
     quarantine_id   bigserial primary key,
@@ -36,6 +45,34 @@ create table if not exists audit.quarantine (
 comment on table audit.quarantine is
     'Rows that broke the source contract, kept whole (raw_row) with every reason they were refused. file_row_number counts data rows from 1, after the header.';
 create index if not exists quarantine_batch_idx on audit.quarantine (batch_id);
+
+-- Refused rows of personal tables hold personal data: they are kept in the restricted schema.
+create table if not exists restricted.quarantine (like audit.quarantine including all);
+comment on table restricted.quarantine is 'Rows of personal-data tables that broke the source contract.';
+
+-- How far each source table has been extracted: the next night starts from here, less an overlap.
+create table if not exists audit.source_watermarks (
+    source_system   text not null,
+    table_name      text not null,
+    high_water_mark timestamptz not null,
+    batch_id        bigint references audit.load_batches (batch_id),
+    updated_at      timestamptz not null default clock_timestamp(),
+    primary key (source_system, table_name)
+);
+comment on table audit.source_watermarks is
+    'The latest updated_at loaded per source system and table; incremental extracts start there minus an overlap.';
+
+-- The configured source systems, as last loaded: which system replaced which (a migration).
+create table if not exists audit.source_systems (
+    source_system  text primary key,
+    contract       text not null,
+    adapter        text not null,
+    replaces       text,
+    config_path    text not null,
+    registered_at  timestamptz not null default clock_timestamp()
+);
+comment on table audit.source_systems is
+    'Source systems seen by the loader; replaces names the system a newer one took over from, so dbt counts migrated cases once.';
 
 create table if not exists audit.pipeline_runs (
     run_id       text primary key,
@@ -61,6 +98,16 @@ create table if not exists audit.validation_results (
 comment on table audit.validation_results is
     'Every expectation evaluated by a Great Expectations checkpoint, with its observed value.';
 create index if not exists validation_results_run_idx on audit.validation_results (run_id);
+
+-- A stable pseudonym for a personal identifier: a keyed SHA-256, the key set per transaction by the
+-- loader (never stored in the database). Same key + same identifier = same pseudonym, every night.
+create or replace function audit.pseudonym(value text) returns text
+language sql stable parallel safe
+as $$
+    select case when value is null then null else
+        'P' || left(encode(sha256(convert_to(current_setting('warehouse.pseudonym_key') || ':' || value, 'UTF8')), 'hex'), 20)
+    end
+$$;
 
 -- True when value casts to the named type. PostgreSQL 16+ has pg_input_is_valid; older servers
 -- (the project supports 14+) get the same answer from a cast inside an exception block.

@@ -1,22 +1,17 @@
--- The latest delivered version of each representation, renamed and typed.
+-- The current version of each representation, per source system, renamed and typed.
 with
 
 source as (
-    select * from {{ source('case_system', 'representations') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (
-            partition by representation_id order by _batch_id desc, _row_number desc
-        ) as version_rank
-    from source
+    {{ latest_versions(source('case_system', 'representations'), ['representation_id']) }}
 ),
 
 renamed as (
     select
+        _source_system || ':' || representation_id as representation_key,
+        _source_system as source_system,
         representation_id,
+        legacy_representation_id,
+        authority_code,
         representation_type,
         procedure as procedure_code,
         received_date,
@@ -27,12 +22,12 @@ renamed as (
         service_area_name,
         directorate,
         risk_level,
+        complainant_pseudonym,
         coalesce(joint_with_nhs, false) as is_joint_with_nhs,
         updated_at as source_updated_at,
         _batch_id as batch_id,
         _loaded_at as loaded_at
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed

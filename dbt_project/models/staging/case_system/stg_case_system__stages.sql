@@ -1,24 +1,19 @@
--- The latest delivered version of each complaint stage, renamed and typed.
+-- The current version of each complaint stage, renamed and typed.
 with
 
 source as (
-    select * from {{ source('case_system', 'stages') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (
-            partition by representation_id, stage order by _batch_id desc, _row_number desc
-        ) as version_rank
-    from source
+    {{ latest_versions(source('case_system', 'stages'), ['representation_id', 'stage']) }}
 ),
 
 renamed as (
     select
-        representation_id || ':' || stage as stage_key,
+        _source_system || ':' || representation_id || ':' || stage as stage_key,
+        _source_system || ':' || representation_id as representation_key,
+        _source_system as source_system,
         representation_id,
-        stage::int as stage_number,
+        stage as stage_code,
+        -- The Ombudsman comes after the council's own stages.
+        case stage when 'ombudsman' then 4 else stage::int end as stage_number,
         opened_date,
         due_date,
         extended_due_date,
@@ -30,8 +25,7 @@ renamed as (
         updated_at as source_updated_at,
         _batch_id as batch_id,
         _loaded_at as loaded_at
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed

@@ -1,0 +1,18 @@
+{#-
+    The current version of each key in an append-only raw table: the row from the latest batch (and,
+    within a batch, the last row), per source system. Keys whose latest version is a tombstone (the
+    source deleted them) are gone. Every staging model starts here.
+-#}
+{% macro latest_versions(relation, key_columns) -%}
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by _source_system, {{ key_columns | join(', ') }}
+                order by _batch_id desc, _row_number desc nulls first
+            ) as version_rank
+        from {{ relation }}
+    ) as versions
+    where version_rank = 1 and not _is_deleted
+{%- endmacro %}

@@ -1,0 +1,74 @@
+"""The raw tables a contract loads into, and the small index of each key's current version.
+
+A raw table is append-only: every version of a row that a source delivered, with the batch that brought
+it, the source system it came from, a hash of its content and a deletion flag (a tombstone row records a
+key the source no longer has). ``<table>__current`` keeps, per key, the hash of the latest version: it
+lets a load skip rows it already has (an overlap window re-reads them) and find deleted keys.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from ingestion.contract import TableContract
+
+META_COLUMNS = (
+    ("_batch_id", "bigint not null references audit.load_batches (batch_id)"),
+    ("_row_number", "bigint"),
+    ("_loaded_at", "timestamptz not null default now()"),
+    ("_source_system", "text not null default 'file'"),  # loads made before sources had names were files
+    ("_row_hash", "text"),
+    ("_is_deleted", "boolean not null default false"),
+    ("_extra", "jsonb"),
+)
+
+
+def raw_table(contract: TableContract) -> sql.Identifier:
+    return sql.Identifier(contract.raw_schema, contract.name)
+
+
+def current_table(contract: TableContract) -> sql.Identifier:
+    return sql.Identifier(contract.raw_schema, f"{contract.name}__current")
+
+
+def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
+    """Create the raw and current-version tables; add any column the contract has gained since."""
+    table = raw_table(contract)
+    conn.execute(sql.SQL("create table if not exists {} (_batch_id bigint)").format(table))
+    for name, definition in (*META_COLUMNS, *contract.stored_columns()):
+        conn.execute(
+            sql.SQL("alter table {} add column if not exists {} {}").format(
+                table, sql.Identifier(name), sql.SQL(definition)
+            )
+        )
+    # Tombstones have no row number; tables made by the first releases said not null.
+    conn.execute(sql.SQL("alter table {} alter column _row_number drop not null").format(table))
+    conn.execute(
+        sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+            sql.Identifier(f"{contract.name}_batch_idx"), table
+        )
+    )
+    conn.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(contract.description)))
+
+    key_columns = sql.SQL(", ").join(
+        sql.SQL("{} text not null").format(sql.Identifier(k)) for k in contract.stored_key
+    )
+    conn.execute(
+        sql.SQL(
+            "create table if not exists {} (_source_system text not null, {}, _row_hash text not null, "
+            "_batch_id bigint not null, _is_deleted boolean not null default false, primary key ({}))"
+        ).format(
+            current_table(contract),
+            key_columns,
+            sql.SQL(", ").join(sql.Identifier(k) for k in ("_source_system", *contract.stored_key)),
+        )
+    )
+
+
+def ensure_all(conn: psycopg.Connection, contracts: list[TableContract]) -> None:
+    """Every contract's raw table, so that dbt's sources exist before a source has delivered them."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.raw_tables'))")
+        for contract in contracts:
+            ensure_raw_table(conn, contract)

@@ -1,0 +1,117 @@
+"""SQL that finds every way a landed row breaks its contract, evaluated set-based inside PostgreSQL.
+
+Landed values are text as delivered; ``value()`` trims them and treats empty as missing, ``typed()`` casts
+them. Each check is a CASE that yields a reason or NULL, so one pass collects all of a row's reasons.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from ingestion.contract import BatchRule, Column, TableContract
+
+
+def value(column: str) -> sql.Composable:
+    """The cell as delivered, trimmed; empty means missing."""
+    return sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(column))
+
+
+def typed(column: Column) -> sql.Composable:
+    return sql.SQL("{}::{}").format(value(column.name), sql.SQL(column.sql_type))
+
+
+def stored(column: Column) -> sql.Composable:
+    """The value as the raw table stores it: typed, or the pseudonym of it."""
+    if column.pseudonymise:
+        return sql.SQL("audit.pseudonym({})").format(value(column.name))
+    return typed(column)
+
+
+def column_checks(column: Column, required: bool) -> list[sql.Composable]:
+    v = value(column.name)
+    checks: list[sql.Composable] = []
+    if required:
+        checks.append(
+            sql.SQL("case when {} is null then {} end").format(v, sql.Literal(f"missing {column.name}"))
+        )
+    if column.type != "text":
+        checks.append(
+            sql.SQL("case when not audit.is_valid_as({v}, {t}) then format({msg}, {v}) end").format(
+                v=v,
+                t=sql.Literal(column.sql_type),
+                msg=sql.Literal(f"{column.name} is not a {column.type}: %s"),
+            )
+        )
+    if column.codes:
+        checks.append(
+            sql.SQL("case when {v} <> all({codes}) then format({msg}, {v}) end").format(
+                v=v,
+                codes=sql.Literal(list(column.codes)),
+                msg=sql.Literal(f"unknown {column.name} code: %s (allowed: {', '.join(column.codes)})"),
+            )
+        )
+    if column.pattern:
+        checks.append(
+            sql.SQL("case when {v} !~ {p} then format({msg}, {v}) end").format(
+                v=v,
+                p=sql.Literal(column.pattern),
+                msg=sql.Literal(f"{column.name} is not in the expected form: %s"),
+            )
+        )
+    for bound, op, word in ((column.min_value, "<", "below"), (column.max_value, ">", "above")):
+        if bound is not None:
+            checks.append(
+                sql.SQL(
+                    "case when audit.is_valid_as({v}, 'numeric') and {v}::numeric {op} {b} then format({msg}, {v}) end"
+                ).format(
+                    v=v,
+                    op=sql.SQL(op),
+                    b=sql.Literal(bound),
+                    msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
+                )
+            )
+    return checks
+
+
+def _all_valid(columns: list[Column]) -> sql.Composable:
+    return sql.SQL(" and ").join(
+        sql.SQL("{v} is not null and audit.is_valid_as({v}, {t})").format(
+            v=value(c.name), t=sql.Literal(c.sql_type)
+        )
+        for c in columns
+    )
+
+
+def rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
+    checks = []
+    for rule in contract.rules:
+        if not set(rule.columns) <= set(header):
+            continue  # an optional column the extract does not carry: nothing to compare
+        columns = [contract.column(name) for name in rule.columns]
+        violation = sql.SQL(rule.violation).format(**{c.name: typed(c) for c in columns})
+        checks.append(
+            sql.SQL("case when {} and ({}) then {} end").format(
+                _all_valid(columns), violation, sql.Literal(rule.reason)
+            )
+        )
+    return checks
+
+
+def duplicate_key_check(contract: TableContract) -> sql.Composable:
+    partition = sql.SQL(", ").join(value(k) for k in contract.key)
+    return sql.SQL("case when count(*) over (partition by {}) > 1 then {} end").format(
+        partition, sql.Literal(f"duplicate key in batch ({', '.join(contract.key)})")
+    )
+
+
+def row_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
+    """Every row-level check of ``contract`` that applies to an extract with this header."""
+    known = [c for c in contract.columns if c.name in header]
+    required = set(contract.required_columns)
+    checks = [check for c in known for check in column_checks(c, c.name in required)]
+    return checks + rule_checks(contract, header) + [duplicate_key_check(contract)]
+
+
+def batch_rule_query(contract: TableContract, rule: BatchRule, rows: sql.Composable) -> sql.Composable:
+    columns = [contract.column(name) for name in rule.columns]
+    return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c) for c in columns})

@@ -1,0 +1,154 @@
+"""Source systems, described in YAML: where a source is, and how its tables map onto a contract.
+
+A real council's case system plugs in by writing one of these files, no code::
+
+    source_system: rms                  # a short name, recorded on every row loaded from it
+    contract: case_system               # which contract its tables fill
+    adapter: sql                        # sql (any SQLAlchemy URL) or files (a landing folder of CSVs)
+    url: ${CASE_SYSTEM_URL}             # sql: environment variables are expanded; never write a password here
+    overlap_hours: 48                   # re-read this much before the high-water mark each night
+    replaces: cfs                       # optional: the system this one took over from (migration)
+    tables:
+      representations:                  # a contract table
+        from: rms.cases                 # sql: [schema.]table; files: a glob such as "cases_*.csv"
+        columns: {representation_id: case_ref, received_date: date_received}   # contract: source
+        codes: {status: {O: open, C: closed}}                                 # source code -> contract code
+        detect_deletions: true          # sql only: compare every key each night
+
+Columns not listed map to the source column of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingestion.case_system import contract as case_system
+from ingestion.contract import TableContract
+from ingestion.ombudsman import contract as ombudsman
+
+CONTRACTS: dict[str, tuple[TableContract, ...]] = {
+    case_system.SOURCE: case_system.TABLES,
+    ombudsman.SOURCE: ombudsman.TABLES,
+}
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SourceConfigError(ValueError):
+    """A source configuration file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"Source configuration {path}: {problem}")
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    contract: TableContract
+    source: str
+    columns: dict[str, str]
+    codes: dict[str, dict[str, str]]
+    detect_deletions: bool
+
+    def source_column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    path: Path
+    source_system: str
+    contract: str
+    adapter: str
+    url: str | None
+    landing: Path | None
+    archive: bool
+    overlap_hours: int
+    replaces: str | None
+    tables: list[TableMapping] = field(default_factory=list)
+
+    def table(self, name: str) -> TableMapping | None:
+        return next((t for t in self.tables if t.contract.name == name), None)
+
+
+def _expand(path: Path, value: str) -> str:
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise SourceConfigError(path, f"uses ${{{name}}}, which is not set in the environment")
+        return os.environ[name]
+
+    return re.sub(r"\$\{(\w+)\}", substitute, value)
+
+
+def _identifier(path: Path, value: object, what: str, dotted: bool = False) -> str:
+    text = str(value)
+    parts = text.split(".") if dotted else [text]
+    if not all(IDENTIFIER.match(p) for p in parts) or len(parts) > 2:
+        raise SourceConfigError(path, f"{what} {text!r} is not a plain SQL name")
+    return text
+
+
+def load_source_config(path: Path) -> SourceConfig:
+    """Read and check one source configuration; names are validated, never pasted into SQL unchecked."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceConfigError(path, "the file does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SourceConfigError(path, f"not valid YAML ({exc})") from None
+    for required in ("source_system", "contract", "adapter", "tables"):
+        if required not in raw:
+            raise SourceConfigError(path, f"missing '{required}'")
+    contract_name = raw["contract"]
+    if contract_name not in CONTRACTS:
+        raise SourceConfigError(path, f"unknown contract {contract_name!r} (known: {', '.join(CONTRACTS)})")
+    adapter = raw["adapter"]
+    if adapter not in {"sql", "files"}:
+        raise SourceConfigError(path, f"unknown adapter {adapter!r} (use sql or files)")
+    contracts = {t.name: t for t in CONTRACTS[contract_name]}
+    tables = []
+    for name, spec in (raw["tables"] or {}).items():
+        if name not in contracts:
+            raise SourceConfigError(path, f"table {name!r} is not in the {contract_name} contract")
+        spec = spec or {}
+        contract = contracts[name]
+        known = {c.name for c in contract.columns}
+        columns = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
+        for target, source_col in columns.items():
+            if target not in known:
+                raise SourceConfigError(path, f"{name}: {target!r} is not a column of the contract")
+            _identifier(path, source_col, f"{name}: source column")
+        codes = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in (spec.get("codes") or {}).items()}
+        for column, mapping in codes.items():
+            allowed = contract.column(column).codes if column in known else None
+            if not allowed:
+                raise SourceConfigError(path, f"{name}: codes given for {column!r}, which has no codes")
+            wrong = sorted(set(mapping.values()) - set(allowed))
+            if wrong:
+                raise SourceConfigError(path, f"{name}.{column}: maps to unknown code(s) {', '.join(wrong)}")
+        source = str(spec.get("from", name))
+        if adapter == "sql":
+            _identifier(path, source, f"{name}: source table", dotted=True)
+        tables.append(
+            TableMapping(contract, source, columns, codes, bool(spec.get("detect_deletions", True)))
+        )
+    order = [t.name for t in CONTRACTS[contract_name]]
+    tables.sort(key=lambda t: order.index(t.contract.name))
+    landing = raw.get("landing")
+    return SourceConfig(
+        path=path,
+        source_system=_identifier(path, raw["source_system"], "source_system"),
+        contract=contract_name,
+        adapter=adapter,
+        url=_expand(path, str(raw["url"])) if raw.get("url") else None,
+        landing=(path.parent / _expand(path, str(landing))).resolve() if landing else None,
+        archive=bool(raw.get("archive", True)),
+        overlap_hours=int(raw.get("overlap_hours", 48)),
+        replaces=_identifier(path, raw["replaces"], "replaces") if raw.get("replaces") else None,
+        tables=tables,
+    )
