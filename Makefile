@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline db-stop db-status expectations constraints clean
+.PHONY: help install run test lint sqlfluff pipeline advance db-stop db-status expectations constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## create .venv and install the pinned stack (only when pyproject or constraints change)
 
 run: install  ## the nightly DAG end to end through Airflow, on the embedded PostgreSQL unless WAREHOUSE_URL is set
+	$(BIN)/complaints-warehouse simulator create --if-missing
 	$(BIN)/complaints-warehouse airflow-run
 
 test: install  ## ruff, then the whole pytest suite against a real (embedded) PostgreSQL, dbt, GX and Airflow
@@ -36,7 +37,11 @@ sqlfluff: install  ## lint the dbt models with sqlfluff (dbt templater; needs th
 	eval "$$($(BIN)/complaints-warehouse db env)" && $(BIN)/sqlfluff lint dbt_project/models
 
 pipeline: install  ## the same pipeline without Airflow, in one process
+	$(BIN)/complaints-warehouse simulator create --if-missing
 	$(BIN)/complaints-warehouse run
+
+advance: install  ## move the simulated case system on a day (then `make run` loads just the change)
+	$(BIN)/complaints-warehouse simulator advance
 
 db-stop: install  ## stop the embedded PostgreSQL
 	$(BIN)/complaints-warehouse db stop

@@ -31,7 +31,8 @@ EPILOG = """\
 typical use:
   complaints-warehouse run                 the whole pipeline, now, in this process
   complaints-warehouse airflow-run         the same, as the nightly Airflow DAG (what `make run` does)
-  complaints-warehouse load case_system    one step at a time: load, transform, validate
+  complaints-warehouse load rms            one step at a time: load, transform, validate
+  complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
 exit codes: 0 ok, 1 a step failed, 2 settings or connection problem, 3 input file refused
@@ -52,13 +53,85 @@ def cmd_run(args, settings) -> int:
 
 
 def cmd_load(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import load, pipeline
 
-    if args.from_dir:
-        field = {"case_system": "case_system_dir", "ombudsman": "ombudsman_dir"}[args.source]
-        settings = type(settings)(**{**settings.__dict__, field: Path(args.from_dir).resolve()})
     target = pipeline.prepare(settings)
-    pipeline.step_load(settings, target, args.source, reload=args.reload, echo=_echo)
+    if args.source in ("case_system", "ombudsman") and (args.from_dir or args.source == "ombudsman"):
+        # A folder of contract-shaped files, <table>.csv each.
+        if args.from_dir:
+            field = {"case_system": "case_system_dir", "ombudsman": "ombudsman_dir"}[args.source]
+            settings = type(settings)(**{**settings.__dict__, field: Path(args.from_dir).resolve()})
+        pipeline.step_load(settings, target, args.source, reload=args.reload, echo=_echo)
+        return EXIT_OK
+    configs = load.load_source_configs(settings)
+    chosen = [c for c in configs if args.source in (None, c.source_system)]
+    if args.source and not chosen:
+        names = ", ".join(c.source_system for c in configs)
+        _echo(
+            f"No configured source system is called {args.source!r} (configured: {names}; see WAREHOUSE_SOURCES)."
+        )
+        return EXIT_SETTINGS
+    for config in chosen:
+        pipeline.step_load_source_system(settings, target, config, echo=_echo)
+    if args.source is None:
+        pipeline.step_load(settings, target, "ombudsman", echo=_echo)
+    return EXIT_OK
+
+
+def cmd_backfill(args, settings) -> int:
+    from datetime import UTC, datetime, time
+
+    from complaints_warehouse import load, pipeline
+
+    start = datetime.combine(date.fromisoformat(args.start), time.min, tzinfo=UTC)
+    end = datetime.combine(date.fromisoformat(args.end), time.max, tzinfo=UTC)
+    if end <= start:
+        _echo("The backfill's --end must be after its --start.")
+        return EXIT_SETTINGS
+    target = pipeline.prepare(settings)
+    configs = [c for c in load.load_source_configs(settings) if c.source_system == args.source]
+    if not configs:
+        _echo(f"No configured source system is called {args.source!r}.")
+        return EXIT_SETTINGS
+    if configs[0].adapter != "sql":
+        _echo(
+            "Backfill re-reads a database by date; a files source is backfilled by dropping the files again."
+        )
+        return EXIT_SETTINGS
+    pipeline.step_load_source_system(settings, target, configs[0], window=(start, end), echo=_echo)
+    return EXIT_OK
+
+
+def cmd_simulator(args, settings) -> int:
+    from complaints_warehouse import pipeline, simulated_source
+
+    target = pipeline.prepare(settings)
+    if args.action == "create":
+        sim, created = simulated_source.ensure(
+            target,
+            councils=args.councils,
+            start=date.fromisoformat(args.start),
+            until=date.fromisoformat(args.until),
+            seed=args.seed,
+            replace=not args.if_missing,
+        )
+        if created is None:
+            _echo(f"The simulated case system exists (its day is {sim.today}); left as it is.")
+        else:
+            _echo(
+                f"Created the simulated case system up to {args.until}: "
+                + ", ".join(f"{v} {k}" for k, v in created.items())
+            )
+        return EXIT_OK
+    sim = simulated_source.simulator(target)
+    if not sim.exists():
+        _echo("There is no simulated case system yet: run `complaints-warehouse simulator create`.")
+        return EXIT_SETTINGS
+    if args.action == "advance":
+        for day in sim.advance(args.days):
+            _echo(", ".join(f"{k} {v if not isinstance(v, list) else len(v)}" for k, v in day.items()))
+    else:
+        _echo(f"Simulated case system: its day is {sim.today}; state {sim.state()}")
     return EXIT_OK
 
 
@@ -181,15 +254,38 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_run
     )
 
-    p = sub.add_parser("load", help="load one source's extract into its raw schema")
-    p.add_argument("source", choices=["case_system", "ombudsman"], help="which source to load")
-    p.add_argument(
-        "--from", dest="from_dir", metavar="DIR", help="the extract folder (default: from settings)"
+    p = sub.add_parser(
+        "load", help="load the configured sources (or one) into the raw schemas, incrementally"
     )
+    p.add_argument(
+        "source",
+        nargs="?",
+        help="a configured source system (e.g. rms), 'ombudsman', or 'case_system --from DIR' for a folder "
+        "of contract-shaped CSVs; default: every configured source, then the Ombudsman data",
+    )
+    p.add_argument("--from", dest="from_dir", metavar="DIR", help="the folder, for case_system or ombudsman")
     p.add_argument(
         "--reload", action="store_true", help="load files even if the same content was loaded before"
     )
     p.set_defaults(handler=cmd_load)
+
+    p = sub.add_parser("backfill", help="re-load one SQL source system's rows updated in a date range")
+    p.add_argument("source", help="the configured source system, e.g. rms")
+    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.set_defaults(handler=cmd_backfill)
+
+    p = sub.add_parser("simulator", help="the simulated council case system the demo pulls from")
+    p.add_argument("action", choices=["create", "advance", "status"])
+    p.add_argument("--councils", type=int, default=1, help="create: how many councils (default 1)")
+    p.add_argument("--start", default="2023-04-01", help="create: first day of cases (default 2023-04-01)")
+    p.add_argument(
+        "--until", default="2024-03-31", help="create: the system's current day (default 2024-03-31)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="create: the random seed (default 42)")
+    p.add_argument("--if-missing", action="store_true", help="create: keep an existing simulated system")
+    p.add_argument("--days", type=int, default=1, help="advance: how many days (default 1)")
+    p.set_defaults(handler=cmd_simulator)
 
     p = sub.add_parser("transform", help="build the warehouse with dbt (models, seeds and their tests)")
     p.add_argument("--select", help="a dbt selection, e.g. 'marts' or 'fct_representations+'")
@@ -221,10 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
     from ingestion.copy_loader import RefusedFile
+    from ingestion.source_config import SourceConfigError
 
     try:
         return args.handler(args, load_settings())
-    except (SettingsError, WarehouseUnavailable) as exc:
+    except (SettingsError, WarehouseUnavailable, SourceConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
     except RefusedFile as exc:

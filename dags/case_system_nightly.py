@@ -52,8 +52,9 @@ def case_system_nightly():
 
     @task
     def load_case_system(pipeline_run: str) -> list[dict]:
+        """Every configured case-system source (ingestion/sources/*.yml), incrementally."""
         pipeline, settings, target = _pipeline()
-        return pipeline.step_load(settings, target, "case_system")
+        return pipeline.step_load_case_systems(settings, target)
 
     @task
     def load_ombudsman(pipeline_run: str) -> list[dict]:
