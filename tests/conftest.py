@@ -30,6 +30,8 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(SESSION_DIR / "airflow" / "logs"),
         "GX_ANALYTICS_ENABLED": "false",
+        # Pipeline runs in tests load the small bundled extract unless a test points elsewhere.
+        "WAREHOUSE_SOURCES": str(PROJECT_DIR / "ingestion" / "sources" / "sample_extract.yml"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 )
@@ -86,3 +88,19 @@ def airflow_db():
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture
+def simulated_case_system(settings, warehouse, tmp_path, monkeypatch):
+    """A simulated council case system (one council, 2023/24) in its own database, configured as the
+    only case-system source through the demo's own mapping file."""
+    from complaints_warehouse import simulated_source
+
+    database = f"sim_{uuid.uuid4().hex[:10]}"
+    sim = simulated_source.simulator(warehouse, database)
+    sim.create(councils_count=1, seed=7)
+    mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
+    config = tmp_path / "simulator.yml"
+    config.write_text(mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}"))
+    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
+    return sim
