@@ -169,3 +169,59 @@ def test_a_file_that_is_not_the_contract_is_refused_whole(tmp_path, warehouse, s
     loaded = sql("select to_regclass('raw_case_system.representations') is not null")[0][0]
     if loaded:
         assert sql("select count(*) from raw_case_system.representations") == [(0,)]
+
+
+def test_a_stage_opened_before_the_stage_before_it_is_quarantined(tmp_path, warehouse, sql):
+    header = "representation_id,stage,opened_date,updated_at"
+    rows = [
+        "R1,1,2024-01-10,2024-02-01T00:00:00Z",
+        "R1,2,2024-01-05,2024-02-01T00:00:00Z",  # Stage 2 before Stage 1: out of order
+        "R2,1,2024-01-10,2024-02-01T00:00:00Z",
+        "R2,2,2024-01-30,2024-02-01T00:00:00Z",
+        "R2,ombudsman,2024-03-30,2024-04-01T00:00:00Z",
+    ]
+    path = write(tmp_path, "stages.csv", "\n".join([header, *rows]) + "\n")
+    result = load(warehouse, STAGES_TABLE, path)
+    assert (result.rows_loaded, result.rows_quarantined) == (4, 1)
+    assert sql("select raw_row->>'stage', reasons from audit.quarantine") == [
+        ("2", ["stage out of order: opened before the previous stage"])
+    ]
+    reconciles(sql, result)
+
+
+def test_a_failed_batch_leaves_no_partial_rows(warehouse, sql):
+    from ingestion.copy_loader import Extract, load_extract
+
+    def broken_stream():
+        yield (HEADER + "\n" + GOOD + "\n").encode()
+        raise ConnectionError("the source went away mid-extract")
+
+    extract = Extract("rms:rms.cases", HEADER.split(","), broken_stream)
+    with database.connect(warehouse, autocommit=True) as conn, pytest.raises(ConnectionError):
+        load_extract(conn, REPRESENTATIONS, extract, source_system="rms")
+    assert sql("select status, message from audit.load_batches") == [
+        ("failed", "ConnectionError: the source went away mid-extract")
+    ]
+    assert sql("select count(*) from raw_case_system.representations") == [(0,)]
+    assert sql("select count(*) from raw_case_system.representations__current") == [(0,)]
+
+
+def test_personal_tables_quarantine_into_the_restricted_schema(tmp_path, warehouse, sql, settings):
+    from ingestion.case_system.contract import COMPLAINANTS
+
+    path = write(
+        tmp_path,
+        "complainants.csv",
+        "complainant_id,given_name,date_of_birth,updated_at\n"
+        "C1,Ada,1960-02-01,2024-01-01T00:00:00Z\n"
+        "C2,Bob,31/02/1970,2024-01-01T00:00:00Z\n",
+    )
+    result = load(warehouse, COMPLAINANTS, path, pseudonym_key=settings.pseudonym_key())
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    assert sql("select count(*) from audit.quarantine") == [(0,)]
+    assert sql("select raw_row->>'given_name', reasons from restricted.quarantine") == [
+        ("Bob", ["date_of_birth is not a date: 31/02/1970"])
+    ]
+    assert sql("select complainant_id, given_name, complainant_pseudonym like 'P%%' from restricted.complainants") == [
+        ("C1", "Ada", True)
+    ]

@@ -23,7 +23,8 @@ def pending_files(config: SourceConfig) -> Iterator[tuple[TableMapping, Path]]:
     if landing is None or not landing.is_dir():
         raise FileNotFoundError(f"{config.path}: the landing folder {landing} does not exist")
     for mapping in config.tables:
-        pattern = mapping.source if any(ch in mapping.source for ch in "*?[") else f"{mapping.source}.csv"
+        literal = not any(ch in mapping.source for ch in "*?[")
+        pattern = f"{mapping.source}.csv" if literal and not mapping.source.endswith(".csv") else mapping.source
         for path in sorted(p for p in landing.glob(pattern) if p.is_file()):
             yield mapping, path
 
