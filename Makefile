@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline advance db-stop db-status expectations constraints clean
+.PHONY: help install run test lint sqlfluff pipeline advance bench db-stop db-status expectations constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ pipeline: install  ## the same pipeline without Airflow, in one process
 
 advance: install  ## move the simulated case system on a day (then `make run` loads just the change)
 	$(BIN)/complaints-warehouse simulator advance
+
+bench: install  ## load 1,000,000 simulated representations: our load vs bare COPY vs to_sql (bench-results.json)
+	$(BIN)/complaints-warehouse bench
 
 db-stop: install  ## stop the embedded PostgreSQL
 	$(BIN)/complaints-warehouse db stop

@@ -8,7 +8,6 @@ rows as they stood on ``as_of``: events after that day have not happened yet.
 from __future__ import annotations
 
 import random
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -264,9 +263,9 @@ def plan_case(
                     amount,
                 )
             )
-        # Unique within a council (case numbers are); councils start at spread-out offsets.
-        serial = (zlib.crc32(council.encode()) % 1000 * 100_003 + case_no) % 1_000_000
-        reference = f"{lgsco_received.year % 100:02d} {serial // 1000:03d} {serial % 1000:03d}"
+        # The Ombudsman numbers its cases itself: the simulator assigns the reference when it writes the
+        # row (``Simulator._assign_ombudsman_references``); the plan only knows the year.
+        reference = f"{lgsco_received.year % 100:02d}"
         plan.lgsco = (reference, lgsco_received, decided, DECISION_CODES[decision], remedy_due, remedy_done)
         plan.stages.append(
             Stage(

@@ -132,6 +132,7 @@ create table if not exists sim.cases (
     case_ref text primary key, council_code text not null, case_no int not null, date_received date not null,
     last_event date not null, reopened_on date, deleted_on date);
 create index if not exists sim_cases_active on sim.cases (last_event);
+create table if not exists sim.lgsco_refs (case_ref text primary key, lgsco_ref text not null unique);
 create table if not exists sim.corrections (
     case_ref text not null, table_name text not null, field text not null, value text not null,
     made_on date not null);

@@ -178,6 +178,7 @@ class CaseSystemSimulator:
         return totals
 
     def _flush(self, conn, batch, index_rows, seen_contacts, totals) -> None:
+        self._assign_ombudsman_references(conn, batch["lgsco_cases"])
         for table, rows in batch.items():
             self._copy(conn, table, rows)
             totals[table] += len(rows)
@@ -198,6 +199,37 @@ class CaseSystemSimulator:
             "order by contact_no, modified_at on conflict (contact_no) do nothing"
         )
         seen_contacts.clear()
+
+    @staticmethod
+    def _assign_ombudsman_references(conn, rows: list[tuple]) -> None:
+        """Give each Ombudsman case its reference, "YY CCC NNN": year, council, that council's count in
+        the year. A case keeps its reference for good (kept in sim.lgsco_refs)."""
+        if not rows:
+            return
+        refs = [r[1] for r in rows]
+        known = dict(
+            conn.execute(
+                "select case_ref, lgsco_ref from sim.lgsco_refs where case_ref = any(%s)", (refs,)
+            ).fetchall()
+        )
+        used = dict(
+            conn.execute(
+                "select left(lgsco_ref, 6), max(right(lgsco_ref, 3)::int) from sim.lgsco_refs group by 1"
+            ).fetchall()
+        )
+        new = []
+        for i, row in enumerate(rows):
+            case_ref = row[1]
+            if case_ref not in known:
+                council_index = int(case_ref.split("-")[0][-3:])
+                prefix = f"{row[0]} {council_index:03d}"
+                used[prefix] = used.get(prefix, 0) + 1
+                known[case_ref] = f"{prefix} {used[prefix]:03d}"
+                new.append((case_ref, known[case_ref]))
+            rows[i] = (known[case_ref], *row[1:])
+        if new:
+            with conn.cursor() as cur:
+                cur.executemany("insert into sim.lgsco_refs values (%s, %s)", new)
 
     def _copy(self, conn, table: str, rows: list[tuple]) -> None:
         self._copy_into(conn, f"rms.{table}", schema.COLUMNS[table], rows)

@@ -135,6 +135,14 @@ def cmd_simulator(args, settings) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args, settings) -> int:
+    from complaints_warehouse import bench, pipeline
+
+    target = pipeline.prepare(settings)
+    bench.run(settings, target, representations=args.representations, echo=_echo)
+    return EXIT_OK
+
+
 def cmd_transform(args, settings) -> int:
     from complaints_warehouse import pipeline
 
@@ -294,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("validate", help="run the Great Expectations checkpoint and write Data Docs").set_defaults(
         handler=cmd_validate
     )
+
+    p = sub.add_parser(
+        "bench", help="benchmark the load against bare COPY and pandas to_sql; writes bench-results.json"
+    )
+    p.add_argument("--representations", type=int, default=1_000_000, help="extract size (default 1,000,000)")
+    p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
     p.add_argument(

@@ -206,6 +206,9 @@ def load_extract(
         return result
     try:
         with conn.transaction():
+            # Landing and checking happen in temporary tables and sorts: give them memory, not disk.
+            # (temp_buffers only takes effect before the session's first temporary table.)
+            conn.execute("select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true)")
             if pseudonym_key:
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
             _load_batch(conn, contract, extract, result, progress)

@@ -101,6 +101,8 @@ def simulated_case_system(settings, warehouse, tmp_path, monkeypatch):
     sim.create(councils_count=1, seed=7)
     mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
     config = tmp_path / "simulator.yml"
-    config.write_text(mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}"))
+    config.write_text(
+        mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}")
+    )
     monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
     return sim

@@ -40,7 +40,9 @@ def test_first_night_loads_every_table_of_the_source(simulated_case_system, sett
         assert night[table]["rows_in"] == night[table]["rows_loaded"] == expected, table
         assert sql(f"select count(*) from {schema}.{table}") == [(expected,)], table
     assert sql("select count(*) from audit.quarantine") == [(0,)]
-    marks = dict(sql("select table_name, high_water_mark from audit.source_watermarks where source_system = 'rms'"))
+    marks = dict(
+        sql("select table_name, high_water_mark from audit.source_watermarks where source_system = 'rms'")
+    )
     assert set(marks) == set(TABLES)
 
 
@@ -51,10 +53,14 @@ def test_each_night_picks_up_exactly_the_changes(simulated_case_system, settings
         report = sim.advance(1)[0]
         day = date.fromisoformat(report["day"])
         with psycopg.connect(sim.conninfo) as conn:
-            deleted_cases = conn.execute("select count(*) from sim.cases where deleted_on = %s", (day,)).fetchone()[0]
+            deleted_cases = conn.execute(
+                "select count(*) from sim.cases where deleted_on = %s", (day,)
+            ).fetchone()[0]
         night = load_night(settings, warehouse)
         for table, (source_table, _) in TABLES.items():
-            changed = source_count(sim, f"select count(*) from rms.{source_table} where modified_at::date = %s", day)
+            changed = source_count(
+                sim, f"select count(*) from rms.{source_table} where modified_at::date = %s", day
+            )
             batch = night[table]
             appended = batch["rows_loaded"] - batch["rows_unchanged"]
             assert appended == changed, (report["day"], table, batch)
@@ -68,7 +74,9 @@ def test_each_night_picks_up_exactly_the_changes(simulated_case_system, settings
         )
     }
     transform.build(settings, warehouse, **QUIET)
-    staged = set(sql("select representation_key, status, closed_date from staging.stg_case_system__representations"))
+    staged = set(
+        sql("select representation_key, status, closed_date from staging.stg_case_system__representations")
+    )
     assert staged == source_cases
 
 
@@ -100,18 +108,38 @@ def test_warehouse_matches_the_simulators_truth(simulated_case_system, settings,
         )
     }
     assert fact_received == received
-    assert dict(sql("select to_char(closed_date, 'YYYY-MM'), count(*) from marts.fct_representations "
-                    "where status = 'closed' group by 1")) == closed
+    assert (
+        dict(
+            sql(
+                "select to_char(closed_date, 'YYYY-MM'), count(*) from marts.fct_representations "
+                "where status = 'closed' group by 1"
+            )
+        )
+        == closed
+    )
     assert sql("select count(*) from marts.fct_representations") == [(cases,)]
-    assert sql("select count(*), coalesce(sum(amount_gbp), 0) from staging.stg_case_system__remedies") == [remedies]
-    assert sql("select count(*), coalesce(sum(amount_gbp), 0) from staging.stg_case_system__payments") == [payments]
+    assert sql("select count(*), coalesce(sum(amount_gbp), 0) from staging.stg_case_system__remedies") == [
+        remedies
+    ]
+    assert sql("select count(*), coalesce(sum(amount_gbp), 0) from staging.stg_case_system__payments") == [
+        payments
+    ]
 
 
 def test_personal_data_stays_in_the_restricted_schema(simulated_case_system, settings, warehouse, sql):
     load_night(settings, warehouse)
     transform.build(settings, warehouse, **QUIET)
     # Identities only in restricted; elsewhere, nothing that names, reaches or dates a person.
-    personal = {"given_name", "family_name", "email", "phone", "address", "postcode", "date_of_birth", "complainant_id"}
+    personal = {
+        "given_name",
+        "family_name",
+        "email",
+        "phone",
+        "address",
+        "postcode",
+        "date_of_birth",
+        "complainant_id",
+    }
     exposed = sql(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema not in ('restricted', 'pg_catalog', 'information_schema') and column_name = any(%s)",
@@ -123,9 +151,13 @@ def test_personal_data_stays_in_the_restricted_schema(simulated_case_system, set
         "select count(*) from marts.fct_representations f join restricted.complainants c "
         "on c.complainant_pseudonym = f.complainant_pseudonym"
     )[0][0]
-    with_complainant = sql("select count(*) from marts.fct_representations where complainant_pseudonym is not null")[0][0]
+    with_complainant = sql(
+        "select count(*) from marts.fct_representations where complainant_pseudonym is not null"
+    )[0][0]
     assert linked == with_complainant > 0
-    pseudonyms = sql("select complainant_id, complainant_pseudonym from restricted.complainants order by 1 limit 5")
+    pseudonyms = sql(
+        "select complainant_id, complainant_pseudonym from restricted.complainants order by 1 limit 5"
+    )
     assert all(p.startswith("P") and len(p) == 21 and cid not in p for cid, p in pseudonyms)
 
 
@@ -138,7 +170,9 @@ def test_pseudonyms_are_stable_from_night_to_night(simulated_case_system, settin
     assert all(after[cid] == pseudonym for cid, pseudonym in before.items())
 
 
-def test_backfill_loads_exactly_its_window_and_leaves_the_high_water_mark(simulated_case_system, settings, warehouse, sql):
+def test_backfill_loads_exactly_its_window_and_leaves_the_high_water_mark(
+    simulated_case_system, settings, warehouse, sql
+):
     load_night(settings, warehouse)
     marks = sql("select table_name, high_water_mark from audit.source_watermarks order by 1")
     config = load.load_source_configs(settings)[0]
@@ -152,7 +186,9 @@ def test_backfill_loads_exactly_its_window_and_leaves_the_high_water_mark(simula
     )
     assert reps["rows_in"] == in_window > 0
     assert reps["rows_loaded"] == reps["rows_unchanged"]  # nothing changed since the night's load
-    assert sql("select window_start, window_end from audit.load_batches where batch_id = %s", (reps["batch_id"],)) == [window]
+    assert sql(
+        "select window_start, window_end from audit.load_batches where batch_id = %s", (reps["batch_id"],)
+    ) == [window]
     assert sql("select table_name, high_water_mark from audit.source_watermarks order by 1") == marks
 
 
@@ -164,8 +200,12 @@ def two_systems(tmp_path, monkeypatch):
     new.mkdir()
     header = "representation_id,legacy_representation_id,representation_type,procedure,received_date,service_area_code,directorate,status,closed_date,updated_at"
     (old / "representations.csv").write_text(
-        header + "\n"
-        + "\n".join(f"L{i},,complaint,corporate,2023-0{i}-02,ENV-WST,Environment,closed,2023-0{i}-20,2023-09-30T00:00:00Z" for i in range(1, 6))
+        header
+        + "\n"
+        + "\n".join(
+            f"L{i},,complaint,corporate,2023-0{i}-02,ENV-WST,Environment,closed,2023-0{i}-20,2023-09-30T00:00:00Z"
+            for i in range(1, 6)
+        )
         + "\n"
     )
     (new / "representations.csv").write_text(
@@ -191,7 +231,12 @@ def test_two_systems_for_one_council_count_each_case_once(two_systems, settings,
     transform.build(settings, warehouse, **QUIET)
     assert sql("select count(*) from staging.stg_case_system__representations") == [(8,)]
     assert sorted(r[0] for r in sql("select representation_key from marts.fct_representations")) == [
-        "cfs:L3", "cfs:L4", "cfs:L5", "rms2:M1", "rms2:M2", "rms2:N1",
+        "cfs:L3",
+        "cfs:L4",
+        "cfs:L5",
+        "rms2:M1",
+        "rms2:M2",
+        "rms2:N1",
     ]
 
 

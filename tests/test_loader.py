@@ -222,6 +222,6 @@ def test_personal_tables_quarantine_into_the_restricted_schema(tmp_path, warehou
     assert sql("select raw_row->>'given_name', reasons from restricted.quarantine") == [
         ("Bob", ["date_of_birth is not a date: 31/02/1970"])
     ]
-    assert sql("select complainant_id, given_name, complainant_pseudonym like 'P%%' from restricted.complainants") == [
-        ("C1", "Ada", True)
-    ]
+    assert sql(
+        "select complainant_id, given_name, complainant_pseudonym like 'P%%' from restricted.complainants"
+    ) == [("C1", "Ada", True)]

@@ -41,7 +41,9 @@ def test_one_council_year_looks_like_the_seed_councils(warehouse):
         kinds = dict(conn.execute("select case_kind, count(*) from rms.cases group by 1").fetchall())
         stages = dict(conn.execute("select stage_code, count(*) from rms.case_stages group by 1").fetchall())
         ombudsman = conn.execute("select count(*) from rms.lgsco_cases").fetchone()[0]
-        costs = conn.execute("select count(*), sum(investigation_cost) from rms.case_stages where investigator_type = 'IND'").fetchone()
+        costs = conn.execute(
+            "select count(*), sum(investigation_cost) from rms.case_stages where investigator_type = 'IND'"
+        ).fetchone()
         within = truth.stages_within_timescale(conn)
     # DOMAIN.md: a county council handles ~600-1,100 complaints a year and a few hundred compliments.
     assert 600 <= kinds["CMP"] <= 1_100
@@ -67,7 +69,9 @@ def test_advancing_a_day_brings_new_cases_progress_corrections_and_a_reorganisat
     assert all(d["progressed"] > 0 for d in days)
     assert len(days[1]["reorganised"]) == 1
     with psycopg.connect(sim.conninfo) as conn:
-        moved = conn.execute("select count(*) from rms.org_units where effective_to is not null").fetchone()[0]
+        moved = conn.execute("select count(*) from rms.org_units where effective_to is not null").fetchone()[
+            0
+        ]
         newest = conn.execute("select max(date_received) from rms.cases").fetchone()[0]
     assert moved == 1
     assert newest <= __import__("datetime").date(2024, 4, 2)
@@ -83,6 +87,10 @@ def test_a_month_of_days_includes_deletions_and_reopenings(warehouse, days):
     assert sum(len(d["reopened"]) for d in report) > 0
     assert sum(d["corrected"] for d in report) > 0
     with psycopg.connect(sim.conninfo) as conn:
-        deleted = conn.execute("select array_agg(case_ref) from sim.cases where deleted_on is not null").fetchone()[0]
-        still_there = conn.execute("select count(*) from rms.cases where case_ref = any(%s)", (deleted,)).fetchone()[0]
+        deleted = conn.execute(
+            "select array_agg(case_ref) from sim.cases where deleted_on is not null"
+        ).fetchone()[0]
+        still_there = conn.execute(
+            "select count(*) from rms.cases where case_ref = any(%s)", (deleted,)
+        ).fetchone()[0]
     assert still_there == 0

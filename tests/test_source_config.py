@@ -18,10 +18,19 @@ BASE = "source_system: cfs\ncontract: case_system\nadapter: sql\nurl: postgresql
         (BASE + "tables:\n  tenancies: {}\n", "table 'tenancies' is not in the case_system contract"),
         (BASE + "tables:\n  representations:\n    columns: {colour: hue}\n", "'colour' is not a column"),
         (BASE + "tables:\n  representations:\n    from: 'cases; drop table x'\n", "is not a plain SQL name"),
-        (BASE + "tables:\n  representations:\n    columns: {status: 'st\"atus'}\n", "is not a plain SQL name"),
-        (BASE + "tables:\n  representations:\n    codes: {status: {O: ongoing}}\n", "maps to unknown code(s) ongoing"),
+        (
+            BASE + "tables:\n  representations:\n    columns: {status: 'st\"atus'}\n",
+            "is not a plain SQL name",
+        ),
+        (
+            BASE + "tables:\n  representations:\n    codes: {status: {O: ongoing}}\n",
+            "maps to unknown code(s) ongoing",
+        ),
         (BASE + "tables:\n  representations:\n    codes: {directorate: {A: b}}\n", "which has no codes"),
-        (BASE.replace("postgresql://h/db", "${NO_SUCH_VARIABLE_HERE}") + "tables: {}\n", "${NO_SUCH_VARIABLE_HERE}"),
+        (
+            BASE.replace("postgresql://h/db", "${NO_SUCH_VARIABLE_HERE}") + "tables: {}\n",
+            "${NO_SUCH_VARIABLE_HERE}",
+        ),
         ("source_system: [unclosed\n", "not valid YAML"),
     ],
 )
@@ -36,10 +45,18 @@ def test_a_wrong_configuration_names_the_file_and_the_problem(tmp_path, text, pr
 def test_the_demo_mapping_covers_the_whole_contract():
     from pathlib import Path
 
-    config = load_source_config(Path(__file__).resolve().parents[1] / "ingestion" / "sources" / "case_system_simulator.yml")
+    config = load_source_config(
+        Path(__file__).resolve().parents[1] / "ingestion" / "sources" / "case_system_simulator.yml"
+    )
     assert [t.contract.name for t in config.tables] == [
-        "service_areas", "complainants", "representations", "complaint_points", "stages", "remedies",
-        "payments", "ombudsman_cases",
+        "service_areas",
+        "complainants",
+        "representations",
+        "complaint_points",
+        "stages",
+        "remedies",
+        "payments",
+        "ombudsman_cases",
     ]
     assert config.table("stages").codes["stage"]["LGO"] == "ombudsman"
 
@@ -51,11 +68,17 @@ def test_a_sql_source_missing_a_required_column_is_refused(settings, warehouse, 
     from ingestion.copy_loader import RefusedFile
 
     with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
-        conn.execute("create schema vendor; create table vendor.cases (case_ref text, modified_at timestamptz)")
+        conn.execute(
+            "create schema vendor; create table vendor.cases (case_ref text, modified_at timestamptz)"
+        )
     path = tmp_path / "vendor.yml"
     path.write_text(
-        "source_system: vendor\ncontract: case_system\nadapter: sql\nurl: warehouse-server:" + warehouse.dbname + "\n"
+        "source_system: vendor\ncontract: case_system\nadapter: sql\nurl: warehouse-server:"
+        + warehouse.dbname
+        + "\n"
         "tables:\n  representations:\n    from: vendor.cases\n    columns: {representation_id: case_ref, updated_at: modified_at}\n"
     )
-    with pytest.raises(RefusedFile, match="vendor:vendor.cases: missing required column 'representation_type'"):
+    with pytest.raises(
+        RefusedFile, match="vendor:vendor.cases: missing required column 'representation_type'"
+    ):
         load.load_source_system(settings, warehouse, load_source_config(path))

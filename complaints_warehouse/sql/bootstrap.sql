@@ -111,12 +111,13 @@ $$;
 
 -- True when value casts to the named type. PostgreSQL 16+ has pg_input_is_valid; older servers
 -- (the project supports 14+) get the same answer from a cast inside an exception block.
+-- Stable, like pg_input_is_valid, so the planner inlines it: every row of every load calls it.
 do $$
 begin
     if current_setting('server_version_num')::int >= 160000 then
         execute $f$
             create or replace function audit.is_valid_as(value text, type_name text)
-            returns boolean language sql immutable parallel safe
+            returns boolean language sql stable parallel safe
             as 'select value is null or pg_input_is_valid(value, type_name)'
         $f$;
     else

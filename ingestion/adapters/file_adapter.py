@@ -24,7 +24,9 @@ def pending_files(config: SourceConfig) -> Iterator[tuple[TableMapping, Path]]:
         raise FileNotFoundError(f"{config.path}: the landing folder {landing} does not exist")
     for mapping in config.tables:
         literal = not any(ch in mapping.source for ch in "*?[")
-        pattern = f"{mapping.source}.csv" if literal and not mapping.source.endswith(".csv") else mapping.source
+        pattern = (
+            f"{mapping.source}.csv" if literal and not mapping.source.endswith(".csv") else mapping.source
+        )
         for path in sorted(p for p in landing.glob(pattern) if p.is_file()):
             yield mapping, path
 

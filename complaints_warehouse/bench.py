@@ -1,0 +1,220 @@
+"""``make bench``: the load measured against its practical limit (bare COPY) and a naive peer (to_sql).
+
+All three load the same CSV extract, exported once from a simulated case system through the demo's own
+mapping; they run one after another in the same run on the same server, so their ratios are fair even
+on a noisy machine. Figures go to the screen and to ``bench-results.json`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from complaints_warehouse import database, simulated_source
+from complaints_warehouse.database import Connection
+from complaints_warehouse.settings import Settings
+from ingestion.adapters import sql_adapter
+from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
+from ingestion.source_config import load_source_config
+
+Echo = Callable[[str], None]
+PER_COUNCIL_YEAR = 1_300
+
+
+def results_path(settings: Settings) -> Path:
+    return settings.project_dir / "bench-results.json"
+
+
+def record(settings: Settings, figures: dict) -> dict:
+    """Merge ``figures`` into bench-results.json (other benchmarks write their own keys there)."""
+    path = results_path(settings)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(figures)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    return current
+
+
+def _scratch_database(target: Connection, name: str) -> Connection:
+    with database.connect(target, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    scratch = Connection(target.host, target.port, target.user, target.password, name, target.embedded)
+    database.bootstrap(scratch)
+    return scratch
+
+
+def export_extract(
+    settings: Settings, target: Connection, representations: int, folder: Path, echo: Echo
+) -> dict:
+    """Simulate enough council-years for ``representations`` cases and export representations and stages
+    as the SQL adapter would extract them (mapped to the contract), to CSV files."""
+    council_years = max(1, round(representations / PER_COUNCIL_YEAR))
+    years = min(10, council_years)
+    councils = max(1, round(council_years / years))
+    sim = simulated_source.simulator(target, "bench_case_system")
+    echo(
+        f"Simulating {councils} council(s) x {years} year(s) (about {councils * years * PER_COUNCIL_YEAR:,} representations)"
+    )
+    started = time.perf_counter()
+    sim.create(
+        councils_count=councils,
+        start=date(2024 - years, 4, 1),
+        until=date(2024, 3, 31),
+        seed=2024,
+        progress=lambda n: echo(f"  {n:,} cases simulated") if n % 200_000 == 0 else None,
+    )
+    echo(f"  simulated in {time.perf_counter() - started:.0f} s")
+    config = load_source_config(settings.project_dir / "ingestion" / "sources" / "case_system_simulator.yml")
+    engine = sql_adapter.engine_for(
+        type(config)(
+            **{
+                **config.__dict__,
+                "url": Connection(
+                    target.host, target.port, target.user, target.password, "bench_case_system", True
+                ).sqlalchemy_url(),
+            }
+        )
+    )
+    rows = {}
+    for contract in (REPRESENTATIONS, STAGES_TABLE):
+        mapping = config.table(contract.name)
+        table = sql_adapter._reflect(engine, mapping, config)
+        query, _ = sql_adapter.build_query(table, mapping, config)
+        path = folder / f"{contract.name}.csv"
+        with path.open("wb") as handle:
+            for chunk in sql_adapter._copy_out(engine, query):
+                handle.write(chunk)
+        with path.open("rb") as handle:
+            rows[contract.name] = sum(1 for _ in handle) - 1
+    engine.dispose()
+    return rows
+
+
+def _child(code: str, env: dict) -> tuple[float, float]:
+    """Run ``code`` in a fresh Python; return (seconds, peak RSS in MB) of that process alone."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"benchmark step failed (status {status})")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def _load_code(target: Connection, paths: list[Path]) -> str:
+    return (
+        "import psycopg\n"
+        "from ingestion.copy_loader import load_file\n"
+        "from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE\n"
+        f"conn = psycopg.connect({target.conninfo!r}, autocommit=True)\n"
+        + "".join(
+            f"load_file(conn, {c}, {str(p)!r}, source_system='bench', pseudonym_key='bench-key-0123456789')\n"
+            for c, p in zip(("REPRESENTATIONS", "STAGES_TABLE"), paths, strict=False)
+        )
+    )
+
+
+def _bare_copy(target: Connection, paths: list[Path]) -> float:
+    """The practical limit: COPY the same files into typed tables with no checks at all."""
+    started = time.perf_counter()
+    with psycopg.connect(target.conninfo, autocommit=True) as conn:
+        for contract, path in zip((REPRESENTATIONS, STAGES_TABLE), paths, strict=True):
+            name = sql.Identifier("bench_copy_" + contract.name)
+            conn.execute(sql.SQL("drop table if exists {}").format(name))
+            columns = [c for c in contract.columns if c.name in path.open().readline().strip().split(",")]
+            conn.execute(
+                sql.SQL("create table {} ({})").format(
+                    name,
+                    sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in columns
+                    ),
+                )
+            )
+            with (
+                conn.cursor().copy(
+                    sql.SQL("copy {} from stdin (format csv, header true)").format(name)
+                ) as copy,
+                path.open("rb") as handle,
+            ):
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    copy.write(chunk)
+    return time.perf_counter() - started
+
+
+def _to_sql_code(target: Connection, paths: list[Path]) -> str:
+    return (
+        "import pandas, sqlalchemy\n"
+        f"engine = sqlalchemy.create_engine({target.sqlalchemy_url('psycopg')!r})\n"
+        + "".join(
+            f"pandas.read_csv({str(p)!r}, dtype=str).to_sql('bench_to_sql_{i}', engine, if_exists='replace', index=False)\n"
+            for i, p in enumerate(paths)
+        )
+    )
+
+
+def run(
+    settings: Settings, target: Connection, *, representations: int = 1_000_000, echo: Echo = print
+) -> dict:
+    """Measure the load; print the figures and their ratios; record them in bench-results.json."""
+    env = {**os.environ, "PYTHONPATH": str(settings.project_dir)}
+    with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
+        folder = Path(tmp)
+        rows = export_extract(settings, target, representations, folder, echo)
+        total = rows["representations"] + rows["stages"]
+        paths = [folder / "representations.csv", folder / "stages.csv"]
+        small = folder / "small"
+        small.mkdir()
+        for path in paths:  # a quarter of the extract, to show memory does not grow with it
+            with path.open() as source, (small / path.name).open("w") as target_file:
+                lines = source.readlines()
+                target_file.writelines(lines[: 1 + (len(lines) - 1) // 4])
+        echo(
+            f"Extract: {rows['representations']:,} representations + {rows['stages']:,} stages = {total:,} rows"
+        )
+
+        ours = _scratch_database(target, "bench_load")
+        load_s, load_rss = _child(_load_code(ours, paths), env)
+        echo(
+            f"  our load (COPY + contract checks + dedupe + ledger): {load_s:.1f} s, {total / load_s:,.0f} rows/s, peak {load_rss:.0f} MB"
+        )
+        small_db = _scratch_database(target, "bench_load_small")
+        _, small_rss = _child(_load_code(small_db, [small / p.name for p in paths]), env)
+        echo(f"  our load of a quarter of the extract: peak {small_rss:.0f} MB")
+
+        copy_db = _scratch_database(target, "bench_copy")
+        copy_s = _bare_copy(copy_db, paths)
+        echo(f"  bare COPY into typed tables: {copy_s:.1f} s, {total / copy_s:,.0f} rows/s")
+
+        naive_db = _scratch_database(target, "bench_to_sql")
+        to_sql_s, to_sql_rss = _child(_to_sql_code(naive_db, paths), env)
+        echo(
+            f"  pandas read_csv + DataFrame.to_sql: {to_sql_s:.1f} s, {total / to_sql_s:,.0f} rows/s, peak {to_sql_rss:.0f} MB"
+        )
+
+    figures = {
+        "load_rows": total,
+        "load_rows_per_s": round(total / load_s),
+        "copy_rows_per_s": round(total / copy_s),
+        "load_vs_copy": round(copy_s / load_s, 3),
+        "to_sql_rows_per_s": round(total / to_sql_s),
+        "load_vs_to_sql": round(to_sql_s / load_s, 2),
+        "load_peak_rss_mb": round(load_rss, 1),
+        "load_peak_rss_mb_quarter_extract": round(small_rss, 1),
+        "to_sql_peak_rss_mb": round(to_sql_rss, 1),
+    }
+    echo(
+        f"Ratios: load/COPY = {figures['load_vs_copy']:.2f} (goal >= 0.70); load is {figures['load_vs_to_sql']:.1f}x "
+        f"to_sql; peak memory {small_rss:.0f} MB at a quarter, {load_rss:.0f} MB at the whole extract"
+    )
+    record(settings, figures)
+    echo(f"Wrote {results_path(settings)}")
+    return figures
