@@ -55,7 +55,7 @@ def cmd_load(args, settings) -> int:
     from complaints_warehouse import pipeline
 
     if args.from_dir:
-        field = {"case_system": "case_system_dir", "ombudsman": "ombudsman_dir"}[args.source]
+        field = f"{args.source}_dir"
         settings = type(settings)(**{**settings.__dict__, field: Path(args.from_dir).resolve()})
     target = pipeline.prepare(settings)
     pipeline.step_load(settings, target, args.source, reload=args.reload, echo=_echo)
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("load", help="load one source's extract into its raw schema")
-    p.add_argument("source", choices=["case_system", "ombudsman"], help="which source to load")
+    p.add_argument("source", choices=["case_system", "reference", "ombudsman"], help="which source to load")
     p.add_argument(
         "--from", dest="from_dir", metavar="DIR", help="the extract folder (default: from settings)"
     )

@@ -71,7 +71,7 @@ def step_load(
     settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print
 ) -> list[dict]:
     """Load one source's extract folder; returns one ledger summary per file."""
-    folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
+    folder = settings.source_dir(source)
     echo(f"Loading {source} from {folder}")
     results = load.load_source(target, source, folder, reload=reload, progress=progress_printer(echo, source))
     for r in results:

@@ -235,23 +235,25 @@ def load_file(
     *,
     progress: Progress | None = None,
     reload: bool = False,
+    source_file: Path | None = None,
 ) -> BatchResult:
     """Load ``path`` as one batch of ``contract``'s table.
 
     A file whose content was already loaded is skipped (re-running a night changes nothing) unless
     ``reload``. A file that cannot be this table at all raises ``RefusedFile`` after recording the refusal
     in the ledger. ``conn`` must be in autocommit mode: the ledger row outlives a failed batch.
+    ``source_file`` names the file as delivered when ``path`` is its normalised copy (for the ledger).
     """
     if not conn.autocommit:
         raise ValueError("load_file needs an autocommit connection")
     path = Path(path)
-    result = BatchResult(contract.source, contract.name, str(path), status="running")
+    result = BatchResult(contract.source, contract.name, str(source_file or path), status="running")
     checksum = file_checksum(path) if path.is_file() else None
     with conn.transaction():
         result.batch_id = conn.execute(
             "insert into audit.load_batches (source, table_name, source_file, file_checksum) "
             "values (%s, %s, %s, %s) returning batch_id",
-            (contract.source, contract.name, str(path), checksum),
+            (contract.source, contract.name, result.file, checksum),
         ).fetchone()[0]
         earlier = conn.execute(
             "select batch_id from audit.load_batches where source = %s and table_name = %s "
