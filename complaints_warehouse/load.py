@@ -31,7 +31,9 @@ SOURCES: dict[str, tuple[TableContract, ...]] = {
     ombudsman.SOURCE: ombudsman.TABLES,
 }
 #: Tables a source's contract rules read: they must exist (even empty) before it loads.
-LOOKUPS: dict[str, tuple[TableContract, ...]] = {ombudsman.SOURCE: (reference.AUTHORITY_NAMES,)}
+LOOKUPS: dict[str, tuple[TableContract, ...]] = {
+    ombudsman.SOURCE: (reference.AUTHORITIES, reference.AUTHORITY_NAMES)
+}
 PUBLISHED_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -106,8 +108,9 @@ def load_source(
         raise ValueError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
     results = []
     with connect(target, autocommit=True) as conn, tempfile.TemporaryDirectory(prefix="cw-load-") as scratch:
-        for lookup in LOOKUPS.get(source, ()):
-            ensure_raw_table(conn, lookup)
+        # Every table the source's models and rules read exists, even when this delivery lacks its file.
+        for table in (*LOOKUPS.get(source, ()), *SOURCES[source]):
+            ensure_raw_table(conn, table)
         for file in _files(folder, source):
             try:
                 canonical = _canonical(file, Path(scratch))

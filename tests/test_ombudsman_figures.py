@@ -124,3 +124,26 @@ def test_reference_dimensions_and_decisions(built, sql):
             "(ingestion/reference/data/authority_names.csv)",
         )
     ]
+
+
+def test_a_published_rate_that_disagrees_with_its_counts_is_flagged_and_fails_validation(
+    tmp_path, monkeypatch, warehouse
+):
+    """A published figure is kept as published; its recomputation sits beside it and the mismatch shows."""
+    from complaints_warehouse import database, validate
+    from complaints_warehouse.settings import PROJECT_DIR, load_settings
+
+    sample = (PROJECT_DIR / "ingestion" / "ombudsman" / "sample" / "annual_statistics.csv").read_text()
+    # Oxfordshire 2023/24 as if published with an uphold rate of 90 % (34 of 37 is 92 %).
+    (tmp_path / "annual_statistics.csv").write_text(sample.replace(",37,34,3,92,", ",37,34,3,90,"))
+    monkeypatch.setenv("OMBUDSMAN_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    with pytest.raises(validate.ValidationFailed) as failed:
+        pipeline.run_all(settings, echo=lambda line: None)
+    assert "Every published rate (uphold, satisfactory remedy, upheld per 100,000)" in str(failed.value)
+    with database.connect(warehouse) as conn:
+        flagged = conn.execute(
+            "select authority_year_key, published_uphold_rate_pct, recomputed_uphold_rate_pct "
+            "from marts.fct_ombudsman_annual_statistics where has_rate_mismatch"
+        ).fetchall()
+    assert flagged == [("E10000025 2023/24", 90, 92)]

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from complaints_warehouse import load
 from complaints_warehouse.settings import PROJECT_DIR
 from ingestion.copy_loader import RefusedFile
+from ingestion.ombudsman.contract import AUTHORITY_NOT_IN_EXISTENCE
 from ingestion.ombudsman.normalise import Mapping
 from ingestion.reference import bank_holidays
 
@@ -174,6 +175,26 @@ def test_unmatched_authority_is_listed_not_dropped(tmp_path, reference, warehous
         "select n.ons_code from raw_reference.authority_names n where n.authority_name in "
         "('Oxford City Council', 'Oxfordshire CC') order by 1"
     ) == [("E07000178",), ("E10000025",)]
+
+
+def test_an_authority_in_a_year_it_did_not_exist_is_quarantined(tmp_path, reference, warehouse, sql):
+    """Cumbria County Council ended on 31 March 2023: Cumberland and Westmorland and Furness replaced it."""
+    rows = [
+        "Cumbria County Council,County council,2022-23,10,6,4,60,0,0",
+        "Cumbria County Council,County council,2023-24,10,6,4,60,0,0",
+        "Cumberland Council,Unitary authority,2023-24,5,4,1,80,0,0",
+        "Cumberland Council,Unitary authority,2022-23,5,4,1,80,0,0",
+    ]
+    write(tmp_path, "annual_statistics.csv", f"{HEADER_2023}\n" + "\n".join(rows) + "\n")
+    result = load_ombudsman(warehouse, tmp_path)["annual_statistics"]
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 2)
+    reconciles(sql, result)
+    assert sql(
+        "select raw_row->>'authority_name', raw_row->>'financial_year', reasons from audit.quarantine order by 1"
+    ) == [
+        ("Cumberland Council", "2022/23", [AUTHORITY_NOT_IN_EXISTENCE.reason]),
+        ("Cumbria County Council", "2023/24", [AUTHORITY_NOT_IN_EXISTENCE.reason]),
+    ]
 
 
 def test_duplicate_council_year_with_different_figures_quarantines_both(tmp_path, reference, warehouse, sql):

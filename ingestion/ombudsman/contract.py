@@ -37,6 +37,18 @@ UNMATCHED_AUTHORITY = RowRule(
     r"= lower(regexp_replace(replace(btrim({authority_name}), '&', 'and'), '\s+', ' ', 'g')))",
     ("authority_name",),
 )
+AUTHORITY_NOT_IN_EXISTENCE = RowRule(
+    "authority did not exist in that financial year (see valid_from / valid_to in authorities.csv)",
+    # Authorities merge: Cumbria County Council ended on 2023-03-31. Only a well-formed year is compared.
+    r"{financial_year} ~ '^\d{{4}}/\d{{2}}$' and exists (select 1 from "
+    "(select authority_name as variant, ons_code as code from raw_reference.authority_names) n "
+    "join (select ons_code as code, valid_from, valid_to from raw_reference.authorities) a using (code) "
+    r"where lower(regexp_replace(replace(btrim(n.variant), '&', 'and'), '\s+', ' ', 'g')) "
+    r"= lower(regexp_replace(replace(btrim({authority_name}), '&', 'and'), '\s+', ' ', 'g')) "
+    "and (make_date(left({financial_year}, 4)::int, 4, 1) > coalesce(a.valid_to, 'infinity'::date) "
+    "or make_date(left({financial_year}, 4)::int + 1, 3, 31) < coalesce(a.valid_from, '-infinity'::date)))",
+    ("authority_name", "financial_year"),
+)
 FINANCIAL_YEAR_FORMAT = RowRule(
     "financial_year is not written like 2023/24",
     r"case when {financial_year} ~ '^\d{{4}}/\d{{2}}$' "
@@ -112,6 +124,7 @@ ANNUAL_STATISTICS = TableContract(
     rules=(
         FINANCIAL_YEAR_FORMAT,
         UNMATCHED_AUTHORITY,
+        AUTHORITY_NOT_IN_EXISTENCE,
         RowRule(
             "more upheld than detailed investigations",
             "{upheld} > {detailed_investigations}",

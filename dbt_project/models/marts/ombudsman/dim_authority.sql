@@ -1,4 +1,4 @@
--- English councils: ONS code, type (the Ombudsman's similar-authority group), region, validity, name variants.
+-- English councils: ONS code, type (the Ombudsman's similar-authority group), region, validity, names.
 with
 
 authorities as (

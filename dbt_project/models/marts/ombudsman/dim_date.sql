@@ -3,8 +3,8 @@
 with
 
 days as (
-    select day::date as date_day
-    from generate_series('2014-04-01'::date, '2036-03-31'::date, interval '1 day') as day
+    select series_day::date as date_day
+    from generate_series('2014-04-01'::date, '2036-03-31'::date, interval '1 day') as series_day
 ),
 
 bank_holidays as (
@@ -22,6 +22,17 @@ flagged as (
         on days.date_day = bank_holidays.holiday_date
 ),
 
+indexed as (
+    select
+        *,
+        not is_weekend and not is_bank_holiday as is_working_day,
+        -- Working days elapsed since the start of the calendar: due date = the day whose index is
+        -- the start's index + N; a non-working day shares the index of the working day before it.
+        sum(case when not is_weekend and not is_bank_holiday then 1 else 0 end)
+            over (order by date_day) as working_day_index
+    from flagged
+),
+
 final as (
     select
         date_day::date as date_day,
@@ -36,12 +47,9 @@ final as (
         is_weekend::boolean as is_weekend,
         is_bank_holiday::boolean as is_bank_holiday,
         holiday_name::text as bank_holiday_name,
-        (not is_weekend and not is_bank_holiday)::boolean as is_working_day,
-        -- Working days elapsed since the start of the calendar: due date = the day whose index is
-        -- the start's index + N; a non-working day shares the index of the working day before it.
-        sum(case when not is_weekend and not is_bank_holiday then 1 else 0 end)
-            over (order by date_day)::int as working_day_index
-    from flagged
+        is_working_day::boolean as is_working_day,
+        working_day_index::int as working_day_index
+    from indexed
 )
 
 select * from final

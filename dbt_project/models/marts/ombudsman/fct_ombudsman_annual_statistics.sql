@@ -39,7 +39,8 @@ recomputed as (
         authorities.authority_name as official_name,
         coalesce(authorities.authority_type, matched.authority_type) as similar_authority_group,
         population.population,
-        round(100.0 * matched.upheld / nullif(matched.detailed_investigations, 0)) as recomputed_uphold_rate_pct,
+        round(100.0 * matched.upheld / nullif(matched.detailed_investigations, 0))
+            as recomputed_uphold_rate_pct,
         round(100.0 * matched.satisfactory_remedies / nullif(matched.upheld, 0))
             as recomputed_satisfactory_remedy_rate_pct,
         round(100000.0 * matched.upheld / nullif(population.population, 0), 1) as recomputed_upheld_per_100k
@@ -75,7 +76,8 @@ final as (
         satisfactory_remedies::int as satisfactory_remedies,
         published_satisfactory_remedy_rate_pct::numeric as published_satisfactory_remedy_rate_pct,
         recomputed_satisfactory_remedy_rate_pct::numeric as recomputed_satisfactory_remedy_rate_pct,
-        similar_authority_satisfactory_remedy_rate_pct::numeric as similar_authority_satisfactory_remedy_rate_pct,
+        similar_authority_satisfactory_remedy_rate_pct::numeric
+            as similar_authority_satisfactory_remedy_rate_pct,
         population::int as population,
         published_upheld_per_100k::numeric as published_upheld_per_100k,
         recomputed_upheld_per_100k::numeric as recomputed_upheld_per_100k,
@@ -92,7 +94,7 @@ final as (
             when financial_year = '2020/21'
                 then 'Low year: the Ombudsman paused complaint handling for three months (Covid-19).'
             when financial_year_start >= 2022
-                then 'From 2022/23 the Ombudsman changed its investigation process, raising uphold rates everywhere.'
+                then 'From 2022/23 a new investigation process raised uphold rates everywhere.'
         end)::text as caveat,
         mapping_version::int as mapping_version,
         batch_id::bigint as batch_id

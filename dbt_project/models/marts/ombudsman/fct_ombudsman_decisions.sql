@@ -56,7 +56,7 @@ final as (
         (cases.decision = 'Upheld')::boolean as is_upheld,
         cases.is_published::boolean as is_published,
         cases.is_in_council_cases::boolean as is_in_council_cases,
-        cases.summary::text as summary,
+        cases.summary::text as decision_summary,
         cases.batch_id::bigint as batch_id
     from cases
     inner join names
