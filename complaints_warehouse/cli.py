@@ -56,10 +56,11 @@ def cmd_load(args, settings) -> int:
     from complaints_warehouse import load, pipeline
 
     target = pipeline.prepare(settings)
-    if args.source in ("case_system", "ombudsman") and (args.from_dir or args.source == "ombudsman"):
-        # A folder of contract-shaped files, <table>.csv each.
+    folder_sources = ("reference", "ombudsman")
+    if args.source in folder_sources or (args.source == "case_system" and args.from_dir):
+        # A folder of files: the reference and Ombudsman data, or an ad hoc contract-shaped extract.
         if args.from_dir:
-            field = {"case_system": "case_system_dir", "ombudsman": "ombudsman_dir"}[args.source]
+            field = f"{args.source}_dir"
             settings = type(settings)(**{**settings.__dict__, field: Path(args.from_dir).resolve()})
         pipeline.step_load(settings, target, args.source, reload=args.reload, echo=_echo)
         return EXIT_OK
@@ -74,6 +75,7 @@ def cmd_load(args, settings) -> int:
     for config in chosen:
         pipeline.step_load_source_system(settings, target, config, echo=_echo)
     if args.source is None:
+        pipeline.step_load(settings, target, "reference", echo=_echo)
         pipeline.step_load(settings, target, "ombudsman", echo=_echo)
     return EXIT_OK
 

@@ -15,7 +15,8 @@ from complaints_warehouse.settings import Settings, SettingsError
 #: Schemas the project creates, in the order the data flows through them.
 SCHEMAS = {
     "raw_case_system": "Append-only loads from the council's case system, one batch id per load.",
-    "raw_ombudsman": "Append-only loads of the Ombudsman's (LGSCO) open data.",
+    "raw_ombudsman": "Append-only loads of the Ombudsman's (LGSCO) open data and case spreadsheets.",
+    "raw_reference": "Append-only loads of reference data: authorities, their name variants, population.",
     "staging": "dbt staging models: one per raw table, renamed and typed.",
     "intermediate": "dbt intermediate models: working days, stage sequences, case rollups.",
     "marts": "dbt marts: the star schema and reporting models that BI tools read.",

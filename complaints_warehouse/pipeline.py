@@ -20,7 +20,6 @@ from complaints_warehouse import database, load, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
 from ingestion import raw_tables
-from ingestion.source_config import CONTRACTS
 
 Echo = Callable[[str], None]
 
@@ -34,7 +33,7 @@ def prepare(settings: Settings) -> Connection:
     target = database.resolve(settings)
     database.bootstrap(target)
     with database.connect(target, autocommit=True) as conn:
-        raw_tables.ensure_all(conn, [t for tables in CONTRACTS.values() for t in tables])
+        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
     return target
 
 
@@ -92,7 +91,7 @@ def step_load(
     settings: Settings, target: Connection, source: str, *, reload: bool = False, echo: Echo = print
 ) -> list[dict]:
     """Load a folder of contract-shaped files (``<table>.csv``): the Ombudsman data, or an ad hoc extract."""
-    folder = {"case_system": settings.case_system_dir, "ombudsman": settings.ombudsman_dir}[source]
+    folder = settings.source_dir(source)
     echo(f"Loading {source} from {folder}")
     results = load.load_source(
         target,
@@ -187,6 +186,7 @@ def run_all(
     summary: dict = {"loads": []}
     try:
         summary["loads"] += step_load_case_systems(settings, target, echo=echo)
+        summary["loads"] += step_load(settings, target, "reference", echo=echo)
         summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
         summary["transform"] = step_transform(settings, target, echo=echo)
         summary["validation"] = step_validate(settings, target, run_id, echo=echo)

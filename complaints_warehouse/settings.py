@@ -46,6 +46,15 @@ class Settings:
     outputs_dir: Path
     case_system_dir: Path
     ombudsman_dir: Path
+    reference_dir: Path
+
+    def source_dir(self, source: str) -> Path:
+        """The folder a source's files are read from."""
+        return {
+            "case_system": self.case_system_dir,
+            "ombudsman": self.ombudsman_dir,
+            "reference": self.reference_dir,
+        }[source]
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -116,4 +125,5 @@ def load_settings() -> Settings:
             "CASE_SYSTEM_EXTRACT_DIR", PROJECT_DIR / "ingestion" / "case_system" / "sample"
         ),
         ombudsman_dir=_path("OMBUDSMAN_DATA_DIR", PROJECT_DIR / "ingestion" / "ombudsman" / "sample"),
+        reference_dir=_path("REFERENCE_DATA_DIR", PROJECT_DIR / "ingestion" / "reference" / "data"),
     )

@@ -1,4 +1,4 @@
-"""Nightly: load the case system and the Ombudsman data, build the warehouse, validate it, report.
+"""Nightly: load the case system, reference and Ombudsman data, build the warehouse, validate, report.
 
 Thin on purpose: each task calls the same pipeline function as ``complaints-warehouse run``; nothing
 heavy is imported and no database is touched when Airflow parses this file.
@@ -57,7 +57,13 @@ def case_system_nightly():
         return pipeline.step_load_case_systems(settings, target)
 
     @task
-    def load_ombudsman(pipeline_run: str) -> list[dict]:
+    def load_reference(pipeline_run: str) -> list[dict]:
+        """Authorities, their name variants and population: the Ombudsman load matches against them."""
+        pipeline, settings, target = _pipeline()
+        return pipeline.step_load(settings, target, "reference")
+
+    @task
+    def load_ombudsman(pipeline_run: str, reference: list[dict]) -> list[dict]:
         pipeline, settings, target = _pipeline()
         return pipeline.step_load(settings, target, "ombudsman")
 
@@ -73,18 +79,28 @@ def case_system_nightly():
 
     @task(outlets=[MARTS])
     def report(
-        pipeline_run: str, case_system: list[dict], ombudsman: list[dict], transformed: dict, validation: dict
+        pipeline_run: str,
+        case_system: list[dict],
+        reference: list[dict],
+        ombudsman: list[dict],
+        transformed: dict,
+        validation: dict,
     ) -> dict:
         pipeline, settings, target = _pipeline()
-        summary = {"loads": case_system + ombudsman, "transform": transformed, "validation": validation}
+        summary = {
+            "loads": case_system + reference + ombudsman,
+            "transform": transformed,
+            "validation": validation,
+        }
         return pipeline.step_report(settings, target, pipeline_run, summary)
 
     pipeline_run = prepare()
     case_system = load_case_system(pipeline_run)
-    ombudsman = load_ombudsman(pipeline_run)
+    reference = load_reference(pipeline_run)
+    ombudsman = load_ombudsman(pipeline_run, reference)
     transformed = transform(case_system, ombudsman)
     validation = validate(pipeline_run, transformed)
-    report(pipeline_run, case_system, ombudsman, transformed, validation)
+    report(pipeline_run, case_system, reference, ombudsman, transformed, validation)
 
 
 case_system_nightly()

@@ -157,15 +157,21 @@ def load_file(
     *,
     renames: dict[str, str] | None = None,
     code_maps: dict[str, dict[str, str]] | None = None,
+    source_file: Path | None = None,
     **kwargs,
 ) -> BatchResult:
-    """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused."""
+    """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused.
+
+    ``source_file`` names the file as delivered when ``path`` is a converted copy of it (for the ledger).
+    """
     path = Path(path)
     try:
         extract = file_extract(path, contract, renames)
         extract.code_maps = code_maps or {}
+        if source_file is not None:
+            extract.name = str(source_file)
     except RefusedFile as exc:
-        _record_refusal(conn, contract, str(path), kwargs.get("source_system") or "file", exc)
+        _record_refusal(conn, contract, str(source_file or path), kwargs.get("source_system") or "file", exc)
         raise
     return load_extract(conn, contract, extract, **kwargs)
 
@@ -208,7 +214,9 @@ def load_extract(
         with conn.transaction():
             # Landing and checking happen in temporary tables and sorts: give them memory, not disk.
             # (temp_buffers only takes effect before the session's first temporary table.)
-            conn.execute("select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true)")
+            conn.execute(
+                "select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true)"
+            )
             if pseudonym_key:
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
             _load_batch(conn, contract, extract, result, progress)

@@ -37,8 +37,9 @@ def test_nightly_dag_shape(dagbag):
     dag = dagbag.get_dag("case_system_nightly")
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert downstream == {
-        "prepare": ["load_case_system", "load_ombudsman", "report", "validate"],
+        "prepare": ["load_case_system", "load_ombudsman", "load_reference", "report", "validate"],
         "load_case_system": ["report", "transform"],
+        "load_reference": ["load_ombudsman", "report"],
         "load_ombudsman": ["report", "transform"],
         "transform": ["report", "validate"],
         "validate": ["report"],
@@ -72,9 +73,10 @@ def test_nightly_dag_runs_to_success_with_dag_test(dagbag, settings, warehouse, 
     assert run.state == "success"
     assert sql("select count(*) from raw_case_system.representations") == [(239,)]
     assert sql("select count(*) from marts.fct_representations") == [(239,)]
+    assert sql("select count(*) from marts.fct_ombudsman_annual_statistics") == [(5,)]
     assert sql("select driver, status from audit.pipeline_runs where run_id = %s", (run.run_id,)) == [
         ("airflow", "succeeded")
     ]
     assert sql(
         "select count(*), bool_and(success) from audit.validation_results where run_id = %s", (run.run_id,)
-    ) == [(12, True)]
+    ) == [(15, True)]

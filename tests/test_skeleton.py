@@ -12,13 +12,22 @@ import pytest
 from complaints_warehouse import pipeline, validate
 
 # The bundled sample: 240 representations (one closes before it was received), 212 stages (one with an
-# unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics.
+# unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics,
+# 6 published decisions (one under an authority name the reference data does not know), 3 cases of the
+# council's case-by-case spreadsheets; reference data: 8 authorities, 23 name variants, 5 populations.
 EXPECTED_RAW = {
     "raw_case_system.representations": 239,
     "raw_case_system.stages": 210,
+    "raw_reference.authorities": 8,
+    "raw_reference.authority_names": 23,
+    "raw_reference.population": 5,
     "raw_ombudsman.annual_statistics": 5,
+    "raw_ombudsman.decisions": 5,
+    "raw_ombudsman.council_cases": 3,
 }
-EXPECTED_QUARANTINE = {"representations": 1, "stages": 2}
+EXPECTED_QUARANTINE = {"representations": 1, "stages": 2, "decisions": 1}
+EXPECTATIONS = 15
+MARTS = ("fct_representations", "fct_ombudsman_annual_statistics", "fct_ombudsman_decisions", "dim_authority")
 
 pytestmark = pytest.mark.slow
 
@@ -46,11 +55,11 @@ def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
 
     validation = first_run["validation"]
     assert validation["success"] is True
-    assert validation["evaluated"] == validation["passed"] == 12
+    assert validation["evaluated"] == validation["passed"] == EXPECTATIONS
     assert sql(
         "select count(*), bool_and(success) from audit.validation_results where run_id = %s",
         (first_run["run_id"],),
-    ) == [(12, True)]
+    ) == [(EXPECTATIONS, True)]
     assert Path(validation["data_docs"]).is_file()
     assert first_run["transform"]["success"] is True and not first_run["transform"]["failures"]
 
@@ -59,23 +68,24 @@ def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
     ]
     written = json.loads((settings.outputs_dir / "last-run.json").read_text())
     assert written["run_id"] == first_run["run_id"]
-    assert "Run " in pipeline.one_line(written) and "12/12 expectations passed" in pipeline.one_line(written)
+    assert "Run " in pipeline.one_line(
+        written
+    ) and f"{EXPECTATIONS}/{EXPECTATIONS} expectations passed" in pipeline.one_line(written)
 
 
 def test_rerun_loads_nothing_new_and_changes_no_mart(first_run, settings, sql):
-    before = sql(
-        "select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f"
-    )
+    def fingerprints():
+        return {
+            mart: sql(f"select md5(string_agg(f::text, '|' order by f::text)) from marts.{mart} f")
+            for mart in MARTS
+        }
+
+    before = fingerprints()
     second = pipeline.run_all(settings, echo=lambda line: None)
     assert {b["status"] for b in second["loads"]} == {"skipped"}
     for table, rows in EXPECTED_RAW.items():
         assert sql(f"select count(*) from {table}") == [(rows,)], table
-    assert (
-        sql(
-            "select md5(string_agg(f::text, '|' order by representation_id)) from marts.fct_representations f"
-        )
-        == before
-    )
+    assert fingerprints() == before
 
 
 def test_published_rate_that_disagrees_with_its_counts_fails_validation(first_run, settings, warehouse, sql):
@@ -118,4 +128,4 @@ def test_the_committed_expectations_are_what_define_py_writes(first_run, tmp_pat
         }
 
     assert suites(tmp_path) == suites(project)
-    assert len(suites(project)) == 3
+    assert len(suites(project)) == 4

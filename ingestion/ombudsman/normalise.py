@@ -1,0 +1,278 @@
+"""Read a published Ombudsman spreadsheet (CSV or XLSX) and write the warehouse's canonical CSV.
+
+The Ombudsman's headers and labels change between years. A versioned mapping file
+(``mappings/<table>.yml``) lists every accepted variant; this module maps the published layout through
+it and writes the canonical CSV that ``ingestion.copy_loader.load_file`` then checks and loads.
+
+It refuses a whole file (``RefusedFile``) when the layout cannot be read without guessing: an unmapped
+header or label (named in the message), two header rows, a totals row, a workbook with several sheets
+none of which is the statistics. Row-level problems (a percentage above 100, more upheld than
+investigated, an unknown authority) are left for the contract's checks, which quarantine the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+
+from ingestion.contract import TableContract
+from ingestion.copy_loader import RefusedFile, normalise_header
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+#: Written into every row: which published row it came from, and which mapping read it.
+SOURCE_ROW, MAPPING_VERSION = "source_row", "mapping_version"
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One table's header and label vocabulary, as read from its versioned YAML file."""
+
+    table: str
+    version: int
+    headers: dict[str, str]  # normalised variant -> canonical column
+    labels: dict[str, dict[str, str]]  # canonical column -> normalised variant -> canonical label
+    sheet_names: frozenset[str]
+    totals_labels: frozenset[str]
+    no_value: frozenset[str]
+    path: Path
+
+    @classmethod
+    def load(cls, table: str, folder: Path = MAPPINGS_DIR) -> Mapping:
+        """Read ``folder/<table>.yml``; a variant that means two things is an error in the mapping."""
+        path = folder / f"{table}.yml"
+        spec = yaml.safe_load(path.read_text())
+        return cls(
+            table=table,
+            version=int(spec["version"]),
+            headers=_invert(spec["headers"], f"{path}: header"),
+            labels={
+                column: _invert(labels, f"{path}: {column} label")
+                for column, labels in spec.get("labels", {}).items()
+            },
+            sheet_names=frozenset(normalise_header(s) for s in spec.get("sheet_names", [])),
+            totals_labels=frozenset(normalise_header(s) for s in spec.get("totals_labels", [])),
+            no_value=frozenset(str(s).strip().lower() for s in spec.get("no_value", [])),
+            path=path,
+        )
+
+
+def _invert(canonical_to_variants: dict[str, list[str]], what: str) -> dict[str, str]:
+    inverted: dict[str, str] = {}
+    for canonical, variants in canonical_to_variants.items():
+        for variant in [canonical, *variants]:
+            key = normalise_header(str(variant))
+            if inverted.get(key, canonical) != canonical:
+                raise ValueError(f"{what} variant {variant!r} maps to both {inverted[key]} and {canonical}")
+            inverted[key] = canonical
+    return inverted
+
+
+def normalise_financial_year(value: str) -> str:
+    """``2023-24``, ``2023/2024``, ``2023 to 2024`` -> ``2023/24``; anything else is returned as it is."""
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:/|-|–|to)\s*(\d{2}|\d{4})\s*", value)
+    if not match:
+        return value
+    start, end = match.groups()
+    return f"{start}/{end[-2:]}"
+
+
+def normalise_reference(value: str) -> str:
+    """``22001239``, ``22-001-239``, ``22 001 239`` -> ``22 001 239``; anything else as it is."""
+    digits = re.sub(r"[\s\-/]", "", value)
+    return f"{digits[:2]} {digits[2:5]} {digits[5:]}" if re.fullmatch(r"\d{8}", digits) else value
+
+
+def normalise_date(value: str) -> str:
+    """The UK's ``12/03/2024`` -> ``2024-03-12``; ISO dates and anything else as they are."""
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
+    return f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}" if match else value
+
+
+def _cell_text(value: object, number_format: str | None) -> str:
+    """An XLSX cell as the text a CSV would carry: 92 % stays 92, 0.92 formatted as a percentage is 92."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        if number_format and "%" in number_format:
+            value = round(value * 100, 6)
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value)
+
+
+def _xlsx_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook  # imported only when a workbook arrives
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file
+        raise RefusedFile(path, f"the file is not a readable XLSX workbook ({exc})") from None
+    try:
+        sheet = workbook[_choose_sheet(path, workbook.sheetnames, mapping)]
+        for row in sheet.iter_rows():
+            cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+            yield (row[0].row if row and hasattr(row[0], "row") else 0), cells
+    finally:
+        workbook.close()
+
+
+def _choose_sheet(path: Path, names: list[str], mapping: Mapping) -> str:
+    if len(names) == 1:
+        return names[0]
+    matching = [n for n in names if normalise_header(n) in mapping.sheet_names]
+    if len(matching) == 1:
+        return matching[0]
+    raise RefusedFile(
+        path,
+        f"the workbook has {len(names)} sheets ({', '.join(repr(n) for n in names)}) and "
+        f"{'none' if not matching else 'several'} of them is named as the statistics sheet "
+        f"(accepted names in {mapping.path.name}: {', '.join(sorted(mapping.sheet_names))})",
+    )
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            yield from enumerate(csv.reader(handle), start=1)
+    except UnicodeDecodeError:
+        raise RefusedFile(path, "the file is not UTF-8 text") from None
+
+
+def published_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
+    """Every non-blank row of the published file with its row number, as text cells."""
+    if not path.is_file():
+        raise RefusedFile(path, "the file does not exist")
+    with path.open("rb") as handle:
+        is_xlsx = handle.read(4) == XLSX_MAGIC
+    if path.suffix.lower() in {".xlsx", ".xlsm"} and not is_xlsx:
+        raise RefusedFile(path, "the file is named .xlsx but is not an XLSX workbook")
+    rows = _xlsx_rows(path, mapping) if is_xlsx else _csv_rows(path)
+    for number, cells in rows:
+        cells = [c.strip() for c in cells]
+        if any(cells):
+            yield number, cells
+
+
+def normalise_file(
+    path: Path, contract: TableContract, out_dir: Path, mapping: Mapping | None = None
+) -> Path:
+    """Write ``out_dir/<table>.csv`` in the canonical layout of ``contract``; refuse what cannot be mapped."""
+    path = Path(path)
+    mapping = mapping or Mapping.load(contract.name)
+    rows = published_rows(path, mapping)
+    first = next(rows, None)
+    if first is None:
+        raise RefusedFile(path, "the file is empty (expected a header row)")
+    header_row, header = first
+    columns = _map_header(path, header, mapping, contract)
+    numeric = {c.name for c in contract.columns if c.type in {"integer", "numeric"}}
+    dates = {c.name for c in contract.columns if c.type == "date"}
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{contract.name}.csv"
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([c for c in columns if c] + [SOURCE_ROW, MAPPING_VERSION])
+        for number, cells in rows:
+            record = _map_row(path, number, header_row, cells, columns, mapping, numeric, dates)
+            writer.writerow([record[c] for c in columns if c] + [number, mapping.version])
+    return out
+
+
+def _map_header(path: Path, header: list[str], mapping: Mapping, contract: TableContract) -> list[str | None]:
+    columns: list[str | None] = []
+    unmapped = []
+    for position, name in enumerate(header, start=1):
+        if not name:
+            columns.append(None)  # an unnamed column may only be empty: checked row by row
+            continue
+        canonical = mapping.headers.get(normalise_header(name))
+        if canonical is None:
+            unmapped.append(f"{name!r} (column {position})")
+        columns.append(canonical)
+    if unmapped:
+        raise RefusedFile(
+            path,
+            f"unmapped header {', '.join(unmapped)}: not a variant known to {mapping.path.name} "
+            f"(version {mapping.version}); add it there if it means a known column",
+        )
+    named = [c for c in columns if c]
+    doubled = sorted({c for c in named if named.count(c) > 1})
+    if doubled:
+        raise RefusedFile(path, f"several headers map to the same column: {', '.join(doubled)}")
+    missing = [c for c in contract.required_columns if c not in named]
+    if missing:
+        raise RefusedFile(path, f"no column for {', '.join(missing)} (found headers: {', '.join(header)})")
+    return columns
+
+
+def _map_row(
+    path: Path,
+    number: int,
+    header_row: int,
+    cells: list[str],
+    columns: list[str | None],
+    mapping: Mapping,
+    numeric: set[str],
+    dates: set[str],
+) -> dict[str, str]:
+    cells = cells + [""] * (len(columns) - len(cells))
+    if len(cells) > len(columns) and any(cells[len(columns) :]):
+        raise RefusedFile(path, f"row {number} has values beyond the last header column")
+    values = [c for c in cells if c]
+    if sum(normalise_header(c) in mapping.headers for c in values) * 2 >= len(values):
+        raise RefusedFile(
+            path,
+            f"two header rows: row {number} repeats the headers of row {header_row} "
+            f"(one header row, then one row per council and year)",
+        )
+    record: dict[str, str] = {}
+    for column, cell in zip(columns, cells, strict=False):
+        if column is None:
+            if cell:
+                raise RefusedFile(path, f"row {number} has a value ({cell!r}) in a column with no header")
+            continue
+        record[column] = _map_value(path, number, column, cell, mapping, numeric, dates)
+    authority = record.get("authority_name", "")
+    if normalise_header(authority) in mapping.totals_labels:
+        raise RefusedFile(
+            path,
+            f"row {number} is a totals row ({authority!r}): load the councils' rows only, totals are computed",
+        )
+    return record
+
+
+def _map_value(
+    path: Path, number: int, column: str, cell: str, mapping: Mapping, numeric: set[str], dates: set[str]
+) -> str:
+    if cell.lower() in mapping.no_value:
+        return ""
+    if column in mapping.labels:
+        label = mapping.labels[column].get(normalise_header(cell))
+        if label is None:
+            raise RefusedFile(
+                path,
+                f"unmapped {column} label {cell!r} in row {number}: not a variant known to "
+                f"{mapping.path.name} (version {mapping.version})",
+            )
+        return label
+    if column == "financial_year":
+        return normalise_financial_year(cell)
+    if column == "reference":
+        return normalise_reference(cell)
+    if column in dates:
+        return normalise_date(cell)
+    if column in numeric:
+        # "1,203" and "92%" are how spreadsheets show numbers; the contract checks what is left.
+        return cell.replace(",", "").removesuffix("%").strip()
+    return cell

@@ -1,0 +1,1 @@
+"""Reference data: authorities and their name variants, population, bank holidays."""
