@@ -381,6 +381,12 @@ def _load_batch(
             ),
         )
     )
+    conn.execute(
+        sql.SQL("update checked set _reasons = array_append(_reasons, {}) where _row_number in ({})").format(
+            sql.Literal(row_checks.duplicate_key_reason(contract)),
+            row_checks.duplicate_keys(contract, sql.SQL("landing")),
+        )
+    )
     if _temp_table_exists(conn, "undecodable"):
         conn.execute(
             "insert into checked (_row_number, _reasons) "
@@ -480,20 +486,36 @@ def _temp_table_exists(conn: psycopg.Connection, name: str) -> bool:
 
 
 def _update_current(conn: psycopg.Connection, contract: TableContract, params: dict) -> None:
+    """Point each accepted key at its newest version: update keys already known, insert new ones.
+
+    Two plain statements rather than one INSERT ... ON CONFLICT: on a first load (every key new) the
+    speculative insertion of ON CONFLICT costs more than the anti-join.
+    """
     keys = contract.stored_key
+    fragments = {
+        "current": current_table(contract),
+        "keys": sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+        "key_values": sql.SQL(", ").join(sql.Identifier(f"_key_{i}") for i in range(len(keys))),
+        "same_key": sql.SQL(" and ").join(
+            sql.SQL("cur.{} = c.{}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
+            for i, k in enumerate(keys)
+        ),
+    }
+    conn.execute(
+        sql.SQL(
+            "update {current} cur set _row_hash = c._row_hash, _batch_id = %(batch)s, _is_deleted = false "
+            "from checked c where cardinality(c._reasons) = 0 and cur._source_system = %(system)s and {same_key} "
+            "and (cur._row_hash, cur._is_deleted) is distinct from (c._row_hash, false)"
+        ).format(**fragments),
+        params,
+    )
     conn.execute(
         sql.SQL(
             "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
-            "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked "
-            "where cardinality(_reasons) = 0 "
-            "on conflict (_source_system, {keys}) do update set _row_hash = excluded._row_hash, "
-            "_batch_id = excluded._batch_id, _is_deleted = false "
-            "where ({current}._row_hash, {current}._is_deleted) is distinct from (excluded._row_hash, false)"
-        ).format(
-            current=current_table(contract),
-            keys=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
-            key_values=sql.SQL(", ").join(sql.Identifier(f"_key_{i}") for i in range(len(keys))),
-        ),
+            "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked c "
+            "where cardinality(c._reasons) = 0 and not exists ("
+            "select 1 from {current} cur where cur._source_system = %(system)s and {same_key})"
+        ).format(**fragments),
         params,
     )
 
