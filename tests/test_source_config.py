@@ -82,3 +82,14 @@ def test_a_sql_source_missing_a_required_column_is_refused(settings, warehouse, 
         RefusedFile, match="vendor:vendor.cases: missing required column 'representation_type'"
     ):
         load.load_source_system(settings, warehouse, load_source_config(path))
+
+
+def test_the_contract_document_is_the_contract_in_code():
+    from pathlib import Path
+
+    from ingestion.contract_doc import render
+
+    committed = (Path(__file__).resolve().parents[1] / "ingestion" / "case_system" / "CONTRACT.md").read_text()
+    assert committed == render("case_system"), "run: python -m ingestion.contract_doc case_system > ingestion/case_system/CONTRACT.md"
+    for column in ("representation_id", "complainant_id", "investigation_cost", "ombudsman_reference", "valid_to"):
+        assert f"`{column}`" in committed

@@ -1,0 +1,84 @@
+"""Render a source contract as the Markdown document extract writers read (``CONTRACT.md``).
+
+    python -m ingestion.contract_doc case_system > ingestion/case_system/CONTRACT.md
+
+A test keeps the committed document equal to the contract in code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ingestion.contract import TableContract
+from ingestion.source_config import CONTRACTS
+
+INTRO = {
+    "case_system": """\
+# The case-system contract
+
+What the warehouse expects from a council's complaints case system, table by table. A source system
+delivers these tables through an adapter (`ingestion/adapters/`): a database reached with SQLAlchemy, or
+CSV files dropped in a landing folder. A YAML mapping (`ingestion/sources/*.yml`) renames the product's
+tables and columns to these and translates its codes to the codes below, so a council's system plugs in
+without code.
+
+Every table carries `updated_at`: the warehouse loads rows changed since the last night (less an overlap
+window) and asks the source for its full list of keys to notice deletions. Rows that break the contract
+are quarantined with their reasons (`audit.quarantine`; personal tables: `restricted.quarantine`);
+a delivery that is not the contract at all (a required column missing, not CSV, not UTF-8 throughout)
+is refused whole. Columns the contract does not know are kept (`_extra`) and reported.
+
+Personal data: `complainants` is loaded only into the `restricted` schema. Identifiers marked
+*pseudonymised* are stored elsewhere only as a keyed pseudonym (`<name>_pseudonym`), the same for the
+same person every night (`WAREHOUSE_PSEUDONYM_KEY`).
+
+Types: `text`; `date` (ISO, `2024-03-31`); `timestamp` (ISO with time zone); `integer`; `numeric`
+(decimal point, no currency sign); `boolean` (`true`/`false`, `t`/`f`, `yes`/`no`, `1`/`0`).
+Empty cells are missing values.
+""",
+}
+
+
+def render_table(table: TableContract) -> str:
+    lines = [f"## `{table.name}`", "", table.description, ""]
+    lines.append(
+        f"Key: {', '.join(f'`{k}`' for k in table.key)}."
+        + (" Personal data: restricted schema only." if table.personal else "")
+    )
+    lines += [
+        "",
+        "| column | type | required | allowed values / rule | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in table.columns:
+        allowed = []
+        if c.codes:
+            allowed.append(", ".join(f"`{v}`" for v in c.codes))
+        if c.pattern:
+            allowed.append(f"matches `{c.pattern}`")
+        if c.min_value is not None:
+            allowed.append(f">= {c.min_value:g}")
+        if c.max_value is not None:
+            allowed.append(f"<= {c.max_value:g}")
+        notes = [c.description] if c.description else []
+        if c.pseudonymise:
+            notes.append(
+                f"pseudonymised as `{c.pseudonym_column}`"
+                + ("; kept in restricted" if c.keep_original else "")
+            )
+        required = "key" if c.name in table.key else ("yes" if c.required else "")
+        lines.append(f"| `{c.name}` | {c.type} | {required} | {'; '.join(allowed)} | {' '.join(notes)} |")
+    rules = [r.reason for r in table.rules] + [r.reason for r in table.batch_rules]
+    rules.append(f"duplicate key in batch ({', '.join(table.key)})")
+    lines += ["", "Rows are quarantined when: " + "; ".join(rules) + ".", ""]
+    return "\n".join(lines)
+
+
+def render(contract: str) -> str:
+    parts = [INTRO.get(contract, f"# The {contract} contract\n")]
+    parts += [render_table(t) for t in CONTRACTS[contract]]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render(sys.argv[1] if len(sys.argv) > 1 else "case_system"))
