@@ -30,6 +30,7 @@ from ingestion.raw_tables import ensure_raw_table, raw_table
 from ingestion.reference import contract as reference
 from ingestion.reference import population
 from ingestion.source_config import SourceConfig, load_source_config
+from ingestion.workbooks import xlsx_to_csv
 
 # Reference data comes before the Ombudsman's: its contracts match authorities against it.
 SOURCES: dict[str, tuple[TableContract, ...]] = {
@@ -188,23 +189,37 @@ def _load_landing_folder(conn, config: SourceConfig, key, reload, progress) -> l
     results = []
     for mapping, path in file_adapter.pending_files(config):
         try:
-            result = load_file(
-                conn,
-                mapping.contract,
-                path,
-                renames=file_adapter.renames(mapping),
-                code_maps=mapping.codes,
-                source_system=config.source_system,
-                pseudonym_key=key,
-                progress=progress,
-                reload=reload,
-            )
+            result = _load_landed_file(conn, config, mapping, path, key, reload, progress)
         except RefusedFile as exc:
             file_adapter.archive(config, path, refused_because=str(exc))
             raise
         file_adapter.archive(config, path)
         results.append(result)
     return results
+
+
+def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, reload, progress) -> BatchResult:
+    """One landed export; an XLSX workbook is read as CSV first, the ledger naming the workbook."""
+    with tempfile.TemporaryDirectory(prefix="cw-landing-") as scratch:
+        readable = path
+        if path.suffix.lower() == ".xlsx":
+            try:
+                readable = xlsx_to_csv(path, Path(scratch) / f"{path.stem}.csv", mapping.sheet)
+            except RefusedFile as exc:
+                record_refusal(conn, mapping.contract, path, exc.problem)
+                raise
+        return load_file(
+            conn,
+            mapping.contract,
+            readable,
+            source_file=path if readable != path else None,
+            renames=file_adapter.renames(mapping),
+            code_maps=mapping.codes,
+            source_system=config.source_system,
+            pseudonym_key=key,
+            progress=progress,
+            reload=reload,
+        )
 
 
 def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[BatchResult]:

@@ -10,7 +10,8 @@ A real council's case system plugs in by writing one of these files, no code::
     replaces: cfs                       # optional: the system this one took over from (migration)
     tables:
       representations:                  # a contract table
-        from: rms.cases                 # sql: [schema.]table; files: a glob such as "cases_*.csv"
+        from: rms.cases                 # sql: [schema.]table; files: a glob such as "cases_*.csv" or "*.xlsx"
+        sheet: Cases                    # files: the sheet of an XLSX export, when it has several
         columns: {representation_id: case_ref, received_date: date_received}   # contract: source
         codes: {status: {O: open, C: closed}}                                 # source code -> contract code
         detect_deletions: true          # sql only: compare every key each night
@@ -52,6 +53,7 @@ class TableMapping:
     columns: dict[str, str]
     codes: dict[str, dict[str, str]]
     detect_deletions: bool
+    sheet: str | None = None
 
     def source_column(self, name: str) -> str:
         return self.columns.get(name, name)

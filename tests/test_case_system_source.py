@@ -259,3 +259,32 @@ def test_landing_folder_files_are_archived_and_never_processed_twice(two_systems
     note = next((new / "refused").rglob("*.refused.txt"))
     assert "missing required column(s)" in note.read_text()
     assert sql("select count(*) from audit.load_batches where status = 'refused'") == [(1,)]
+
+
+def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(tmp_path, monkeypatch, settings, warehouse, sql):
+    from openpyxl import Workbook
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Cases"
+    sheet.append(["Case Ref", "Type", "Procedure", "Date Received", "Team", "Directorate", "Status", "Last Changed"])
+    sheet.append(["X1", "Complaint", "corporate", date(2024, 5, 2), "ENV-WST", "Environment", "open", datetime(2024, 5, 2, 9)])
+    sheet.append(["X2", "Compliment", "corporate", date(2024, 5, 3), "ENV-WST", "Environment", "closed", datetime(2024, 5, 3, 9)])
+    workbook.save(landing / "cases_2024-05-03.xlsx")
+    config = tmp_path / "xlsx.yml"
+    config.write_text(
+        f"source_system: exports\ncontract: case_system\nadapter: files\nlanding: {landing}\n"
+        "tables:\n  representations:\n    from: 'cases_*.xlsx'\n"
+        "    columns: {representation_id: case_ref, representation_type: type, received_date: date_received,\n"
+        "              service_area_code: team, status: status, updated_at: last_changed}\n"
+        "    codes: {representation_type: {Complaint: complaint, Compliment: compliment}}\n"
+    )
+    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
+    night = load_night(settings, warehouse)
+    assert (night["representations"]["rows_loaded"], night["representations"]["rows_quarantined"]) == (2, 0)
+    assert night["representations"]["file"].endswith("cases_2024-05-03.xlsx")
+    assert sql("select representation_id, representation_type, received_date from raw_case_system.representations "
+               "order by 1") == [("X1", "complaint", date(2024, 5, 2)), ("X2", "compliment", date(2024, 5, 3))]
+    assert list((landing / "archive").rglob("cases_2024-05-03.xlsx"))

@@ -89,7 +89,17 @@ def test_the_contract_document_is_the_contract_in_code():
 
     from ingestion.contract_doc import render
 
-    committed = (Path(__file__).resolve().parents[1] / "ingestion" / "case_system" / "CONTRACT.md").read_text()
-    assert committed == render("case_system"), "run: python -m ingestion.contract_doc case_system > ingestion/case_system/CONTRACT.md"
-    for column in ("representation_id", "complainant_id", "investigation_cost", "ombudsman_reference", "valid_to"):
+    committed = (
+        Path(__file__).resolve().parents[1] / "ingestion" / "case_system" / "CONTRACT.md"
+    ).read_text()
+    assert committed == render("case_system"), (
+        "run: python -m ingestion.contract_doc case_system > ingestion/case_system/CONTRACT.md"
+    )
+    for column in (
+        "representation_id",
+        "complainant_id",
+        "investigation_cost",
+        "ombudsman_reference",
+        "valid_to",
+    ):
         assert f"`{column}`" in committed

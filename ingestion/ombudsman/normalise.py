@@ -16,13 +16,13 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
 from ingestion.contract import TableContract
 from ingestion.copy_loader import RefusedFile, normalise_header
+from ingestion.workbooks import cell_text as _cell_text
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 #: Written into every row: which published row it came from, and which mapping read it.
@@ -93,21 +93,6 @@ def normalise_date(value: str) -> str:
     """The UK's ``12/03/2024`` -> ``2024-03-12``; ISO dates and anything else as they are."""
     match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
     return f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}" if match else value
-
-
-def _cell_text(value: object, number_format: str | None) -> str:
-    """An XLSX cell as the text a CSV would carry: 92 % stays 92, 0.92 formatted as a percentage is 92."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        if number_format and "%" in number_format:
-            value = round(value * 100, 6)
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
 
 
 def _xlsx_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:

@@ -1,0 +1,34 @@
+"""The load benchmark at a small scale: it must keep running, and its figures must be sane.
+
+The figures themselves are not asserted (a shared machine is noisy); `make bench` runs at full size.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from complaints_warehouse import bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_measures_our_load_bare_copy_and_to_sql_side_by_side(
+    settings, warehouse, tmp_path, monkeypatch
+):
+    results = tmp_path / "bench-results.json"
+    results.write_text(json.dumps({"incremental_vs_full": 0.05}))  # another benchmark's key is kept
+    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
+    figures = bench.run(settings, warehouse, representations=2_600, echo=lambda line: None)
+    written = json.loads(results.read_text())
+    for key in (
+        "load_rows_per_s",
+        "copy_rows_per_s",
+        "load_vs_copy",
+        "to_sql_rows_per_s",
+        "load_peak_rss_mb",
+    ):
+        assert written[key] == figures[key] and figures[key] > 0, key
+    assert written["incremental_vs_full"] == 0.05
+    assert figures["load_rows"] > 2_000  # representations and their stages
