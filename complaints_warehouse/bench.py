@@ -100,14 +100,25 @@ def export_extract(
     return rows
 
 
+PEAK_PROBE = (
+    "\nimport re\n"
+    "print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+)
+
+
 def _child(code: str, env: dict) -> tuple[float, float]:
-    """Run ``code`` in a fresh Python; return (seconds, peak RSS in MB) of that process alone."""
+    """Run ``code`` in a fresh Python; return (seconds, its peak resident memory in MB).
+
+    The child reports its own high-water mark (VmHWM): the rusage of a forked child would count the
+    parent's memory at the fork, before the child's own program replaced it.
+    """
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"benchmark step failed (status {status})")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    done = subprocess.run([sys.executable, "-c", code + PEAK_PROBE], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark step failed:\n{done.stderr[-3000:]}")
+    peak_kb = int(done.stdout.rsplit("PEAK_KB", 1)[1].split()[0])
+    return elapsed, peak_kb / 1024
 
 
 def _load_code(target: Connection, paths: list[Path]) -> str:

@@ -75,6 +75,7 @@ class BatchResult:
     rows_unchanged: int = 0
     rows_quarantined: int = 0
     rows_deleted: int = 0
+    content_checksum: str | None = None
     extra_columns: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -470,7 +471,12 @@ def _load_batch(
         ),
         {**params, "source": contract.source, "table": contract.name},
     ).rowcount
-    result.rows_in = conn.execute("select count(*) from checked").fetchone()[0]
+    # An order-independent checksum of what the batch accepted: equal content, equal checksum, however
+    # the source ordered it (XOR of the first 64 bits of each row's hash).
+    result.rows_in, result.content_checksum = conn.execute(
+        "select count(*), to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint) "
+        "filter (where cardinality(_reasons) = 0), 0)) from checked"
+    ).fetchone()
     if extract.present_keys is not None:
         result.rows_deleted = _record_deletions(conn, contract, extract, params)
     notes = []
@@ -582,7 +588,7 @@ def _record_deletions(
 def _finish(conn: psycopg.Connection, result: BatchResult) -> None:
     conn.execute(
         "update audit.load_batches set status = %s, rows_in = %s, rows_loaded = %s, rows_unchanged = %s, "
-        "rows_quarantined = %s, rows_deleted = %s, extra_columns = %s, message = %s, "
+        "rows_quarantined = %s, rows_deleted = %s, content_checksum = %s, extra_columns = %s, message = %s, "
         "finished_at = clock_timestamp() where batch_id = %s",
         (
             result.status,
@@ -591,6 +597,7 @@ def _finish(conn: psycopg.Connection, result: BatchResult) -> None:
             result.rows_unchanged,
             result.rows_quarantined,
             result.rows_deleted,
+            result.content_checksum,
             result.extra_columns,
             result.message or None,
             result.batch_id,

@@ -27,6 +27,9 @@ alter table audit.load_batches add column if not exists window_start timestamptz
 alter table audit.load_batches add column if not exists window_end timestamptz;
 alter table audit.load_batches add column if not exists rows_unchanged bigint;
 alter table audit.load_batches add column if not exists rows_deleted bigint;
+alter table audit.load_batches add column if not exists content_checksum text;
+comment on column audit.load_batches.content_checksum is
+    'Order-independent checksum of the rows the batch accepted (file_checksum is the delivered file''s).';
 comment on column audit.load_batches.rows_loaded is
     'Rows accepted: appended to the raw table, or already there unchanged (rows_unchanged, re-read by an overlap window).';
 comment on column audit.load_batches.rows_deleted is
