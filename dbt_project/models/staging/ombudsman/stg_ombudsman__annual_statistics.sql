@@ -2,16 +2,7 @@
 with
 
 source as (
-    select * from {{ source('ombudsman', 'annual_statistics') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (
-            partition by authority_name, financial_year order by _batch_id desc, _row_number desc
-        ) as version_rank
-    from source
+    {{ latest_versions(source('ombudsman', 'annual_statistics'), ['authority_name', 'financial_year']) }}
 ),
 
 renamed as (
@@ -54,8 +45,7 @@ renamed as (
         mapping_version::int as mapping_version,
         _batch_id as batch_id,
         _loaded_at as loaded_at
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed

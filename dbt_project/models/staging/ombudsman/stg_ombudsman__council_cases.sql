@@ -2,14 +2,7 @@
 with
 
 source as (
-    select * from {{ source('ombudsman', 'council_cases') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (partition by reference order by _batch_id desc, _row_number desc) as version_rank
-    from source
+    {{ latest_versions(source('ombudsman', 'council_cases'), ['reference']) }}
 ),
 
 renamed as (
@@ -25,8 +18,7 @@ renamed as (
         remedy_completed_date,
         compliance_outcome,
         _batch_id as batch_id
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed

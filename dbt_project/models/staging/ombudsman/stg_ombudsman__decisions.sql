@@ -2,14 +2,7 @@
 with
 
 source as (
-    select * from {{ source('ombudsman', 'decisions') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (partition by reference order by _batch_id desc, _row_number desc) as version_rank
-    from source
+    {{ latest_versions(source('ombudsman', 'decisions'), ['reference']) }}
 ),
 
 renamed as (
@@ -24,8 +17,7 @@ renamed as (
         summary,
         mapping_version::int as mapping_version,
         _batch_id as batch_id
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed

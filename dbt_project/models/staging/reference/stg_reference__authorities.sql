@@ -2,14 +2,7 @@
 with
 
 source as (
-    select * from {{ source('reference', 'authorities') }}
-),
-
-latest as (
-    select
-        *,
-        row_number() over (partition by ons_code order by _batch_id desc, _row_number desc) as version_rank
-    from source
+    {{ latest_versions(source('reference', 'authorities'), ['ons_code']) }}
 ),
 
 renamed as (
@@ -21,8 +14,7 @@ renamed as (
         valid_from,
         valid_to,
         successor_codes
-    from latest
-    where version_rank = 1
+    from source
 )
 
 select * from renamed
