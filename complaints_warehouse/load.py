@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
 from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
@@ -116,7 +117,11 @@ def load_source(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
     results = []
-    with connect(target, autocommit=True) as conn, tempfile.TemporaryDirectory(prefix="cw-load-") as scratch:
+    with (
+        source_lock(target, f"folder:{source}"),
+        connect(target, autocommit=True) as conn,
+        tempfile.TemporaryDirectory(prefix="cw-load-") as scratch,
+    ):
         # Every table the source's models and rules read exists, even when this delivery lacks its file.
         for table in (*LOOKUPS.get(source, ()), *SOURCES[source]):
             ensure_raw_table(conn, table)
@@ -157,7 +162,7 @@ def load_source_system(
     config = resolve_source_url(config, target)
     needs_key = any(c.pseudonymise for t in config.tables for c in t.contract.columns)
     key = settings.pseudonym_key() if needs_key else None
-    with connect(target, autocommit=True) as conn:
+    with source_lock(target, f"source:{config.source_system}"), connect(target, autocommit=True) as conn:
         conn.execute(
             "insert into audit.source_systems (source_system, contract, adapter, replaces, config_path) "
             "values (%s, %s, %s, %s, %s) on conflict (source_system) do update set contract = excluded.contract, "

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from complaints_warehouse import database, load, transform, validate
 from complaints_warehouse.database import Connection
-from complaints_warehouse.settings import Settings
+from complaints_warehouse.settings import Settings, SettingsError
 from ingestion import raw_tables
 
 Echo = Callable[[str], None]
@@ -118,25 +118,38 @@ def step_load_source_system(
     return [r.as_dict() for r in results]
 
 
-def step_load_case_systems(settings: Settings, target: Connection, *, echo: Echo = print) -> list[dict]:
-    """Every configured case-system source, in order."""
+def step_load_case_systems(
+    settings: Settings, target: Connection, *, only: str | None = None, window=None, echo: Echo = print
+) -> list[dict]:
+    """Every configured case-system source in order (or ``only`` the one named), incrementally or, with
+    ``window``, as a backfill of (start, end]."""
+    configs = [c for c in load.load_source_configs(settings) if only in (None, c.source_system)]
+    if only and not configs:
+        raise SettingsError(f"No configured source system is called {only!r} (see WAREHOUSE_SOURCES).")
     return [
-        b
-        for config in load.load_source_configs(settings)
-        for b in step_load_source_system(settings, target, config, echo=echo)
+        b for c in configs for b in step_load_source_system(settings, target, c, window=window, echo=echo)
     ]
 
 
 def step_transform(
-    settings: Settings, target: Connection, *, select: str | None = None, echo: Echo = print
+    settings: Settings,
+    target: Connection,
+    *,
+    select: str | None = None,
+    full_refresh: bool = False,
+    echo: Echo = print,
 ) -> dict:
-    echo("Building the warehouse with dbt")
-    return transform.build(settings, target, select=select, echo=echo).as_dict()
+    """``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds incremental models)."""
+    scope = f" ({select})" if select else ""
+    echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
+    return transform.build(settings, target, select=select, full_refresh=full_refresh, echo=echo).as_dict()
 
 
-def step_validate(settings: Settings, target: Connection, run_id: str, *, echo: Echo = print) -> dict:
-    echo("Validating with Great Expectations (checkpoint 'nightly')")
-    summary = validate.run_checkpoint(settings, target, run_id)
+def step_validate(
+    settings: Settings, target: Connection, run_id: str, *, checkpoint: str = "nightly", echo: Echo = print
+) -> dict:
+    echo(f"Validating with Great Expectations (checkpoint '{checkpoint}')")
+    summary = validate.run_checkpoint(settings, target, run_id, checkpoint)
     echo(f"  {summary.passed} of {summary.evaluated} expectations passed; Data Docs: {summary.data_docs}")
     return summary.as_dict()
 

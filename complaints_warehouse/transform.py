@@ -96,9 +96,16 @@ def _summarise(command: str, results_file: Path) -> DbtResult:
     return result
 
 
-def build(settings: Settings, target: Connection, *, select: str | None = None, echo=print) -> DbtResult:
+def build(
+    settings: Settings,
+    target: Connection,
+    *,
+    select: str | None = None,
+    full_refresh: bool = False,
+    echo=print,
+) -> DbtResult:
     """``dbt build``: every model, seed and test, in dependency order; raise if anything failed."""
-    args = ["build"] + (["--select", select] if select else [])
+    args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
     result = run_dbt(settings, target, args, echo=echo)
     if not result.success:
         listed = "\n  ".join(result.failures) or "see dbt's output above"

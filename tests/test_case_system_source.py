@@ -261,7 +261,9 @@ def test_landing_folder_files_are_archived_and_never_processed_twice(two_systems
     assert sql("select count(*) from audit.load_batches where status = 'refused'") == [(1,)]
 
 
-def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(tmp_path, monkeypatch, settings, warehouse, sql):
+def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(
+    tmp_path, monkeypatch, settings, warehouse, sql
+):
     from openpyxl import Workbook
 
     landing = tmp_path / "landing"
@@ -269,9 +271,33 @@ def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(tmp_path, monkeyp
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Cases"
-    sheet.append(["Case Ref", "Type", "Procedure", "Date Received", "Team", "Directorate", "Status", "Last Changed"])
-    sheet.append(["X1", "Complaint", "corporate", date(2024, 5, 2), "ENV-WST", "Environment", "open", datetime(2024, 5, 2, 9)])
-    sheet.append(["X2", "Compliment", "corporate", date(2024, 5, 3), "ENV-WST", "Environment", "closed", datetime(2024, 5, 3, 9)])
+    sheet.append(
+        ["Case Ref", "Type", "Procedure", "Date Received", "Team", "Directorate", "Status", "Last Changed"]
+    )
+    sheet.append(
+        [
+            "X1",
+            "Complaint",
+            "corporate",
+            date(2024, 5, 2),
+            "ENV-WST",
+            "Environment",
+            "open",
+            datetime(2024, 5, 2, 9),
+        ]
+    )
+    sheet.append(
+        [
+            "X2",
+            "Compliment",
+            "corporate",
+            date(2024, 5, 3),
+            "ENV-WST",
+            "Environment",
+            "closed",
+            datetime(2024, 5, 3, 9),
+        ]
+    )
     workbook.save(landing / "cases_2024-05-03.xlsx")
     config = tmp_path / "xlsx.yml"
     config.write_text(
@@ -285,6 +311,8 @@ def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(tmp_path, monkeyp
     night = load_night(settings, warehouse)
     assert (night["representations"]["rows_loaded"], night["representations"]["rows_quarantined"]) == (2, 0)
     assert night["representations"]["file"].endswith("cases_2024-05-03.xlsx")
-    assert sql("select representation_id, representation_type, received_date from raw_case_system.representations "
-               "order by 1") == [("X1", "complaint", date(2024, 5, 2)), ("X2", "compliment", date(2024, 5, 3))]
+    assert sql(
+        "select representation_id, representation_type, received_date from raw_case_system.representations "
+        "order by 1"
+    ) == [("X1", "complaint", date(2024, 5, 2)), ("X2", "compliment", date(2024, 5, 3))]
     assert list((landing / "archive").rglob("cases_2024-05-03.xlsx"))

@@ -1,0 +1,169 @@
+"""What the Airflow DAGs call: each task is one line in ``dags/`` and a function here.
+
+Importing this module is cheap (the DAG processor imports it while parsing): everything heavy is imported
+inside the functions, when a task runs. The functions take Airflow's task context and call the same
+pipeline steps as the command line.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+Context = dict[str, Any]
+
+#: Transient failures (a dropped connection, a server restarting) are retried with back-off; a failure
+#: that another try cannot fix (bad input, a failed expectation) fails at once: see ``fail_fast``.
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+#: Manual runs (Trigger DAG w/ config): which source, which window, a full rebuild.
+PARAM_HELP = {
+    "source": "A configured source system to load (e.g. rms), or 'all'.",
+    "start": "Backfill from this day (YYYY-MM-DD), with end; empty: incremental from the high-water mark.",
+    "end": "Backfill up to and including this day (YYYY-MM-DD).",
+    "full_refresh": "Rebuild incremental dbt models from scratch.",
+}
+
+
+def _warehouse():
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.settings import load_settings
+
+    settings = load_settings()
+    return pipeline, settings, pipeline.prepare(settings)
+
+
+def fail_fast(error: Exception) -> Exception:
+    """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from complaints_warehouse.settings import SettingsError
+    from complaints_warehouse.transform import TransformFailed
+    from complaints_warehouse.validate import ValidationFailed
+    from ingestion.copy_loader import RefusedFile
+    from ingestion.source_config import SourceConfigError
+
+    if isinstance(
+        error, RefusedFile | ValidationFailed | TransformFailed | SettingsError | SourceConfigError
+    ):
+        return AirflowFailException(str(error))
+    return error
+
+
+def _run(step):
+    try:
+        return step()
+    except Exception as error:
+        raise fail_fast(error) from error
+
+
+def load_window(context: Context):
+    """The window a run loads: the params' (start, end], a backfill run's data interval, or None
+    (incremental from the high-water mark)."""
+    from datetime import UTC, date, datetime, time
+
+    params = context.get("params") or {}
+    if params.get("start") and params.get("end"):
+        start = datetime.combine(date.fromisoformat(params["start"]), time.min, tzinfo=UTC)
+        end = datetime.combine(date.fromisoformat(params["end"]), time.max, tzinfo=UTC)
+        return start, end
+    run = context.get("dag_run")
+    if run is not None and str(getattr(run, "run_type", "")).lower().endswith("backfill"):
+        return context["data_interval_start"], context["data_interval_end"]
+    return None
+
+
+def start(context: Context) -> str:
+    """Open the run in audit.pipeline_runs; returns the run id the other tasks record against."""
+    pipeline, _, target = _warehouse()
+    pipeline.start_run(target, context["run_id"], "airflow")
+    return context["run_id"]
+
+
+def load_case_systems(context: Context) -> list[dict]:
+    pipeline, settings, target = _warehouse()
+    source = (context.get("params") or {}).get("source") or "all"
+    only = None if source == "all" else source
+    return _run(
+        lambda: pipeline.step_load_case_systems(settings, target, only=only, window=load_window(context))
+    )
+
+
+def load_folder(context: Context, source: str) -> list[dict]:
+    """The reference or Ombudsman folder."""
+    pipeline, settings, target = _warehouse()
+    return _run(lambda: pipeline.step_load(settings, target, source))
+
+
+def transform(context: Context, select: str | None = None) -> dict:
+    pipeline, settings, target = _warehouse()
+    full_refresh = bool((context.get("params") or {}).get("full_refresh"))
+    return _run(lambda: pipeline.step_transform(settings, target, select=select, full_refresh=full_refresh))
+
+
+def validate(context: Context, checkpoint: str = "nightly") -> dict:
+    pipeline, settings, target = _warehouse()
+    return _run(lambda: pipeline.step_validate(settings, target, context["run_id"], checkpoint=checkpoint))
+
+
+def report(context: Context, loads: list[dict], transformed: dict, validation: dict) -> dict:
+    pipeline, settings, target = _warehouse()
+    summary = {"loads": loads, "transform": transformed, "validation": validation}
+    return pipeline.step_report(settings, target, context["run_id"], summary)
+
+
+def ombudsman_files_waiting(context: Context) -> bool:
+    """The on-arrival DAG's gate: true on the monthly run (the first hour of a month), or when the
+    Ombudsman or reference folder holds a file never loaded, or changed since it was last loaded."""
+    from datetime import UTC, datetime
+
+    from complaints_warehouse import database
+
+    pipeline, settings, target = _warehouse()
+    logical = context.get("logical_date")
+    if logical is not None and logical.day == 1 and logical.hour == 0:
+        return True
+    files = [
+        path
+        for folder in (settings.source_dir("ombudsman"), settings.source_dir("reference"))
+        for path in folder.glob("*")
+        if path.is_file() and path.suffix.lower() in {".csv", ".xlsx"}
+    ]
+    with database.connect(target) as conn:
+        last_loaded = dict(
+            conn.execute(
+                "select source_file, max(finished_at) from audit.load_batches "
+                "where status in ('loaded', 'skipped') and source_file = any(%s) group by 1",
+                ([str(p) for p in files],),
+            ).fetchall()
+        )
+    return any(
+        str(p) not in last_loaded or datetime.fromtimestamp(p.stat().st_mtime, UTC) > last_loaded[str(p)]
+        for p in files
+    )
+
+
+def record_failure(context: Context) -> None:
+    """On a task's failure: mark the run failed in the audit schema (naming the task and the error) and
+    alert whoever is configured to hear."""
+    from complaints_warehouse import alerts
+
+    task = context["task_instance"].task_id
+    dag_id = context["dag"].dag_id if context.get("dag") is not None else "?"
+    error = str(context.get("exception"))
+    try:
+        pipeline, _, target = _warehouse()
+        pipeline.finish_run(
+            target, context["run_id"], "failed", {"dag": dag_id, "failed_task": task, "error": error}
+        )
+    finally:
+        alerts.notify(
+            f"Complaints warehouse: {dag_id}.{task} failed",
+            f"Run {context['run_id']}: task {task} failed.\n\n{error}",
+        )

@@ -1,0 +1,69 @@
+"""The Ombudsman's open data: loaded when a new file lands in its folder (checked hourly) and monthly.
+
+Loads reference data and the Ombudsman's statistics, decisions and case spreadsheets, rebuilds only
+the models downstream of them, and validates the Ombudsman suites. Thin: see
+``complaints_warehouse.orchestration``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+
+from complaints_warehouse import orchestration
+from complaints_warehouse.assets import OMBUDSMAN_MARTS
+
+OMBUDSMAN_MODELS = "source:ombudsman+ source:reference+"
+
+
+@dag(
+    dag_id="ombudsman_open_data",
+    description="On arrival (hourly check) and monthly: load the Ombudsman's data, rebuild its marts, validate.",
+    schedule=CronTriggerTimetable("0 * * * *", timezone="Europe/London"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**orchestration.DEFAULT_ARGS, "on_failure_callback": orchestration.record_failure},
+    tags=["complaints", "ombudsman"],
+)
+def ombudsman_open_data():
+    @task.short_circuit
+    def new_files_or_month_start() -> bool:
+        """Skip the run unless a file arrived (or changed) since its last load, or a month begins."""
+        return orchestration.ombudsman_files_waiting(get_current_context())
+
+    @task
+    def prepare() -> str:
+        return orchestration.start(get_current_context())
+
+    @task
+    def load_reference(pipeline_run: str) -> list[dict]:
+        return orchestration.load_folder(get_current_context(), "reference")
+
+    @task
+    def load_ombudsman(pipeline_run: str, reference: list[dict]) -> list[dict]:
+        return orchestration.load_folder(get_current_context(), "ombudsman")
+
+    @task
+    def transform(ombudsman: list[dict]) -> dict:
+        return orchestration.transform(get_current_context(), select=OMBUDSMAN_MODELS)
+
+    @task
+    def validate(transformed: dict) -> dict:
+        return orchestration.validate(get_current_context(), checkpoint="ombudsman")
+
+    @task(outlets=[OMBUDSMAN_MARTS])
+    def report(reference: list[dict], ombudsman: list[dict], transformed: dict, validation: dict) -> dict:
+        return orchestration.report(get_current_context(), reference + ombudsman, transformed, validation)
+
+    gate = new_files_or_month_start()
+    pipeline_run = prepare()
+    gate >> pipeline_run
+    reference = load_reference(pipeline_run)
+    ombudsman = load_ombudsman(pipeline_run, reference)
+    transformed = transform(ombudsman)
+    validation = validate(transformed)
+    report(reference, ombudsman, transformed, validation)
+
+
+ombudsman_open_data()
