@@ -59,16 +59,26 @@ responded as (
         stages.directorate,
         stages.procedure_code,
         count(*) filter (where stages.stage_number = 0) as stage_0_responded,
-        count(*) filter (where stages.stage_number = 0 and stages.is_within_timescale) as stage_0_within_timescale,
+        count(*) filter (
+            where stages.stage_number = 0 and stages.is_within_timescale
+        ) as stage_0_within_timescale,
         count(*) filter (where stages.stage_number = 1) as stage_1_responded,
-        count(*) filter (where stages.stage_number = 1 and stages.is_within_timescale) as stage_1_within_timescale,
+        count(*) filter (
+            where stages.stage_number = 1 and stages.is_within_timescale
+        ) as stage_1_within_timescale,
         count(*) filter (where stages.stage_number = 2) as stage_2_responded,
-        count(*) filter (where stages.stage_number = 2 and stages.is_within_timescale) as stage_2_within_timescale,
+        count(*) filter (
+            where stages.stage_number = 2 and stages.is_within_timescale
+        ) as stage_2_within_timescale,
         count(*) filter (where stages.stage_number = 3) as stage_3_responded,
-        count(*) filter (where stages.stage_number = 3 and stages.is_within_timescale) as stage_3_within_timescale,
+        count(*) filter (
+            where stages.stage_number = 3 and stages.is_within_timescale
+        ) as stage_3_within_timescale,
         count(*) filter (where outcomes.reporting_group_code = 'upheld') as outcome_upheld,
         count(*) filter (where outcomes.reporting_group_code = 'not_upheld') as outcome_not_upheld,
-        count(*) filter (where outcomes.reporting_group_code = 'withdrawn_resolved') as outcome_withdrawn_resolved,
+        count(*) filter (
+            where outcomes.reporting_group_code = 'withdrawn_resolved'
+        ) as outcome_withdrawn_resolved,
         count(*) filter (where outcomes.reporting_group_code = 'not_pursued') as outcome_not_pursued
     from stages
     left join outcomes
@@ -129,19 +139,47 @@ ombudsman_decided as (
 ),
 
 keys as (
-    select report_month, directorate, procedure_code from received
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from received
     union
-    select report_month, directorate, procedure_code from closed
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from closed
     union
-    select report_month, directorate, procedure_code from responded
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from responded
     union
-    select report_month, directorate, procedure_code from escalated
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from escalated
     union
-    select report_month, directorate, procedure_code from financial_remedies
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from financial_remedies
     union
-    select report_month, directorate, procedure_code from paid
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from paid
     union
-    select report_month, directorate, procedure_code from ombudsman_decided
+    select
+        report_month,
+        directorate,
+        procedure_code
+    from ombudsman_decided
 ),
 
 final as (
@@ -174,13 +212,41 @@ final as (
         coalesce(ombudsman_decided.ombudsman_decisions, 0) as ombudsman_decisions,
         coalesce(ombudsman_decided.ombudsman_upheld, 0) as ombudsman_upheld
     from keys
-    left join received using (report_month, directorate, procedure_code)
-    left join closed using (report_month, directorate, procedure_code)
-    left join responded using (report_month, directorate, procedure_code)
-    left join escalated using (report_month, directorate, procedure_code)
-    left join financial_remedies using (report_month, directorate, procedure_code)
-    left join paid using (report_month, directorate, procedure_code)
-    left join ombudsman_decided using (report_month, directorate, procedure_code)
+    left join received
+        on
+            keys.report_month = received.report_month
+            and keys.directorate = received.directorate
+            and keys.procedure_code = received.procedure_code
+    left join closed
+        on
+            keys.report_month = closed.report_month
+            and keys.directorate = closed.directorate
+            and keys.procedure_code = closed.procedure_code
+    left join responded
+        on
+            keys.report_month = responded.report_month
+            and keys.directorate = responded.directorate
+            and keys.procedure_code = responded.procedure_code
+    left join escalated
+        on
+            keys.report_month = escalated.report_month
+            and keys.directorate = escalated.directorate
+            and keys.procedure_code = escalated.procedure_code
+    left join financial_remedies
+        on
+            keys.report_month = financial_remedies.report_month
+            and keys.directorate = financial_remedies.directorate
+            and keys.procedure_code = financial_remedies.procedure_code
+    left join paid
+        on
+            keys.report_month = paid.report_month
+            and keys.directorate = paid.directorate
+            and keys.procedure_code = paid.procedure_code
+    left join ombudsman_decided
+        on
+            keys.report_month = ombudsman_decided.report_month
+            and keys.directorate = ombudsman_decided.directorate
+            and keys.procedure_code = ombudsman_decided.procedure_code
 )
 
 select * from final

@@ -52,7 +52,8 @@ deadline_base as (
             when with_timescale.stage_code = 'ombudsman' then null
             when coalesce(with_timescale.extended_due_date, with_timescale.due_date) is not null
                 then due_day.working_day_index + case when due_day.is_working_day then 0 else 1 end
-            else opened_day.working_day_index + case when opened_day.is_working_day then 0 else 1 end
+            else
+                opened_day.working_day_index + case when opened_day.is_working_day then 0 else 1 end
                 + with_timescale.timescale_working_days
         end + with_timescale.suspended_days as deadline_index
     from with_timescale
@@ -71,7 +72,9 @@ measured as (
         case
             when deadline_base.responded_date is not null
                 then greatest(
-                    deadline_base.responded_index - deadline_base.opened_index - deadline_base.suspended_days, 0
+                    deadline_base.responded_index - deadline_base.opened_index
+                    - deadline_base.suspended_days,
+                    0
                 )
         end as working_days_taken
     from deadline_base

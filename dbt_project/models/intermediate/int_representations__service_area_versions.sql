@@ -21,7 +21,9 @@ candidates as (
             partition by representations.representation_key
             order by
                 versions.valid_from <= representations.received_date desc,
-                case when versions.valid_from <= representations.received_date then versions.valid_from end desc,
+                case
+                    when versions.valid_from <= representations.received_date then versions.valid_from
+                end desc,
                 versions.valid_from asc
         ) as version_rank
     from representations

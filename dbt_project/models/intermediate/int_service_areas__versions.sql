@@ -26,7 +26,13 @@ seen_on_cases as (
 ),
 
 combined as (
-    select source_system, service_area_code, service_area_name, directorate, valid_from, valid_to
+    select
+        source_system,
+        service_area_code,
+        service_area_name,
+        directorate,
+        valid_from,
+        valid_to
     from listed
     union all
     select
