@@ -10,7 +10,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 from complaints_warehouse import embedded_db
-from complaints_warehouse.settings import Settings, SettingsError
+from complaints_warehouse.settings import Settings, SettingsError, bi_reader_password
 
 #: Schemas the project creates, in the order the data flows through them.
 SCHEMAS = {
@@ -166,5 +166,30 @@ def bootstrap(target: Connection) -> list[str]:
             conn.execute(
                 sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(comment))
             )
+        _ensure_bi_reader(conn, bi_reader_password())
         conn.execute(ddl)
     return list(SCHEMAS)
+
+
+def _ensure_bi_reader(conn: psycopg.Connection, password: str | None) -> None:
+    """Create the read-only ``bi_reader`` role BI tools log in with (bootstrap.sql grants it the marts
+    and nothing else). Without a password it is made NOLOGIN: the grants are ready, nobody can log in.
+    Roles belong to the server, not the database: another database's bootstrap may create it at the
+    same moment, and a user without CREATEROLE leaves it to the server's administrator."""
+    conn.execute(
+        """
+        do $$
+        begin
+            if not exists (select 1 from pg_roles where rolname = 'bi_reader') then
+                create role bi_reader nologin;
+            end if;
+        exception when duplicate_object or unique_violation then null;
+                  when insufficient_privilege then raise notice 'cannot create role bi_reader: no CREATEROLE';
+        end
+        $$
+        """
+    )
+    if password:
+        exists = conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone()
+        if exists:
+            conn.execute(sql.SQL("alter role bi_reader with login password {}").format(sql.Literal(password)))

@@ -127,3 +127,9 @@ def load_settings() -> Settings:
         ombudsman_dir=_path("OMBUDSMAN_DATA_DIR", PROJECT_DIR / "ingestion" / "ombudsman" / "sample"),
         reference_dir=_path("REFERENCE_DATA_DIR", PROJECT_DIR / "ingestion" / "reference" / "data"),
     )
+
+
+def bi_reader_password() -> str | None:
+    """The password of the read-only ``bi_reader`` login (``WAREHOUSE_BI_READER_PASSWORD``); unset means
+    the role is created without login. Never stored in the repository or printed."""
+    return os.environ.get("WAREHOUSE_BI_READER_PASSWORD", "").strip() or None

@@ -1,4 +1,5 @@
--- One row per representation that reached any complaint stage: how far it went and how it ended.
+-- One row per representation that reached any stage: how far it went through the council's own
+-- stages (0-3), how it ended, and whether it escalated (to Stage 2, Stage 3, the Ombudsman).
 with
 
 stages as (
@@ -8,18 +9,22 @@ stages as (
 ranked as (
     select
         *,
-        row_number() over (partition by representation_key order by stage_number desc) as stage_rank_desc
+        row_number() over (
+            partition by representation_key, stage_number <= 3 order by stage_number desc
+        ) as stage_rank_desc
     from stages
-    where stage_number <= 3
 ),
 
 rolled_up as (
     select
         representation_key,
-        count(*) as stage_count,
-        max(stage_number) as highest_stage,
-        max(case when stage_rank_desc = 1 then outcome_code end) as final_outcome_code,
-        bool_or(stage_number >= 2) as is_escalated_to_stage_2
+        count(*) filter (where stage_number <= 3) as stage_count,
+        max(stage_number) filter (where stage_number <= 3) as highest_stage,
+        max(outcome_code) filter (where stage_number <= 3 and stage_rank_desc = 1) as final_outcome_code,
+        coalesce(bool_or(stage_number = 1), false) as has_stage_1,
+        coalesce(bool_or(stage_number between 2 and 3), false) as is_escalated_to_stage_2,
+        coalesce(bool_or(stage_number = 3), false) as is_escalated_to_stage_3,
+        coalesce(bool_or(stage_number = 4), false) as is_escalated_to_ombudsman
     from ranked
     group by representation_key
 )

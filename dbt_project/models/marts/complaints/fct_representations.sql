@@ -9,6 +9,14 @@ stage_rollup as (
     select * from {{ ref('int_representations__stage_rollup') }}
 ),
 
+service_area_versions as (
+    select * from {{ ref('int_representations__service_area_versions') }}
+),
+
+calendar as (
+    select * from {{ ref('dim_date') }}
+),
+
 final as (
     select
         representations.representation_key::text as representation_key,
@@ -17,7 +25,8 @@ final as (
         representations.authority_code::text as authority_code,
         representations.representation_type::text as representation_type,
         representations.procedure_code::text as procedure_code,
-        (representations.source_system || ':' || representations.service_area_code)::text as service_area_key,
+        -- The service area version in force on the date received (dim_service_area is type 2).
+        service_area_versions.service_area_key::text as service_area_key,
         representations.directorate::text as directorate,
         representations.received_date::date as received_date,
         representations.closed_date::date as closed_date,
@@ -26,12 +35,23 @@ final as (
         coalesce(stage_rollup.stage_count, 0)::int as stage_count,
         stage_rollup.highest_stage::int as highest_stage,
         stage_rollup.final_outcome_code::text as final_outcome_code,
+        coalesce(stage_rollup.has_stage_1, false)::boolean as has_stage_1,
         coalesce(stage_rollup.is_escalated_to_stage_2, false)::boolean as is_escalated_to_stage_2,
+        coalesce(stage_rollup.is_escalated_to_stage_3, false)::boolean as is_escalated_to_stage_3,
+        coalesce(stage_rollup.is_escalated_to_ombudsman, false)::boolean as is_escalated_to_ombudsman,
         (representations.closed_date - representations.received_date)::int as days_open,
+        -- Working days after the day received up to the day closed (0: closed the day it came in).
+        (closed_day.working_day_index - received_day.working_day_index)::int as working_days_open,
         representations.batch_id::bigint as batch_id
     from representations
     left join stage_rollup
         on representations.representation_key = stage_rollup.representation_key
+    left join service_area_versions
+        on representations.representation_key = service_area_versions.representation_key
+    left join calendar as received_day
+        on representations.received_date = received_day.date_day
+    left join calendar as closed_day
+        on representations.closed_date = closed_day.date_day
 )
 
 select * from final

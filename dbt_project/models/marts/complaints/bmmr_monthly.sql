@@ -1,0 +1,96 @@
+-- The monthly BMMR (Business Management and Monitoring Report) per month, directorate and procedure,
+-- three rows each: the month itself, the financial year to date (April to the month), and the same
+-- month last year. Percentages are recomputed from each row's own counts (never averaged), and are
+-- empty when there is nothing to divide by.
+{%- set counts = [
+    'representations_received', 'complaints_received', 'compliments_received',
+    'representations_closed', 'complaints_closed',
+    'stage_0_responded', 'stage_0_within_timescale', 'stage_1_responded', 'stage_1_within_timescale',
+    'stage_2_responded', 'stage_2_within_timescale', 'stage_3_responded', 'stage_3_within_timescale',
+    'stage_2_escalations',
+    'outcome_upheld', 'outcome_not_upheld', 'outcome_withdrawn_resolved', 'outcome_not_pursued',
+    'financial_remedies', 'payments', 'ombudsman_decisions', 'ombudsman_upheld',
+] %}
+{%- set amounts = ['financial_remedies_gbp', 'payments_gbp'] %}
+with
+
+monthly as (
+    select * from {{ ref('int_bmmr__monthly_counts') }}
+),
+
+-- Every month from the first with any activity to the last, for every directorate and procedure seen:
+-- a quiet month still gets its year-to-date row.
+months as (
+    select generate_series(min(report_month), max(report_month), interval '1 month')::date as report_month
+    from monthly
+),
+
+segments as (
+    select distinct directorate, procedure_code from monthly
+),
+
+spine as (
+    select
+        months.report_month,
+        segments.directorate,
+        segments.procedure_code,
+        -- The first month of the report month's financial year (April).
+        (months.report_month - ((extract(month from months.report_month)::int + 8) % 12) * interval '1 month')::date
+            as financial_year_start_month
+    from months
+    cross join segments
+),
+
+by_period as (
+    {%- for period in ['month', 'financial_year_to_date', 'same_month_last_year'] %}
+    select
+        spine.report_month,
+        spine.directorate,
+        spine.procedure_code,
+        '{{ period }}' as period,
+        {%- for column in counts + amounts %}
+        coalesce(sum(monthly.{{ column }}), 0) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from spine
+    left join monthly
+        on
+            spine.directorate = monthly.directorate
+            and spine.procedure_code = monthly.procedure_code
+            {%- if period == 'month' %}
+            and monthly.report_month = spine.report_month
+            {%- elif period == 'financial_year_to_date' %}
+            and monthly.report_month between spine.financial_year_start_month and spine.report_month
+            {%- else %}
+            and monthly.report_month = (spine.report_month - interval '1 year')::date
+            {%- endif %}
+    group by 1, 2, 3, 4
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+final as (
+    select
+        (to_char(report_month, 'YYYY-MM') || '|' || period || '|' || directorate || '|' || procedure_code)::text
+            as bmmr_key,
+        report_month::date as report_month,
+        ({{ financial_year('report_month') }})::text as financial_year,
+        period::text as period,
+        directorate::text as directorate,
+        procedure_code::text as procedure_code,
+        {%- for column in counts %}
+        {{ column }}::int as {{ column }},
+        {%- endfor %}
+        {%- for column in amounts %}
+        {{ column }}::numeric as {{ column }},
+        {%- endfor %}
+        {%- for stage in range(4) %}
+        round(100.0 * stage_{{ stage }}_within_timescale / nullif(stage_{{ stage }}_responded, 0), 1)::numeric
+            as stage_{{ stage }}_within_timescale_pct,
+        {%- endfor %}
+        -- Stage 2 escalations per 100 Stage 1 responses in the same period.
+        round(100.0 * stage_2_escalations / nullif(stage_1_responded, 0), 1)::numeric
+            as escalation_rate_stage_1_to_2_pct
+    from by_period
+)
+
+select * from final

@@ -1,0 +1,45 @@
+-- One row per remedy agreed to put a complaint right: when, by when, whether it was done late, how
+-- much (financial remedies) and who recommended it (the council or the Ombudsman).
+with
+
+remedies as (
+    select * from {{ ref('stg_case_system__remedies') }}
+),
+
+representations as (
+    select * from {{ ref('int_representations__unified') }}
+),
+
+service_area_versions as (
+    select * from {{ ref('int_representations__service_area_versions') }}
+),
+
+final as (
+    select
+        remedies.remedy_key::text as remedy_key,
+        remedies.representation_key::text as representation_key,
+        remedies.source_system::text as source_system,
+        remedies.remedy_id::text as remedy_id,
+        remedies.stage_code::text as stage_code,
+        remedies.remedy_type::text as remedy_type,
+        (remedies.remedy_type = 'financial')::boolean as is_financial,
+        remedies.recommended_by::text as recommended_by,
+        representations.procedure_code::text as procedure_code,
+        service_area_versions.service_area_key::text as service_area_key,
+        representations.directorate::text as directorate,
+        remedies.agreed_date::date as agreed_date,
+        remedies.due_date::date as due_date,
+        remedies.completed_date::date as completed_date,
+        (remedies.completed_date is not null)::boolean as is_completed,
+        -- Late = completed after its due date (what the Ombudsman reports); an open remedy is not yet late.
+        coalesce(remedies.completed_date > remedies.due_date, false)::boolean as is_late,
+        remedies.amount_gbp::numeric as amount_gbp,
+        remedies.batch_id::bigint as batch_id
+    from remedies
+    inner join representations
+        on remedies.representation_key = representations.representation_key
+    left join service_area_versions
+        on remedies.representation_key = service_area_versions.representation_key
+)
+
+select * from final
