@@ -229,3 +229,72 @@ def run(
     record(settings, figures)
     echo(f"Wrote {results_path(settings)}")
     return figures
+
+
+EMPTY_DAG = """
+from airflow.sdk import dag
+
+@dag(dag_id="empty", schedule=None)
+def empty():
+    pass
+
+empty()
+"""
+# The same machinery our DAGs use (a TaskFlow task with an Asset outlet, a cron timetable), doing nothing:
+# the difference between it and our files is what the project itself costs the DAG processor.
+TASKFLOW_DAG = """
+from datetime import datetime
+from airflow.sdk import Asset, CronTriggerTimetable, dag, task
+
+@dag(dag_id="taskflow", schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/London"), start_date=datetime(2026, 1, 1))
+def taskflow():
+    @task(outlets=[Asset(name="nothing", uri="nothing://nothing")])
+    def nothing():
+        pass
+
+    nothing()
+
+taskflow()
+"""
+PARSE_PROBE = """
+import importlib.util, sys, time
+import airflow.sdk  # the baseline every DAG file pays; measured apart
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("dag_file", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print("PARSE_MS", (time.perf_counter() - started) * 1000)
+"""
+
+
+def dag_parse_times(settings: Settings, *, repeats: int = 5, echo: Echo = print) -> dict:
+    """Milliseconds to execute each DAG file (after airflow.sdk is imported), next to an empty DAG file and
+    a one-task TaskFlow DAG, each the median of fresh processes: what the DAG processor pays per file."""
+    env = {**os.environ, "PYTHONPATH": str(settings.project_dir)}
+    with tempfile.TemporaryDirectory(prefix="cw-parse-") as tmp:
+        empty, taskflow = Path(tmp) / "empty_dag.py", Path(tmp) / "taskflow_dag.py"
+        empty.write_text(EMPTY_DAG)
+        taskflow.write_text(TASKFLOW_DAG)
+        files = {"(empty DAG)": empty, "(one-task TaskFlow DAG with an asset)": taskflow} | {
+            p.name: p for p in sorted((settings.project_dir / "dags").glob("*.py"))
+        }
+        times = {}
+        for name, path in files.items():
+            samples = []
+            for _ in range(repeats):
+                done = subprocess.run(
+                    [sys.executable, "-c", PARSE_PROBE, str(path)], env=env, capture_output=True, text=True
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"parsing {path} failed:\n{done.stderr[-2000:]}")
+                samples.append(float(done.stdout.rsplit("PARSE_MS", 1)[1].split()[0]))
+            times[name] = round(sorted(samples)[len(samples) // 2], 1)
+    baseline = times["(empty DAG)"]
+    for name, ms in times.items():
+        echo(
+            f"  parse {name}: {ms:.1f} ms ({ms / baseline:.1f}x the empty DAG file)"
+            if name != "(empty DAG)"
+            else f"  parse {name}: {ms:.1f} ms"
+        )
+    record(settings, {"dag_parse_ms": times})
+    return times

@@ -31,10 +31,31 @@ PARAM_HELP = {
 }
 
 
+WAREHOUSE_CONNECTION_ID = "complaints_warehouse"
+
+
+def warehouse_url_from_airflow() -> str | None:
+    """The Airflow connection ``complaints_warehouse`` (from ``AIRFLOW_CONN_COMPLAINTS_WAREHOUSE`` or the
+    UI), as a URL; None when Airflow has no such connection."""
+    try:
+        from airflow.sdk import Connection
+
+        connection = Connection.get(WAREHOUSE_CONNECTION_ID)
+    except Exception:  # not defined (or not running inside Airflow): fall back to the project's settings
+        return None
+    return connection.get_uri()
+
+
 def _warehouse():
+    import os
+
     from complaints_warehouse import pipeline
     from complaints_warehouse.settings import load_settings
 
+    if not os.environ.get("WAREHOUSE_URL"):
+        url = warehouse_url_from_airflow()
+        if url:
+            os.environ["WAREHOUSE_URL"] = url
     settings = load_settings()
     return pipeline, settings, pipeline.prepare(settings)
 

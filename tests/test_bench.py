@@ -32,3 +32,18 @@ def test_bench_measures_our_load_bare_copy_and_to_sql_side_by_side(
         assert written[key] == figures[key] and figures[key] > 0, key
     assert written["incremental_vs_full"] == 0.05
     assert figures["load_rows"] > 2_000  # representations and their stages
+
+
+def test_dag_parse_benchmark_times_every_dag_file_next_to_an_empty_one(settings, tmp_path, monkeypatch):
+    results = tmp_path / "bench-results.json"
+    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
+    times = bench.dag_parse_times(settings, repeats=1, echo=lambda line: None)
+    assert set(times) == {
+        "(empty DAG)",
+        "(one-task TaskFlow DAG with an asset)",
+        "case_system_nightly.py",
+        "ombudsman_open_data.py",
+        "reference_data.py",
+    }
+    assert all(ms > 0 for ms in times.values())
+    assert json.loads(results.read_text())["dag_parse_ms"] == times
