@@ -4,7 +4,7 @@
 # Passwords come from the environment (.env), never from this file.
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres <<SQL
-create role warehouse login password '${WAREHOUSE_DB_PASSWORD}';
+create role warehouse login createdb password '${WAREHOUSE_DB_PASSWORD}';  -- createdb: the demo's simulator
 create database warehouse owner warehouse;
 create role airflow login password '${AIRFLOW_DB_PASSWORD}';
 create database airflow owner airflow;
