@@ -12,17 +12,17 @@ source_systems as (
 ),
 
 migrated as (
-    select
-        older.representation_key
+    select older.representation_key
     from representations as newer
     inner join source_systems
         on newer.source_system = source_systems.source_system
     inner join representations as older
         on
-            older.source_system = source_systems.replaces
-            and older.representation_id = newer.legacy_representation_id
+            source_systems.replaces = older.source_system
+            and newer.legacy_representation_id = older.representation_id
 )
 
-select representations.*
+-- Every column of the staged representations passes through unchanged.
+select representations.*  -- noqa: AM04
 from representations
 where representations.representation_key not in (select migrated.representation_key from migrated)
