@@ -4,15 +4,7 @@
 -- empty when there is nothing to divide by.
 -- sqlfluff cannot follow the indentation of the Jinja loops below:
 -- noqa: disable=LT02
-{%- set counts = [
-    'representations_received', 'complaints_received', 'compliments_received',
-    'representations_closed', 'complaints_closed',
-    'stage_0_responded', 'stage_0_within_timescale', 'stage_1_responded', 'stage_1_within_timescale',
-    'stage_2_responded', 'stage_2_within_timescale', 'stage_3_responded', 'stage_3_within_timescale',
-    'stage_2_escalations',
-    'outcome_upheld', 'outcome_not_upheld', 'outcome_withdrawn_resolved', 'outcome_not_pursued',
-    'financial_remedies', 'payments', 'ombudsman_decisions', 'ombudsman_upheld',
-] %}
+{%- set counts = bmmr_count_columns() %}
 {%- set amounts = ['financial_remedies_gbp', 'payments_gbp'] %}
 with
 
