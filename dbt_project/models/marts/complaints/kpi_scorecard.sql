@@ -14,15 +14,15 @@ targets as (
 
 measures as (
     {%- for column in bmmr_count_columns() %}
-    select
-        report_month,
-        financial_year,
-        period,
-        '{{ column }}' as measure,
-        sum({{ column }}) as measure_value
-    from bmmr
-    group by report_month, financial_year, period
-    {{ 'union all' if not loop.last }}
+        select
+            report_month,
+            financial_year,
+            period,
+            '{{ column }}' as measure,
+            sum({{ column }}) as measure_value
+        from bmmr
+        group by report_month, financial_year, period
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 
