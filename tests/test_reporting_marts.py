@@ -55,3 +55,60 @@ def test_remedies_at_risk_are_exactly_the_open_overdue_or_nearly_due_ones(built,
         "select count(*) from marts.remedies_at_risk r join marts.fct_remedies f using (remedy_key) where f.is_completed"
     )
     assert completed == [(0,)]
+
+
+def test_ombudsman_reconciliation_sorts_every_reference(simulated_case_system, settings, warehouse, sql):
+    import psycopg
+
+    # The council's own records: one that agrees with the Ombudsman's spreadsheet (the bundled sample),
+    # one whose decision differs, one whose decision date differs.
+    with psycopg.connect(simulated_case_system.conninfo) as conn:
+        conn.execute(
+            "insert into rms.lgsco_cases values "
+            "('22 001 239', null, '2022-04-20', '2023-03-15', 'UPH', '2023-04-26', '2023-05-10', now()), "
+            "('23 001 447', null, '2023-05-10', '2023-11-02', 'UPH', null, null, now()), "
+            "('23 011 003', null, '2023-09-01', '2024-01-13', 'UPH', '2024-02-23', '2024-02-20', now())"
+        )
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    pipeline.step_load(settings, warehouse, "reference", **QUIET)
+    pipeline.step_load(settings, warehouse, "ombudsman", **QUIET)
+    transform.build(settings, warehouse, **QUIET)
+    statuses = dict(
+        sql(
+            "select ombudsman_reference, reconciliation_status from marts.ombudsman_reconciliation "
+            "where ombudsman_reference in ('22 001 239', '23 001 447', '23 011 003')"
+        )
+    )
+    assert statuses == {
+        "22 001 239": "matched",
+        "23 001 447": "decision differs",
+        "23 011 003": "date differs",
+    }
+    ours = sql("select count(*) from staging.stg_case_system__ombudsman_cases")[0][0]
+    counted = dict(
+        sql("select reconciliation_status, count(*) from marts.ombudsman_reconciliation group by 1")
+    )
+    assert counted["only ours"] == ours - 3
+    assert sql(
+        "select their_decision from marts.ombudsman_reconciliation where ombudsman_reference = '23 001 447'"
+    ) == [("not_upheld",)]
+
+
+def test_ombudsman_benchmark_puts_each_council_beside_similar_authorities(settings, warehouse, sql):
+    pipeline.step_load(settings, warehouse, "reference", **QUIET)
+    pipeline.step_load(settings, warehouse, "ombudsman", **QUIET)
+    transform.build(settings, warehouse, **QUIET)
+    rows = sql(
+        "select measure, council_value, similar_authority_value, comparison from marts.ombudsman_benchmark "
+        "where authority_name = 'Oxfordshire County Council' and financial_year = '2023/24' order by measure"
+    )
+    assert [(m, float(c), float(s) if s is not None else None, v) for m, c, s, v in rows] == [
+        ("compliance_rate_pct", 100.0, None, None),
+        ("satisfactory_remedy_rate_pct", 9.0, 7.0, "better"),
+        ("upheld_per_100k", 4.6, 4.5, "worse"),
+        ("uphold_rate_pct", 92.0, 85.0, "worse"),
+    ]
+    assert sql(
+        "select council_value from marts.ombudsman_benchmark where authority_name = 'Oxford City Council' "
+        "and financial_year = '2019/20' and measure = 'uphold_rate_pct'"
+    ) == [(None,)]
