@@ -112,3 +112,61 @@ def test_ombudsman_benchmark_puts_each_council_beside_similar_authorities(settin
         "select council_value from marts.ombudsman_benchmark where authority_name = 'Oxford City Council' "
         "and financial_year = '2019/20' and measure = 'uphold_rate_pct'"
     ) == [(None,)]
+
+
+def test_annual_report_tables_add_up_and_compare_with_last_year(
+    settings, warehouse, sql, tmp_path, monkeypatch
+):
+    import uuid
+    from datetime import date
+    from pathlib import Path
+
+    from complaints_warehouse import simulated_source
+
+    database = f"sim_{uuid.uuid4().hex[:10]}"
+    simulated_source.simulator(warehouse, database).create(
+        start=date(2022, 4, 1), until=date(2024, 3, 31), seed=3
+    )
+    mapping = (
+        Path(__file__).resolve().parents[1] / "ingestion" / "sources" / "case_system_simulator.yml"
+    ).read_text()
+    config = tmp_path / "two_years.yml"
+    config.write_text(
+        mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}")
+    )
+    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    transform.build(settings, warehouse, **QUIET)
+
+    def cell(year, section, category, procedure="corporate"):
+        rows = sql(
+            "select cell_value, previous_year_value from marts.annual_report where financial_year = %s "
+            "and procedure_code = %s and section = %s and category = %s",
+            (year, procedure, section, category),
+        )
+        return rows[0] if rows else None
+
+    received = sql(
+        "select count(*) from marts.fct_representations where representation_type = 'complaint' "
+        "and procedure_code = 'corporate' and received_date between '2023-04-01' and '2024-03-31'"
+    )[0][0]
+    last_year = sql(
+        "select count(*) from marts.fct_representations where representation_type = 'complaint' "
+        "and procedure_code = 'corporate' and received_date between '2022-04-01' and '2023-03-31'"
+    )[0][0]
+    assert cell("2023/24", "1 representations received", "complaint") == (received, last_year)
+    # Every stage answered in the year falls in exactly one timescale band.
+    answered = sql(
+        "select count(*) from marts.fct_complaint_stages where procedure_code = 'corporate' and stage_number <= 3 "
+        "and responded_date between '2023-04-01' and '2024-03-31'"
+    )[0][0]
+    banded = sql(
+        "select sum(cell_value) from marts.annual_report where financial_year = '2023/24' "
+        "and procedure_code = 'corporate' and section = '4 timescale bands'"
+    )[0][0]
+    assert banded == answered > 0
+    paid = sql(
+        "select coalesce(sum(amount_gbp), 0) from marts.fct_payments where procedure_code = 'corporate' "
+        "and payment_date between '2023-04-01' and '2024-03-31'"
+    )[0][0]
+    assert cell("2023/24", "9 payments", "GBP paid")[0] == paid
