@@ -170,3 +170,24 @@ def test_annual_report_tables_add_up_and_compare_with_last_year(
         "and payment_date between '2023-04-01' and '2024-03-31'"
     )[0][0]
     assert cell("2023/24", "9 payments", "GBP paid")[0] == paid
+
+
+def test_case_status_history_keeps_every_change_night_by_night(
+    simulated_case_system, settings, warehouse, sql
+):
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    transform.build(settings, warehouse, **QUIET)
+    first = sql("select count(*) from marts.representation_status_history")[0][0]
+    simulated_case_system.advance(3)
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    transform.build(settings, warehouse, **QUIET)
+    # One current version per case, and the cases that moved on have their earlier version closed off.
+    assert sql("select count(*) from marts.representation_status_history where dbt_valid_to is null") == sql(
+        "select count(*) from staging.stg_case_system__representations"
+    )
+    changed = sql(
+        "select count(distinct representation_key) from marts.representation_status_history "
+        "where dbt_valid_to is not null"
+    )[0][0]
+    assert changed > 0
+    assert sql("select count(*) from marts.representation_status_history")[0][0] > first
