@@ -144,8 +144,12 @@ def cmd_bench(args, settings) -> int:
 
     _echo("DAG file parse times (median of 5 fresh processes, after importing airflow.sdk):")
     bench.dag_parse_times(settings, echo=_echo)
-    if not args.dags_only:
-        target = pipeline.prepare(settings)
+    if args.dags_only:
+        return EXIT_OK
+    target = pipeline.prepare(settings)
+    _echo("Validation next to the build, on the warehouse as loaded:")
+    bench.validation_vs_build(settings, target, echo=_echo)
+    if not args.validation_only:
         bench.run(settings, target, representations=args.representations, echo=_echo)
     return EXIT_OK
 
@@ -359,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--representations", type=int, default=1_000_000, help="extract size (default 1,000,000)")
     p.add_argument("--dags-only", action="store_true", help="only time the parsing of the DAG files")
+    p.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="time the parsing of the DAG files and the GX checkpoint next to dbt build, not the load",
+    )
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
