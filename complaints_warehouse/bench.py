@@ -298,3 +298,39 @@ def dag_parse_times(settings: Settings, *, repeats: int = 5, echo: Echo = print)
         )
     record(settings, {"dag_parse_ms": times})
     return times
+
+
+def validation_vs_build(settings: Settings, target: Connection, *, echo: Echo = print) -> dict:
+    """Time ``dbt build`` and then the nightly GX checkpoint on the same warehouse, in the same run, and
+    record their ratio as ``validation_vs_build`` (validation seconds per build second).
+
+    Runs on the warehouse as loaded (``make run`` first, for the demo council): validation that finds a
+    failure still took its time, so a failed expectation is reported, not raised.
+    """
+    from complaints_warehouse import pipeline, transform, validate
+
+    started = time.perf_counter()
+    built = transform.build(settings, target, echo=lambda line: None)
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        summary = validate.run_checkpoint(settings, target, pipeline.new_run_id("bench"))
+    except validate.ValidationFailed as failed:
+        summary = failed.summary
+    validation_s = time.perf_counter() - started
+    with database.connect(target) as conn:
+        cases = conn.execute("select count(*) from marts.fct_representations").fetchone()[0]
+    figures = {
+        "validation_vs_build": round(validation_s / build_s, 3),
+        "validation_s": round(validation_s, 2),
+        "build_s": round(build_s, 2),
+        "validation_expectations": summary.evaluated,
+        "validation_representations": cases,
+    }
+    echo(
+        f"  dbt build ({sum(built.counts.values())} nodes): {build_s:.1f} s; GX checkpoint "
+        f"({summary.evaluated} expectations, {summary.passed} passed): {validation_s:.1f} s; "
+        f"validation/build = {figures['validation_vs_build']:.2f} on {cases:,} representations"
+    )
+    record(settings, figures)
+    return figures

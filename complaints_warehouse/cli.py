@@ -32,6 +32,8 @@ typical use:
   complaints-warehouse run                 the whole pipeline, now, in this process
   complaints-warehouse airflow-run         the same, as the nightly Airflow DAG (what `make run` does)
   complaints-warehouse load rms            one step at a time: load, transform, validate
+  complaints-warehouse publish             validate, then freeze the latest complete month's BMMR
+  complaints-warehouse restatements        every published BMMR figure a later version changed
   complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
@@ -142,8 +144,12 @@ def cmd_bench(args, settings) -> int:
 
     _echo("DAG file parse times (median of 5 fresh processes, after importing airflow.sdk):")
     bench.dag_parse_times(settings, echo=_echo)
-    if not args.dags_only:
-        target = pipeline.prepare(settings)
+    if args.dags_only:
+        return EXIT_OK
+    target = pipeline.prepare(settings)
+    _echo("Validation next to the build, on the warehouse as loaded:")
+    bench.validation_vs_build(settings, target, echo=_echo)
+    if not args.validation_only:
         bench.run(settings, target, representations=args.representations, echo=_echo)
     return EXIT_OK
 
@@ -161,6 +167,32 @@ def cmd_validate(args, settings) -> int:
 
     target = pipeline.prepare(settings)
     pipeline.step_validate(settings, target, pipeline.new_run_id("cli-validate"), echo=_echo)
+    return EXIT_OK
+
+
+def cmd_publish(args, settings) -> int:
+    """Validate the warehouse as it is now, then publish from that validation (never unvalidated)."""
+    import getpass
+
+    from complaints_warehouse import pipeline, publish
+
+    target = pipeline.prepare(settings)
+    run_id = pipeline.new_run_id("cli-publish")
+    pipeline.step_validate(settings, target, run_id, echo=_echo)
+    month = date.fromisoformat(f"{args.month}-01") if args.month else None
+    result = publish.publish_month(
+        target, run_id, month=month, published_by=f"{getpass.getuser()} (complaints-warehouse publish)"
+    )
+    _echo(result.message)
+    return EXIT_OK
+
+
+def cmd_restatements(args, settings) -> int:
+    from complaints_warehouse import pipeline, publish
+
+    target = pipeline.prepare(settings)
+    month = date.fromisoformat(f"{args.month}-01") if args.month else None
+    _echo(publish.format_restatements(publish.restatements(target, month)))
     return EXIT_OK
 
 
@@ -254,6 +286,14 @@ def _last_dag_run_state(env: dict[str, str], dag_id: str) -> str | None:
     return row[0] if row else None
 
 
+def _month(value: str) -> str:
+    try:
+        date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month like 2024-03") from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="complaints-warehouse",
@@ -263,9 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run the whole pipeline now: load, transform, validate, report").set_defaults(
-        handler=cmd_run
-    )
+    sub.add_parser(
+        "run", help="run the whole pipeline now: load, transform, validate, publish, report"
+    ).set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
         "load", help="load the configured sources (or one) into the raw schemas, incrementally"
@@ -309,10 +349,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "publish", help="validate, then publish (freeze) a month's BMMR; a changed month gets a new version"
+    )
+    p.add_argument("--month", type=_month, help="YYYY-MM (default: the latest complete month)")
+    p.set_defaults(handler=cmd_publish)
+
+    p = sub.add_parser("restatements", help="print every published BMMR figure a later version restated")
+    p.add_argument("--month", type=_month, help="only this month, YYYY-MM")
+    p.set_defaults(handler=cmd_restatements)
+
+    p = sub.add_parser(
         "bench", help="benchmark the load against bare COPY and pandas to_sql; writes bench-results.json"
     )
     p.add_argument("--representations", type=int, default=1_000_000, help="extract size (default 1,000,000)")
     p.add_argument("--dags-only", action="store_true", help="only time the parsing of the DAG files")
+    p.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="time the parsing of the DAG files and the GX checkpoint next to dbt build, not the load",
+    )
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
@@ -333,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from complaints_warehouse.database import WarehouseUnavailable
+    from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError, load_settings
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
@@ -347,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     except RefusedFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except (TransformFailed, ValidationFailed) as exc:
+    except (TransformFailed, ValidationFailed, PublicationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

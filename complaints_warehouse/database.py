@@ -20,6 +20,8 @@ SCHEMAS = {
     "staging": "dbt staging models: one per raw table, renamed and typed.",
     "intermediate": "dbt intermediate models: working days, stage sequences, case rollups.",
     "marts": "dbt marts: the star schema and reporting models that BI tools read.",
+    # Its own schema so frozen figures never share a home with tables dbt rebuilds every night.
+    "published": "Signed-off BMMR figures, frozen per month and version, and their restatements.",
     "audit": "Batch ledger, quarantine and validation results: what happened to every load.",
     "restricted": "Personal data of complainants, keyed by pseudonym. Never granted to BI logins.",
 }

@@ -64,6 +64,7 @@ def fail_fast(error: Exception) -> Exception:
     """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
@@ -71,7 +72,13 @@ def fail_fast(error: Exception) -> Exception:
     from ingestion.source_config import SourceConfigError
 
     if isinstance(
-        error, RefusedFile | ValidationFailed | TransformFailed | SettingsError | SourceConfigError
+        error,
+        RefusedFile
+        | ValidationFailed
+        | PublicationRefused
+        | TransformFailed
+        | SettingsError
+        | SourceConfigError,
     ):
         return AirflowFailException(str(error))
     return error
@@ -133,9 +140,22 @@ def validate(context: Context, checkpoint: str = "nightly") -> dict:
     return _run(lambda: pipeline.step_validate(settings, target, context["run_id"], checkpoint=checkpoint))
 
 
-def report(context: Context, loads: list[dict], transformed: dict, validation: dict) -> dict:
+def publish(context: Context) -> dict:
+    """Freeze the latest complete month's BMMR; runs only downstream of a validation that passed."""
+    pipeline, settings, target = _warehouse()
+    dag_id = context["dag"].dag_id if context.get("dag") is not None else "airflow"
+    return _run(
+        lambda: pipeline.step_publish(settings, target, context["run_id"], published_by=f"airflow {dag_id}")
+    )
+
+
+def report(
+    context: Context, loads: list[dict], transformed: dict, validation: dict, publication: dict | None = None
+) -> dict:
     pipeline, settings, target = _warehouse()
     summary = {"loads": loads, "transform": transformed, "validation": validation}
+    if publication is not None:
+        summary["publication"] = publication
     return pipeline.step_report(settings, target, context["run_id"], summary)
 
 

@@ -1,6 +1,9 @@
 """The pipeline: each step a plain function, called the same way by the CLI and by the Airflow DAGs.
 
-    prepare -> load (each source) -> transform (dbt build) -> validate (GX checkpoint) -> report
+    prepare -> load (each source) -> transform (dbt build) -> validate (GX checkpoint) -> publish -> report
+
+Publish freezes the latest complete month's BMMR (see ``publish``); it runs only after a validation
+that passed, so a failed expectation leaves the previously published figures as they were.
 
 A run is recorded in ``audit.pipeline_runs``; every load in ``audit.load_batches``; every expectation
 in ``audit.validation_results``. Steps return plain dicts so Airflow can pass them between tasks.
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, transform, validate
+from complaints_warehouse import database, load, publish, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings, SettingsError
 from ingestion import raw_tables
@@ -154,6 +157,17 @@ def step_validate(
     return summary.as_dict()
 
 
+def step_publish(
+    settings: Settings, target: Connection, run_id: str, *, published_by: str, echo: Echo = print
+) -> dict:
+    """Publish the latest complete month's BMMR from this (validated) run: a new version only when the
+    figures changed, with restatements of what changed."""
+    echo("Publishing the BMMR")
+    result = publish.publish_month(target, run_id, published_by=published_by)
+    echo(f"  {result.message}")
+    return result.as_dict()
+
+
 def step_report(
     settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print
 ) -> dict:
@@ -184,6 +198,7 @@ def one_line(summary: dict) -> str:
         f"({quarantined} quarantined, {skipped} files unchanged); "
         f"dbt build {sum(dbt.values())} nodes ok; "
         f"{gx.get('passed', 0)}/{gx.get('evaluated', 0)} expectations passed; "
+        f"BMMR: {summary.get('publication', {}).get('message', 'not published')}; "
         f"Data Docs {summary.get('outputs', {}).get('data_docs', '')}"
     )
 
@@ -203,6 +218,9 @@ def run_all(
         summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
         summary["transform"] = step_transform(settings, target, echo=echo)
         summary["validation"] = step_validate(settings, target, run_id, echo=echo)
+        summary["publication"] = step_publish(
+            settings, target, run_id, published_by=f"complaints-warehouse {driver} run", echo=echo
+        )
     except Exception as exc:
         finish_run(target, run_id, "failed", {**summary, "error": str(exc)})
         raise

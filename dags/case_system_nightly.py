@@ -1,5 +1,5 @@
 """Nightly, 02:00 London time: load every case-system source, the reference and Ombudsman data, build the
-warehouse, validate it, report.
+warehouse, validate it, publish the latest complete month's BMMR, report.
 
 Thin on purpose: each task is one call into ``complaints_warehouse.orchestration``, which runs the same
 pipeline steps as ``complaints-warehouse run``; nothing heavy is imported and no database is touched
@@ -20,7 +20,7 @@ HELP = orchestration.PARAM_HELP
 
 @dag(
     dag_id="case_system_nightly",
-    description="Load the case system, reference and Ombudsman data; dbt build; validate; report.",
+    description="Load the case system, reference and Ombudsman data; dbt build; validate; publish; report.",
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone="Europe/London"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,
@@ -61,6 +61,11 @@ def case_system_nightly():
     def validate(pipeline_run: str, transformed: dict) -> dict:
         return orchestration.validate(get_current_context())
 
+    @task
+    def publish(validation: dict) -> dict:
+        """Freeze the latest complete month's BMMR (never reached when validation fails)."""
+        return orchestration.publish(get_current_context())
+
     @task(outlets=[MARTS])
     def report(
         case_system: list[dict],
@@ -68,9 +73,10 @@ def case_system_nightly():
         ombudsman: list[dict],
         transformed: dict,
         validation: dict,
+        publication: dict,
     ) -> dict:
         return orchestration.report(
-            get_current_context(), case_system + reference + ombudsman, transformed, validation
+            get_current_context(), case_system + reference + ombudsman, transformed, validation, publication
         )
 
     pipeline_run = prepare()
@@ -79,7 +85,8 @@ def case_system_nightly():
     ombudsman = load_ombudsman(pipeline_run, reference)
     transformed = transform(case_system, reference, ombudsman)
     validation = validate(pipeline_run, transformed)
-    report(case_system, reference, ombudsman, transformed, validation)
+    publication = publish(validation)
+    report(case_system, reference, ombudsman, transformed, validation, publication)
 
 
 case_system_nightly()

@@ -64,6 +64,38 @@ def _raw_rows_per_batch_query() -> str:
     )
 
 
+#: The BMMR's columns that are not figures: everything else in a row is a measure.
+BMMR_KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
+
+
+def _bmmr_cells(relation: str) -> str:
+    """The BMMR rows of ``relation`` as one row per figure (measure, value): checks then apply to every
+    measure, including ones added later, without listing columns."""
+    drop = " ".join(f"- '{c}'" for c in BMMR_KEY_COLUMNS)
+    return (
+        f"select r.report_month, r.directorate, r.procedure_code, r.period, kv.key as measure, "
+        f"kv.value::numeric as value from {relation} r "
+        f"cross join lateral jsonb_each_text(to_jsonb(r) {drop}) kv"
+    )
+
+
+def _recomputed(description: str, recompute: str, measures: tuple[str, ...]) -> Rows:
+    """BMMR month cells that differ from the same figures recomputed from the facts by ``recompute``
+    (a query per month, directorate and procedure_code), written apart from the dbt models on purpose."""
+    differs = " or ".join(f"coalesce(p.{m}, 0) <> coalesce(r.{m}, 0)" for m in measures)
+    shown = ", ".join(f"p.{m} as published_{m}, r.{m} as recomputed_{m}" for m in measures)
+    return Rows(
+        description,
+        "with b as (select * from {batch}), "
+        f"published as (select report_month, directorate, procedure_code, {', '.join(measures)} "
+        "from b where period = 'month'), "
+        f"recomputed as ({recompute}) "
+        f"select report_month, directorate, procedure_code, {shown} "
+        "from published p full join recomputed r using (report_month, directorate, procedure_code) "
+        f"where {differs}",
+    )
+
+
 def _suites():
     import great_expectations as gx
 
@@ -124,6 +156,160 @@ def _suites():
                     "select * from {batch} where closed_date < received_date",
                 ),
                 ge.ExpectColumnValuesToBeBetween(column="highest_stage", min_value=0, max_value=3),
+            ),
+        ),
+        Suite(
+            name="facts_integrity",
+            schema="marts",
+            table="fct_representations",
+            description="The facts hold each case, stage, remedy and payment once, in date order, with no negative money.",
+            checks=(
+                Rows(
+                    "Every fact's natural key is unique: a case, stage, remedy or payment is counted once",
+                    "with f as (select * from {batch}) "
+                    "select 'fct_representations' as fact, source_system || ':' || representation_id as natural_key, "
+                    "count(*) as n from f group by 1, 2 having count(*) > 1 "
+                    "union all select 'fct_complaint_stages', representation_key || ':' || stage_code, count(*) "
+                    "from marts.fct_complaint_stages group by 1, 2 having count(*) > 1 "
+                    "union all select 'fct_remedies', source_system || ':' || remedy_id, count(*) "
+                    "from marts.fct_remedies group by 1, 2 having count(*) > 1 "
+                    "union all select 'fct_payments', source_system || ':' || payment_id, count(*) "
+                    "from marts.fct_payments group by 1, 2 having count(*) > 1",
+                ),
+                Rows(
+                    "Dates are in order: no stage opens before its case was received or is answered before it opened",
+                    "with f as (select * from {batch}) "
+                    "select s.stage_key, f.received_date, s.opened_date, s.responded_date "
+                    "from marts.fct_complaint_stages s join f on f.representation_key = s.representation_key "
+                    "where s.opened_date < f.received_date or s.responded_date < s.opened_date",
+                ),
+                Rows(
+                    "Money is never negative: payments, financial remedies and investigation costs",
+                    # The payments, remedies and stages of the fact's cases.
+                    "with f as (select representation_key from {batch}) "
+                    "select 'fct_payments' as fact, payment_key as key, amount_gbp from marts.fct_payments "
+                    "join f using (representation_key) where amount_gbp < 0 "
+                    "union all select 'fct_remedies', remedy_key, amount_gbp from marts.fct_remedies "
+                    "join f using (representation_key) where amount_gbp < 0 "
+                    "union all select 'fct_complaint_stages', stage_key, investigation_cost_gbp "
+                    "from marts.fct_complaint_stages join f using (representation_key) "
+                    "where investigation_cost_gbp < 0",
+                ),
+                Rows(
+                    "Every case's council stages are in order: a later stage never opens before an earlier one",
+                    "with f as (select representation_key from {batch}), "
+                    "stages as (select representation_key, stage_number, opened_date, "
+                    "lag(opened_date) over (partition by representation_key order by stage_number) as previous_opened "
+                    "from marts.fct_complaint_stages join f using (representation_key) where stage_number <= 3) "
+                    "select * from stages where opened_date < previous_opened",
+                ),
+            ),
+        ),
+        Suite(
+            name="bmmr_totals",
+            schema="marts",
+            table="bmmr_monthly",
+            description="The BMMR adds up: months, year to date, parts and wholes, and every month once.",
+            checks=(
+                Rows(
+                    "Each month's directorates add up to the council's total received and closed in the fact",
+                    "with b as (select * from {batch}), "
+                    "report as (select report_month, sum(representations_received) as received, "
+                    "sum(representations_closed) as closed from b where period = 'month' group by 1), "
+                    "council as (select date_trunc('month', d)::date as report_month, count(*) filter (where kind = 'r') as received, "
+                    "count(*) filter (where kind = 'c') as closed from ("
+                    "select received_date as d, 'r' as kind from marts.fct_representations union all "
+                    "select closed_date, 'c' from marts.fct_representations where status = 'closed' and closed_date is not null"
+                    ") e group by 1) "
+                    "select * from report full join council using (report_month) "
+                    "where coalesce(report.received, 0) <> coalesce(council.received, 0) "
+                    "or coalesce(report.closed, 0) <> coalesce(council.closed, 0)",
+                ),
+                Rows(
+                    "Every financial-year-to-date figure is the sum of its months from April",
+                    "with b as (select * from {batch}), cells as (" + _bmmr_cells("b") + "), "
+                    "months as (select * from cells where period = 'month' and right(measure, 4) <> '_pct'), "
+                    "ytd as (select * from cells where period = 'financial_year_to_date' and right(measure, 4) <> '_pct') "
+                    "select ytd.report_month, ytd.directorate, ytd.procedure_code, ytd.measure, ytd.value as year_to_date, "
+                    "sum(months.value) as months_sum from ytd left join months "
+                    "on months.directorate = ytd.directorate and months.procedure_code = ytd.procedure_code "
+                    "and months.measure = ytd.measure and months.report_month <= ytd.report_month "
+                    "and months.report_month >= make_date(extract(year from ytd.report_month - interval '3 months')::int, 4, 1) "
+                    "group by 1, 2, 3, 4, 5 having ytd.value <> coalesce(sum(months.value), 0)",
+                ),
+                Rows(
+                    "Parts never exceed their wholes: within timescale <= responded, complaints <= representations, "
+                    "outcomes <= stages responded, Ombudsman upheld <= decisions",
+                    "select bmmr_key from {batch} where stage_0_within_timescale > stage_0_responded "
+                    "or stage_1_within_timescale > stage_1_responded or stage_2_within_timescale > stage_2_responded "
+                    "or stage_3_within_timescale > stage_3_responded "
+                    "or complaints_received + compliments_received > representations_received "
+                    "or complaints_closed > representations_closed or ombudsman_upheld > ombudsman_decisions "
+                    "or outcome_upheld + outcome_not_upheld + outcome_withdrawn_resolved + outcome_not_pursued "
+                    "> stage_0_responded + stage_1_responded + stage_2_responded + stage_3_responded",
+                ),
+                Rows(
+                    "Percentages are within 0-100 (the escalation rate, escalations per 100 Stage 1 answers, "
+                    "is only never negative)",
+                    "select bmmr_key from {batch} where stage_0_within_timescale_pct not between 0 and 100 "
+                    "or stage_1_within_timescale_pct not between 0 and 100 "
+                    "or stage_2_within_timescale_pct not between 0 and 100 "
+                    "or stage_3_within_timescale_pct not between 0 and 100 or escalation_rate_stage_1_to_2_pct < 0",
+                ),
+                Rows(
+                    "Every month is present once per directorate, procedure and period, none missing or duplicated",
+                    "with b as (select * from {batch}), "
+                    "months as (select generate_series(min(report_month), max(report_month), interval '1 month')::date "
+                    "as report_month from b), "
+                    "segments as (select distinct directorate, procedure_code, period from b), "
+                    "counted as (select report_month, directorate, procedure_code, period, count(*) as n from b group by 1, 2, 3, 4) "
+                    "select months.report_month, segments.*, coalesce(counted.n, 0) as rows_found "
+                    "from months cross join segments left join counted using (report_month, directorate, procedure_code, period) "
+                    "where coalesce(counted.n, 0) <> 1",
+                ),
+            ),
+        ),
+        Suite(
+            name="bmmr_recomputed",
+            schema="marts",
+            table="bmmr_monthly",
+            description="Each BMMR month figure equals the same figure recomputed from the facts by independent SQL.",
+            checks=(
+                _recomputed(
+                    "BMMR received (all, complaints, compliments) equals the facts' cases received in the month",
+                    "select date_trunc('month', received_date)::date as report_month, directorate, procedure_code, "
+                    "count(*) as representations_received, "
+                    "count(*) filter (where representation_type = 'complaint') as complaints_received, "
+                    "count(*) filter (where representation_type = 'compliment') as compliments_received "
+                    "from marts.fct_representations group by 1, 2, 3",
+                    ("representations_received", "complaints_received", "compliments_received"),
+                ),
+                _recomputed(
+                    "BMMR closed (all, complaints) equals the facts' cases closed in the month",
+                    "select date_trunc('month', closed_date)::date as report_month, directorate, procedure_code, "
+                    "count(*) as representations_closed, "
+                    "count(*) filter (where representation_type = 'complaint') as complaints_closed "
+                    "from marts.fct_representations where status = 'closed' and closed_date is not null group by 1, 2, 3",
+                    ("representations_closed", "complaints_closed"),
+                ),
+                _recomputed(
+                    "BMMR stages responded and within timescale equal the facts' stages answered in the month",
+                    "select date_trunc('month', responded_date)::date as report_month, directorate, procedure_code, "
+                    + ", ".join(
+                        f"count(*) filter (where stage_number = {n}) as stage_{n}_responded, "
+                        f"count(*) filter (where stage_number = {n} and is_within_timescale) as stage_{n}_within_timescale"
+                        for n in range(4)
+                    )
+                    + " from marts.fct_complaint_stages where stage_number <= 3 and responded_date is not null "
+                    "group by 1, 2, 3",
+                    tuple(f"stage_{n}_{m}" for n in range(4) for m in ("responded", "within_timescale")),
+                ),
+                _recomputed(
+                    "BMMR payments (count and GBP) equal the facts' payments made in the month",
+                    "select date_trunc('month', payment_date)::date as report_month, directorate, procedure_code, "
+                    "count(*) as payments, sum(amount_gbp) as payments_gbp from marts.fct_payments group by 1, 2, 3",
+                    ("payments", "payments_gbp"),
+                ),
             ),
         ),
         Suite(

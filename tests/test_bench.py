@@ -47,3 +47,18 @@ def test_dag_parse_benchmark_times_every_dag_file_next_to_an_empty_one(settings,
     }
     assert all(ms > 0 for ms in times.values())
     assert json.loads(results.read_text())["dag_parse_ms"] == times
+
+
+def test_validation_is_timed_next_to_the_build_on_the_same_warehouse(
+    simulated_case_system, settings, warehouse, tmp_path, monkeypatch
+):
+    from complaints_warehouse import pipeline
+
+    results = tmp_path / "bench-results.json"
+    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
+    pipeline.step_load_case_systems(settings, warehouse, echo=lambda line: None)
+    figures = bench.validation_vs_build(settings, warehouse, echo=lambda line: None)
+    written = json.loads(results.read_text())
+    assert written["validation_vs_build"] == figures["validation_vs_build"] > 0
+    assert figures["build_s"] > 0 and figures["validation_s"] > 0
+    assert figures["validation_expectations"] > 20 and figures["validation_representations"] > 1000

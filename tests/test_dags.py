@@ -48,7 +48,8 @@ def test_nightly_dag_shape_schedule_and_assets(dagbag):
         "load_reference": ["load_ombudsman", "report", "transform"],
         "load_ombudsman": ["report", "transform"],
         "transform": ["report", "validate"],
-        "validate": ["report"],
+        "validate": ["publish", "report"],
+        "publish": ["report"],
         "report": [],
     }
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"  # backfills get a day's window
@@ -179,6 +180,7 @@ def test_a_failing_validation_fails_the_run_records_it_and_reports_nothing(
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["validate"] == "failed" and states["report"] == "upstream_failed"
+    assert states["publish"] == "upstream_failed"  # nothing published: the previous figures stand
     recorded = sql(
         "select status, summary->>'failed_task', summary->>'error' from audit.pipeline_runs where run_id = %s",
         (run.run_id,),

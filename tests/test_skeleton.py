@@ -26,7 +26,7 @@ EXPECTED_RAW = {
     "raw_ombudsman.council_cases": 3,
 }
 EXPECTED_QUARANTINE = {"representations": 1, "stages": 2, "decisions": 1}
-EXPECTATIONS = 15
+EXPECTATIONS = 28
 MARTS = ("fct_representations", "fct_ombudsman_annual_statistics", "fct_ombudsman_decisions", "dim_authority")
 
 pytestmark = pytest.mark.slow
@@ -62,6 +62,9 @@ def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
     ) == [(EXPECTATIONS, True)]
     assert Path(validation["data_docs"]).is_file()
     assert first_run["transform"]["success"] is True and not first_run["transform"]["failures"]
+    # The validated run published its latest complete month, once.
+    assert first_run["publication"]["status"] == "published" and first_run["publication"]["version"] == 1
+    assert sql("select validation_run_id from published.bmmr_publications") == [(first_run["run_id"],)]
 
     assert sql("select status from audit.pipeline_runs where run_id = %s", (first_run["run_id"],)) == [
         ("succeeded",)
@@ -128,4 +131,4 @@ def test_the_committed_expectations_are_what_define_py_writes(first_run, tmp_pat
         }
 
     assert suites(tmp_path) == suites(project)
-    assert len(suites(project)) == 4
+    assert len(suites(project)) == 7

@@ -153,3 +153,88 @@ begin
     end if;
 end
 $$;
+
+-- Publication: a month's BMMR figures, frozen once validated. A month is published as version 1, 2, ...
+-- and never updated: a later change to a published month is a new version plus restatement rows.
+create table if not exists published.bmmr_publications (
+    report_month       date not null,
+    version            int not null check (version >= 1),
+    validation_run_id  text not null,
+    checksum           text not null,
+    figures_count      int not null,
+    published_by       text not null,
+    published_at       timestamptz not null default clock_timestamp(),
+    primary key (report_month, version)
+);
+comment on table published.bmmr_publications is
+    'One row per publication of a month''s BMMR: the validation run that passed, a checksum of the figures, who or what published it and when.';
+
+create table if not exists published.bmmr_figures (
+    report_month    date not null,
+    version         int not null,
+    directorate     text not null,
+    procedure_code  text not null,
+    period          text not null,
+    measure         text not null,
+    value           numeric,
+    primary key (report_month, version, directorate, procedure_code, period, measure),
+    foreign key (report_month, version) references published.bmmr_publications (report_month, version)
+);
+comment on table published.bmmr_figures is
+    'The published BMMR cells, one per measure (long format: a restatement is a changed row). Never updated.';
+
+create table if not exists published.bmmr_restatements (
+    restatement_id  bigserial primary key,
+    report_month    date not null,
+    from_version    int not null,
+    to_version      int not null,
+    directorate     text not null,
+    procedure_code  text not null,
+    period          text not null,
+    measure         text not null,
+    old_value       numeric,
+    new_value       numeric,
+    reason          text not null,
+    source_batches  bigint[] not null default '{}',
+    restated_at     timestamptz not null default clock_timestamp(),
+    foreign key (report_month, to_version) references published.bmmr_publications (report_month, version)
+);
+comment on table published.bmmr_restatements is
+    'Every published cell a later version changed: old and new value, why, and the load batches that brought the change.';
+
+-- Frozen means frozen: published rows can be added, never changed or removed.
+create or replace function published.refuse_change() returns trigger
+language plpgsql as $$
+begin
+    raise exception 'published figures are frozen: % on %.% is not allowed (publish a new version instead)',
+        tg_op, tg_table_schema, tg_table_name;
+end
+$$;
+do $$
+declare
+    frozen text;
+begin
+    foreach frozen in array array['bmmr_publications', 'bmmr_figures', 'bmmr_restatements'] loop
+        if not exists (
+            select 1 from pg_trigger
+            where tgname = 'frozen' and tgrelid = format('published.%I', frozen)::regclass
+        ) then
+            execute format(
+                'create trigger frozen before update or delete or truncate on published.%I '
+                'for each statement execute function published.refuse_change()', frozen
+            );
+        end if;
+    end loop;
+end
+$$;
+
+-- BI logins may read what was published, like the marts.
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'bi_reader') then
+        grant usage on schema published to bi_reader;
+        grant select on all tables in schema published to bi_reader;
+        alter default privileges in schema published grant select on tables to bi_reader;
+    end if;
+end
+$$;

@@ -1,0 +1,200 @@
+"""Publish: freeze a month's validated BMMR figures, and restate rather than overwrite.
+
+Governance leads sign off the monthly BMMR; once published a month's figures never change silently:
+
+* a month is published only from a run whose every expectation passed (``audit.validation_results``);
+* its figures (the month and the financial year to date, one row per measure) are copied to
+  ``published.bmmr_figures`` as version 1, with a checksum, the validation run and who published it;
+* publishing again with identical figures does nothing (same checksum);
+* figures that differ become the next version, and every changed cell is written to
+  ``published.bmmr_restatements`` (old value, new value, reason, the load batches that brought the change).
+  The earlier version stays as it was: the published schema refuses updates and deletes.
+
+"The latest complete month" is the latest month in ``marts.bmmr_monthly`` that had ended by the day of
+the run: a month still running is never published. (The demo's simulated council ends on 31 March
+2024, so it publishes 2024-03.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from complaints_warehouse.database import Connection, connect
+
+#: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
+PUBLISHED_PERIODS = ("month", "financial_year_to_date")
+#: The BMMR's identifying columns; every other column of a row is a measure.
+KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
+LATE_CORRECTION = "late correction: the source data changed after the month was published"
+
+
+class PublicationRefused(RuntimeError):
+    """Nothing was published, for a reason a retry cannot fix (e.g. the run's validation failed)."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What a call to ``publish_month`` did: ``published``, ``unchanged`` or ``nothing`` to publish."""
+
+    status: str
+    month: str | None
+    version: int | None = None
+    checksum: str | None = None
+    figures: int = 0
+    restated: int = 0
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def latest_complete_month(conn, today: date | None = None) -> date | None:
+    """The latest BMMR month that had ended by ``today`` (default: the run's date), or None."""
+    return conn.execute(
+        "select max(report_month) from marts.bmmr_monthly where report_month + interval '1 month' <= %s",
+        (today or date.today(),),
+    ).fetchone()[0]
+
+
+def failed_validation(conn, run_id: str) -> str | None:
+    """Why the run ``run_id`` may not publish (no validation recorded, or failed expectations), or None."""
+    evaluated, failed = conn.execute(
+        "select count(*), count(*) filter (where not success) from audit.validation_results where run_id = %s",
+        (run_id,),
+    ).fetchone()
+    if evaluated == 0:
+        return f"run {run_id} recorded no validation results: only validated figures are published"
+    if failed:
+        return f"run {run_id} failed {failed} of {evaluated} expectations: nothing is published"
+    return None
+
+
+def _stage_figures(conn, month: date) -> tuple[int, str | None]:
+    """Copy ``month``'s BMMR cells into the temporary table ``new_figures``; returns (cells, checksum)."""
+    conn.execute(
+        "create temporary table new_figures on commit drop as "
+        "select b.directorate, b.procedure_code, b.period, kv.key as measure, kv.value::numeric as value "
+        "from marts.bmmr_monthly b "
+        "cross join lateral jsonb_each_text(to_jsonb(b) - %s::text[]) kv "
+        "where b.report_month = %s and b.period = any(%s)",
+        (list(KEY_COLUMNS), month, list(PUBLISHED_PERIODS)),
+    )
+    # trim_scale: 50 and 50.0 are the same figure and must give the same checksum.
+    return conn.execute(
+        "select count(*), md5(string_agg(concat_ws('|', directorate, procedure_code, period, measure, "
+        "coalesce(trim_scale(value)::text, 'null')), e'\\n' order by directorate, procedure_code, period, measure)) "
+        "from new_figures"
+    ).fetchone()
+
+
+def publish_month(
+    target: Connection,
+    run_id: str,
+    *,
+    published_by: str,
+    month: date | None = None,
+    today: date | None = None,
+    reason: str = LATE_CORRECTION,
+) -> Publication:
+    """Publish ``month`` (default: the latest complete month) from the validated run ``run_id``.
+
+    Raises ``PublicationRefused`` when the run's validation did not pass or the month has no figures.
+    """
+    with connect(target) as conn:
+        # One publisher at a time: two would race for the same version number.
+        conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.publish'))")
+        refusal = failed_validation(conn, run_id)
+        if refusal:
+            raise PublicationRefused(refusal)
+        if month is None:
+            month = latest_complete_month(conn, today)
+            if month is None:
+                return Publication("nothing", None, message="no complete month in marts.bmmr_monthly yet")
+        label = f"{month:%Y-%m}"
+        cells, checksum = _stage_figures(conn, month)
+        if not cells:
+            raise PublicationRefused(f"marts.bmmr_monthly has no figures for {label}: nothing to publish")
+
+        previous = conn.execute(
+            "select version, checksum, published_at from published.bmmr_publications "
+            "where report_month = %s order by version desc limit 1",
+            (month,),
+        ).fetchone()
+        if previous and previous[1] == checksum:
+            return Publication(
+                "unchanged",
+                label,
+                previous[0],
+                checksum,
+                cells,
+                message=f"{label} version {previous[0]} is already published with these figures",
+            )
+
+        version = previous[0] + 1 if previous else 1
+        conn.execute(
+            "insert into published.bmmr_publications "
+            "(report_month, version, validation_run_id, checksum, figures_count, published_by) "
+            "values (%s, %s, %s, %s, %s, %s)",
+            (month, version, run_id, checksum, cells, published_by),
+        )
+        conn.execute(
+            "insert into published.bmmr_figures "
+            "(report_month, version, directorate, procedure_code, period, measure, value) "
+            "select %s, %s, directorate, procedure_code, period, measure, value from new_figures",
+            (month, version),
+        )
+        restated = _restate(conn, month, previous, version, reason) if previous else 0
+    message = f"published {label} version {version}" + (
+        f" restating {restated} figure(s) of version {version - 1}" if previous else ""
+    )
+    return Publication("published", label, version, checksum, cells, restated, message)
+
+
+def _restate(conn, month: date, previous: tuple, version: int, reason: str) -> int:
+    """Write a restatement for every cell of the previous version that the new one changes, with the
+    load batches that brought new, changed or deleted rows since the previous publication."""
+    from_version, _, published_at = previous
+    cur = conn.execute(
+        "with batches as ("
+        "select coalesce(array_agg(batch_id order by batch_id), '{}') as ids from audit.load_batches "
+        "where status = 'loaded' and finished_at > %(published_at)s "
+        "and rows_loaded - coalesce(rows_unchanged, 0) + coalesce(rows_deleted, 0) > 0), "
+        "old as (select * from published.bmmr_figures where report_month = %(month)s and version = %(from)s) "
+        "insert into published.bmmr_restatements (report_month, from_version, to_version, directorate, "
+        "procedure_code, period, measure, old_value, new_value, reason, source_batches) "
+        "select %(month)s, %(from)s, %(to)s, directorate, procedure_code, period, measure, "
+        "old.value, new_figures.value, %(reason)s, batches.ids "
+        "from old full join new_figures using (directorate, procedure_code, period, measure) cross join batches "
+        "where old.value is distinct from new_figures.value",
+        {"published_at": published_at, "month": month, "from": from_version, "to": version, "reason": reason},
+    )
+    return cur.rowcount
+
+
+def restatements(target: Connection, month: date | None = None) -> list[dict]:
+    """Every restated figure (of ``month``, or all), oldest month and version first."""
+    with connect(target) as conn:
+        cur = conn.execute(
+            "select to_char(report_month, 'YYYY-MM') as month, from_version, to_version, directorate, "
+            "procedure_code, period, measure, old_value, new_value, reason, source_batches, restated_at "
+            "from published.bmmr_restatements where %(month)s::date is null or report_month = %(month)s "
+            "order by report_month, to_version, directorate, procedure_code, period, measure",
+            {"month": month},
+        )
+        names = [c.name for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def format_restatements(rows: list[dict]) -> str:
+    """The restatements report: one line per changed figure."""
+    if not rows:
+        return "No published figure has been restated."
+    lines = [f"{len(rows)} restated figure(s):"]
+    for r in rows:
+        lines.append(
+            f"  {r['month']} v{r['from_version']}->v{r['to_version']} {r['directorate']} / {r['procedure_code']} "
+            f"/ {r['period']} / {r['measure']}: {r['old_value']} -> {r['new_value']} "
+            f"({r['reason']}; batches {', '.join(map(str, r['source_batches'])) or 'none'})"
+        )
+    return "\n".join(lines)
