@@ -11,8 +11,9 @@ Governance leads sign off the monthly BMMR; once published a month's figures nev
   The earlier version stays as it was: the published schema refuses updates and deletes.
 
 "The latest complete month" is the latest month in ``marts.bmmr_monthly`` that had ended by the day of
-the run: a month still running is never published. (The demo's simulated council ends on 31 March
-2024, so it publishes 2024-03.)
+the run and that the case system's data reaches the end of: a month still running, or still loading,
+is never published. (The demo's simulated council ends on 31 March 2024, so it publishes 2024-03; moved
+on into April, it still publishes March until April's data is complete.)
 """
 
 from __future__ import annotations
@@ -50,9 +51,13 @@ class Publication:
 
 
 def latest_complete_month(conn, today: date | None = None) -> date | None:
-    """The latest BMMR month that had ended by ``today`` (default: the run's date), or None."""
+    """The latest BMMR month that had ended by ``today`` (default: the run's date) and that the case
+    system's data covers to its last day (cases received up to then), or None."""
     return conn.execute(
-        "select max(report_month) from marts.bmmr_monthly where report_month + interval '1 month' <= %s",
+        "select max(report_month) from marts.bmmr_monthly "
+        "where report_month + interval '1 month' <= %s "
+        "and report_month + interval '1 month' - interval '1 day' <= "
+        "(select max(received_date) from marts.fct_representations)",
         (today or date.today(),),
     ).fetchone()[0]
 
