@@ -174,10 +174,15 @@ def step_report(
     """Write the run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     path = settings.outputs_dir / "last-run.json"
+    docs = transform.generate_docs(settings, target)
     summary = {
         **summary,
         "run_id": run_id,
-        "outputs": {"summary": str(path), "data_docs": str(settings.data_docs_dir / "index.html")},
+        "outputs": {
+            "summary": str(path),
+            "data_docs": str(settings.data_docs_dir / "index.html"),
+            "dbt_docs": str(docs),
+        },
     }
     path.write_text(json.dumps(summary, indent=2, default=str))
     finish_run(target, run_id, "succeeded", summary)
@@ -231,4 +236,5 @@ def output_paths(settings: Settings) -> dict[str, Path]:
     return {
         "run summary": settings.outputs_dir / "last-run.json",
         "Data Docs": settings.data_docs_dir / "index.html",
+        "dbt docs (the warehouse's models, columns and lineage)": settings.outputs_dir / "dbt-docs.html",
     }

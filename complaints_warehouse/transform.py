@@ -111,3 +111,16 @@ def build(
         listed = "\n  ".join(result.failures) or "see dbt's output above"
         raise TransformFailed(f"dbt build failed:\n  {listed}")
     return result
+
+
+def generate_docs(settings: Settings, target: Connection) -> Path:
+    """The dbt docs site as one self-contained page (``dbt docs generate --static``) in the outputs:
+    every model and column described, with the lineage from sources to marts. Returns its path."""
+    result = run_dbt(settings, target, ["docs", "generate", "--static"], echo=lambda line: None)
+    page = settings.dbt_project_dir / "target" / "static_index.html"
+    if not page.exists():
+        raise TransformFailed("dbt docs generate wrote no static_index.html: " + "; ".join(result.failures))
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    out = settings.outputs_dir / "dbt-docs.html"
+    shutil.copyfile(page, out)
+    return out

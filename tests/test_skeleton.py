@@ -71,6 +71,9 @@ def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
     ]
     written = json.loads((settings.outputs_dir / "last-run.json").read_text())
     assert written["run_id"] == first_run["run_id"]
+    # The dbt docs site is one of the outputs: every mart documented, in one self-contained page.
+    docs = Path(written["outputs"]["dbt_docs"]).read_text()
+    assert "fct_complaint_stages" in docs and "bmmr_monthly" in docs
     assert "Run " in pipeline.one_line(
         written
     ) and f"{EXPECTATIONS}/{EXPECTATIONS} expectations passed" in pipeline.one_line(written)
