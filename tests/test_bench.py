@@ -41,6 +41,7 @@ def test_dag_parse_benchmark_times_every_dag_file_next_to_an_empty_one(settings,
     assert set(times) == {
         "(empty DAG)",
         "(one-task TaskFlow DAG with an asset)",
+        "bmmr_monthly.py",
         "case_system_nightly.py",
         "ombudsman_open_data.py",
         "reference_data.py",

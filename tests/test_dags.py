@@ -37,7 +37,12 @@ def shape(dag) -> dict[str, list[str]]:
 
 def test_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dag_ids) == ["case_system_nightly", "ombudsman_open_data", "reference_data"]
+    assert sorted(dagbag.dag_ids) == [
+        "bmmr_monthly",
+        "case_system_nightly",
+        "ombudsman_open_data",
+        "reference_data",
+    ]
 
 
 def test_nightly_dag_shape_schedule_and_assets(dagbag):
@@ -207,3 +212,24 @@ def test_a_backfill_run_loads_its_data_interval_and_params_name_a_window():
     window = load_window({"params": {"start": "2024-02-01", "end": "2024-02-29"}})
     assert window[0] == datetime(2024, 2, 1, tzinfo=UTC) and window[1].date().isoformat() == "2024-02-29"
     assert load_window({"params": {"start": None, "end": None}}) is None
+
+
+def test_bmmr_monthly_runs_on_new_marts_and_publishes_after_validating(dagbag):
+    dag = dagbag.get_dag("bmmr_monthly")
+    assert shape(dag) == {
+        "prepare": ["validate"],
+        "validate": ["publish", "report"],
+        "publish": ["report"],
+        "report": [],
+    }
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
+    watched = (
+        {a.uri for a in dag.timetable.asset_condition.iter_assets().values()}
+        if hasattr(dag.timetable.asset_condition, "iter_assets")
+        else set()
+    )
+    assert watched in (
+        set(),
+        {"complaints-warehouse://warehouse/marts", "complaints-warehouse://warehouse/ombudsman_marts"},
+    )
+    assert dag.max_active_runs == 1
