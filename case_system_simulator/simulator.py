@@ -157,8 +157,8 @@ class CaseSystemSimulator:
     ) -> dict:
         seed = int(self._state_value(conn, "seed"))
         totals = dict.fromkeys(schema.CASE_TABLES, 0)
-        index_rows, batch, seen_contacts = [], dict.fromkeys(schema.CASE_TABLES), set()
-        batch = {t: [] for t in schema.CASE_TABLES}
+        index_rows, seen_contacts = [], set()
+        batch: dict[str, list[tuple]] = {t: [] for t in schema.CASE_TABLES}
         written = 0
         for council, number, received, unit in new_cases:
             reopen = (reopened or {}).get(f"{council}-{number:07d}")

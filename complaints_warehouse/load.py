@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
 from complaints_warehouse.database import Connection, connect
@@ -24,7 +23,7 @@ from complaints_warehouse.settings import Settings
 from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
-from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_extract, load_file
+from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_extract, load_file, record_refusal
 from ingestion.ombudsman import contract as ombudsman
 from ingestion.ombudsman.normalise import normalise_file
 from ingestion.raw_tables import ensure_raw_table, raw_table
@@ -91,15 +90,6 @@ def _canonical(file: ExtractFile, scratch: Path) -> Path:
     return file.path
 
 
-def record_refusal(conn: psycopg.Connection, table: TableContract, path: Path, problem: str) -> None:
-    """Put a refusal found before loading (while normalising) in the ledger, like the loader's own."""
-    conn.execute(
-        "insert into audit.load_batches (source, table_name, source_file, status, message, finished_at) "
-        "values (%s, %s, %s, 'refused', %s, clock_timestamp())",
-        (table.source, table.name, str(path), problem),
-    )
-
-
 def _files(folder: Path, source: str) -> Iterator[ExtractFile]:
     yield from find_files(folder, SOURCES[source], published=source == ombudsman.SOURCE)
 
@@ -129,7 +119,7 @@ def load_source(
             try:
                 canonical = _canonical(file, Path(scratch))
             except RefusedFile as exc:
-                record_refusal(conn, file.table, file.path, exc.problem)
+                record_refusal(conn, file.table, str(file.path), exc.problem)
                 raise
             results.append(
                 load_file(
@@ -211,7 +201,7 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
             try:
                 readable = xlsx_to_csv(path, Path(scratch) / f"{path.stem}.csv", mapping.sheet)
             except RefusedFile as exc:
-                record_refusal(conn, mapping.contract, path, exc.problem)
+                record_refusal(conn, mapping.contract, str(path), exc.problem, config.source_system)
                 raise
         return load_file(
             conn,

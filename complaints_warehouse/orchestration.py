@@ -208,3 +208,16 @@ def record_failure(context: Context) -> None:
             f"Complaints warehouse: {dag_id}.{task} failed",
             f"Run {context['run_id']}: task {task} failed.\n\n{error}",
         )
+
+
+def dag_settings() -> dict[str, Any]:
+    """What every DAG of the project shares: no catch-up of missed runs, one run at a time, retries and
+    the failure callback. Spread into ``@dag(...)``."""
+    import pendulum
+
+    return {
+        "start_date": pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {**DEFAULT_ARGS, "on_failure_callback": record_failure},
+    }

@@ -8,7 +8,6 @@ Scheduled on the Assets the nightly and Ombudsman DAGs emit. Thin: see
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from complaints_warehouse import orchestration
@@ -19,10 +18,7 @@ from complaints_warehouse.assets import MARTS, OMBUDSMAN_MARTS
     dag_id="bmmr_monthly",
     description="On new marts: validate, then publish the latest complete month's BMMR (frozen, versioned).",
     schedule=(MARTS | OMBUDSMAN_MARTS),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={**orchestration.DEFAULT_ARGS, "on_failure_callback": orchestration.record_failure},
+    **orchestration.dag_settings(),
     tags=["complaints", "bmmr", "governance"],
 )
 def bmmr_monthly():

@@ -9,7 +9,6 @@ source, a window (start, end) or a full refresh.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from complaints_warehouse import orchestration
@@ -22,10 +21,7 @@ HELP = orchestration.PARAM_HELP
     dag_id="case_system_nightly",
     description="Load the case system, reference and Ombudsman data; dbt build; validate; publish; report.",
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone="Europe/London"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={**orchestration.DEFAULT_ARGS, "on_failure_callback": orchestration.record_failure},
+    **orchestration.dag_settings(),
     params={
         "source": Param("all", type="string", description=HELP["source"]),
         "start": Param(None, type=["null", "string"], format="date", description=HELP["start"]),

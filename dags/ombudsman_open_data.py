@@ -7,7 +7,6 @@ the models downstream of them, and validates the Ombudsman suites. Thin: see
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from complaints_warehouse import orchestration
@@ -20,10 +19,7 @@ OMBUDSMAN_MODELS = "source:ombudsman+ source:reference+"
     dag_id="ombudsman_open_data",
     description="On arrival (hourly check) and monthly: load the Ombudsman's data, rebuild its marts, validate.",
     schedule=CronTriggerTimetable("0 * * * *", timezone="Europe/London"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={**orchestration.DEFAULT_ARGS, "on_failure_callback": orchestration.record_failure},
+    **orchestration.dag_settings(),
     tags=["complaints", "ombudsman"],
 )
 def ombudsman_open_data():

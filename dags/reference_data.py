@@ -5,7 +5,6 @@ Thin: see ``complaints_warehouse.orchestration``.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from complaints_warehouse import orchestration
@@ -18,10 +17,7 @@ REFERENCE_MODELS = "source:reference+ bank_holidays+"
     dag_id="reference_data",
     description="Weekly: load authorities, name variants and population; rebuild the calendar and what uses them.",
     schedule=CronTriggerTimetable("0 3 * * 1", timezone="Europe/London"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={**orchestration.DEFAULT_ARGS, "on_failure_callback": orchestration.record_failure},
+    **orchestration.dag_settings(),
     tags=["complaints", "reference"],
 )
 def reference_data():

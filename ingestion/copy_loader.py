@@ -172,7 +172,9 @@ def load_file(
         if source_file is not None:
             extract.name = str(source_file)
     except RefusedFile as exc:
-        _record_refusal(conn, contract, str(source_file or path), kwargs.get("source_system") or "file", exc)
+        record_refusal(
+            conn, contract, str(source_file or path), exc.problem, kwargs.get("source_system") or "file"
+        )
         raise
     return load_extract(conn, contract, extract, **kwargs)
 
@@ -252,13 +254,14 @@ def _open_batch(
     ).fetchone()[0]
 
 
-def _record_refusal(
-    conn: psycopg.Connection, contract: TableContract, name: str, source_system: str, exc: RefusedFile
+def record_refusal(
+    conn: psycopg.Connection, contract: TableContract, name: str, problem: str, source_system: str = "file"
 ) -> None:
+    """Put a delivery refused before its batch began (unreadable, not the contract) in the ledger."""
     conn.execute(
         "insert into audit.load_batches (source, table_name, source_system, source_file, status, message, "
         "finished_at) values (%s, %s, %s, %s, 'refused', %s, clock_timestamp())",
-        (contract.source, contract.name, source_system, name, exc.problem),
+        (contract.source, contract.name, source_system, name, problem),
     )
 
 
