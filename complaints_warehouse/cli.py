@@ -1,7 +1,8 @@
 """``complaints-warehouse``: run the warehouse's pipeline, or one step of it, from the command line.
 
 Exit codes: 0 success; 1 a step failed (dbt error, failing test or expectation); 2 a setting is wrong
-or the warehouse cannot be reached; 3 an input file was refused.
+or the warehouse cannot be reached; 3 an input file was refused; 4 another run holds the warehouse
+(nothing was changed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_SETTINGS, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_SETTINGS, EXIT_REFUSED, EXIT_BUSY = 0, 1, 2, 3, 4
 
 DESCRIPTION = """\
 The complaints warehouse: loads the council's complaints case system and the Local Government and
@@ -37,7 +38,8 @@ typical use:
   complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
-exit codes: 0 ok, 1 a step failed, 2 settings or connection problem, 3 input file refused
+exit codes: 0 ok, 1 a step failed, 2 settings or connection problem, 3 input file refused,
+            4 another run is in progress (nothing changed)
 """
 
 
@@ -48,7 +50,7 @@ def _echo(line: str) -> None:
 def cmd_run(args, settings) -> int:
     from complaints_warehouse import pipeline
 
-    pipeline.run_all(settings, driver="cli", echo=_echo)
+    pipeline.run_all(settings, driver="cli", wait_s=args.wait, echo=_echo)
     for name, path in pipeline.output_paths(settings).items():
         _echo(f"  {name}: {path}")
     return EXIT_OK
@@ -303,9 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser(
-        "run", help="run the whole pipeline now: load, transform, validate, publish, report"
-    ).set_defaults(handler=cmd_run)
+    p = sub.add_parser("run", help="run the whole pipeline now: load, transform, validate, publish, report")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run is in progress, wait up to this long for it (default 0: exit 4 at once)",
+    )
+    p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
         "load", help="load the configured sources (or one) into the raw schemas, incrementally"
@@ -388,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from complaints_warehouse.database import WarehouseUnavailable
+    from complaints_warehouse.locks import WarehouseBusy
     from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError, load_settings
     from complaints_warehouse.transform import TransformFailed
@@ -403,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     except RefusedFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except (TransformFailed, ValidationFailed, PublicationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -132,12 +132,13 @@ def _create_database_if_missing(server: Connection, name: str) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
-def connect(target: Connection, **kwargs) -> psycopg.Connection:
-    """Open a connection, turning connection failures into a message a person can act on."""
+def connect(target: Connection, *, purpose: str | None = None, **kwargs) -> psycopg.Connection:
+    """Open a connection, turning connection failures into a message a person can act on.
+
+    ``purpose`` names the session in ``pg_stat_activity`` (``complaints-warehouse loader``...)."""
+    name = f"complaints-warehouse {purpose}" if purpose else "complaints-warehouse"
     try:
-        conn = psycopg.connect(
-            target.conninfo, connect_timeout=10, application_name="complaints-warehouse", **kwargs
-        )
+        conn = psycopg.connect(target.conninfo, connect_timeout=10, application_name=name, **kwargs)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         hint = (

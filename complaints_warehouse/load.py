@@ -9,21 +9,33 @@ the canonical layout, in a scratch folder; the ledger still names the file as de
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
 from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
 from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
-from ingestion.copy_loader import BatchResult, Progress, RefusedFile, load_extract, load_file, record_refusal
+from ingestion.copy_loader import (
+    BatchResult,
+    ConnectionLost,
+    Progress,
+    RefusedFile,
+    load_extract,
+    load_file,
+    record_refusal,
+)
 from ingestion.ombudsman import contract as ombudsman
 from ingestion.ombudsman.normalise import normalise_file
 from ingestion.raw_tables import ensure_raw_table, raw_table
@@ -43,6 +55,74 @@ LOOKUPS: dict[str, tuple[TableContract, ...]] = {
     ombudsman.SOURCE: (reference.AUTHORITIES, reference.AUTHORITY_NAMES)
 }
 PUBLISHED_SUFFIXES = (".csv", ".xlsx")
+log = logging.getLogger(__name__)
+#: A batch whose warehouse connection drops is loaded again on a new one, this many times at most,
+#: after RETRY_BACKOFF_S, then twice that, ... (a restarting server, a network blip, a killed backend).
+LOAD_RETRIES = 3
+RETRY_BACKOFF_S = 1.0
+
+
+class LoaderSession:
+    """The loader's autocommit connection to the warehouse, reopened when it drops.
+
+    Only a lost connection is retried (``ConnectionLost``): nothing of the batch committed, so loading
+    the same extract again on a new connection converges. Bad data, a refused file or any other error
+    is raised at once. The batch left behind is marked failed, naming the retry."""
+
+    def __init__(self, target: Connection):
+        self.target = target
+        self.conn = connect(target, autocommit=True, purpose="loader")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def load(self, what: str, attempt: Callable[[psycopg.Connection], BatchResult]) -> BatchResult:
+        """``attempt(conn)`` loads one batch; again on a new connection if the connection drops."""
+        for number in range(1, LOAD_RETRIES + 2):
+            try:
+                return attempt(self.conn)
+            except ConnectionLost as lost:
+                if number > LOAD_RETRIES:
+                    raise WarehouseUnavailable(
+                        f"Loading {what}: {lost} on each of {number} attempts; nothing of it was kept. "
+                        "Check the warehouse server, then run again."
+                    ) from lost
+                delay_s = RETRY_BACKOFF_S * 2 ** (number - 1)
+                log.warning(
+                    "Loading %s: %s; loading it again in %.0f s on a new connection", what, lost, delay_s
+                )
+                self._reconnect(delay_s)
+                if lost.batch_id is not None:
+                    self.conn.execute(
+                        "update audit.load_batches set status = 'failed', finished_at = clock_timestamp(), "
+                        "message = %s where batch_id = %s and status = 'running'",
+                        (
+                            f"failed: {lost}; nothing of it was kept; retried on a new connection "
+                            f"(attempt {number + 1} of at most {LOAD_RETRIES + 1})",
+                            lost.batch_id,
+                        ),
+                    )
+        raise AssertionError("unreachable")
+
+    def _reconnect(self, delay_s: float) -> None:
+        self.conn.close()
+        for _ in range(LOAD_RETRIES):  # the server may still be restarting: back off and try again
+            time.sleep(delay_s)
+            try:
+                self.conn = connect(self.target, autocommit=True, purpose="loader")
+                return
+            except WarehouseUnavailable:
+                delay_s *= 2
+        self.conn = connect(self.target, autocommit=True, purpose="loader")
+
+
+@contextmanager
+def loader_session(target: Connection) -> Iterator[LoaderSession]:
+    session = LoaderSession(target)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 @dataclass(frozen=True)
@@ -109,27 +189,30 @@ def load_source(
     results = []
     with (
         source_lock(target, f"folder:{source}"),
-        connect(target, autocommit=True) as conn,
+        loader_session(target) as session,
         tempfile.TemporaryDirectory(prefix="cw-load-") as scratch,
     ):
         # Every table the source's models and rules read exists, even when this delivery lacks its file.
         for table in (*LOOKUPS.get(source, ()), *SOURCES[source]):
-            ensure_raw_table(conn, table)
+            ensure_raw_table(session.conn, table)
         for file in _files(folder, source):
             try:
                 canonical = _canonical(file, Path(scratch))
             except RefusedFile as exc:
-                record_refusal(conn, file.table, str(file.path), exc.problem)
+                record_refusal(session.conn, file.table, str(file.path), exc.problem)
                 raise
             results.append(
-                load_file(
-                    conn,
-                    file.table,
-                    canonical,
-                    progress=progress,
-                    reload=reload,
-                    source_file=file.path,
-                    pseudonym_key=pseudonym_key,
+                session.load(
+                    str(file.path),
+                    lambda conn, file=file, canonical=canonical: load_file(
+                        conn,
+                        file.table,
+                        canonical,
+                        progress=progress,
+                        reload=reload,
+                        source_file=file.path,
+                        pseudonym_key=pseudonym_key,
+                    ),
                 )
             )
     return results
@@ -152,8 +235,8 @@ def load_source_system(
     config = resolve_source_url(config, target)
     needs_key = any(c.pseudonymise for t in config.tables for c in t.contract.columns)
     key = settings.pseudonym_key() if needs_key else None
-    with source_lock(target, f"source:{config.source_system}"), connect(target, autocommit=True) as conn:
-        conn.execute(
+    with source_lock(target, f"source:{config.source_system}"), loader_session(target) as session:
+        session.conn.execute(
             "insert into audit.source_systems (source_system, contract, adapter, replaces, config_path) "
             "values (%s, %s, %s, %s, %s) on conflict (source_system) do update set contract = excluded.contract, "
             "adapter = excluded.adapter, replaces = excluded.replaces, config_path = excluded.config_path, "
@@ -161,8 +244,8 @@ def load_source_system(
             (config.source_system, config.contract, config.adapter, config.replaces, str(config.path)),
         )
         if config.adapter == "files":
-            return _load_landing_folder(conn, config, key, reload, progress)
-        return _load_sql_source(conn, config, key, window, progress)
+            return _load_landing_folder(session, config, key, reload, progress)
+        return _load_sql_source(session, config, key, window, progress)
 
 
 def resolve_source_url(config: SourceConfig, target: Connection) -> SourceConfig:
@@ -180,11 +263,18 @@ def load_source_configs(settings: Settings) -> list[SourceConfig]:
     return [load_source_config(path) for path in settings.source_configs]
 
 
-def _load_landing_folder(conn, config: SourceConfig, key, reload, progress) -> list[BatchResult]:
+def _load_landing_folder(
+    session: LoaderSession, config: SourceConfig, key, reload, progress
+) -> list[BatchResult]:
     results = []
     for mapping, path in file_adapter.pending_files(config):
         try:
-            result = _load_landed_file(conn, config, mapping, path, key, reload, progress)
+            result = session.load(
+                str(path),
+                lambda conn, mapping=mapping, path=path: _load_landed_file(
+                    conn, config, mapping, path, key, reload, progress
+                ),
+            )
         except RefusedFile as exc:
             file_adapter.archive(config, path, refused_because=str(exc))
             raise
@@ -217,7 +307,9 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
         )
 
 
-def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[BatchResult]:
+def _load_sql_source(
+    session: LoaderSession, config: SourceConfig, key, window, progress
+) -> list[BatchResult]:
     engine = sql_adapter.engine_for(config)
     results = []
     try:
@@ -226,7 +318,7 @@ def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[
             if window:
                 since, until = window
             else:
-                mark = conn.execute(
+                mark = session.conn.execute(
                     "select high_water_mark from audit.source_watermarks where source_system = %s and table_name = %s",
                     (config.source_system, table.name),
                 ).fetchone()
@@ -235,11 +327,27 @@ def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[
             extract = sql_adapter.table_extract(
                 engine, config, mapping, since, until, detect_deletions=window is None
             )
-            result = load_extract(
-                conn, table, extract, source_system=config.source_system, pseudonym_key=key, progress=progress
+            # The high-water mark moves in the batch's own transaction: a batch that did not commit (a
+            # crash, a dropped connection) leaves it where it was, and the next load reads that window again.
+            advance = (
+                None
+                if window
+                else lambda conn, result, table=table: _advance_watermark(
+                    conn, config.source_system, table, result.batch_id
+                )
             )
-            if window is None:
-                _advance_watermark(conn, config.source_system, table, result.batch_id)
+            result = session.load(
+                f"{config.source_system} {table.name}",
+                lambda conn, table=table, extract=extract, advance=advance: load_extract(
+                    conn,
+                    table,
+                    extract,
+                    source_system=config.source_system,
+                    pseudonym_key=key,
+                    progress=progress,
+                    before_commit=advance,
+                ),
+            )
             results.append(result)
     finally:
         engine.dispose()

@@ -110,6 +110,7 @@ def load_window(context: Context):
 def start(context: Context) -> str:
     """Open the run in audit.pipeline_runs; returns the run id the other tasks record against."""
     pipeline, _, target = _warehouse()
+    pipeline.recover(target, context["run_id"])  # batches and CLI runs a killed process left behind
     pipeline.start_run(target, context["run_id"], "airflow")
     return context["run_id"]
 

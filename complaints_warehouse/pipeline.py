@@ -7,6 +7,10 @@ that passed, so a failed expectation leaves the previously published figures as 
 
 A run is recorded in ``audit.pipeline_runs``; every load in ``audit.load_batches``; every expectation
 in ``audit.validation_results``. Steps return plain dicts so Airflow can pass them between tasks.
+
+Crash safety: one run at a time (``locks.run_lock``); each batch, dbt model and publication commits
+whole or not at all; a run killed at any point is found by the next (``recovery``), which marks its
+batch and run abandoned and converges to the same marts and publication (tests/test_crash_safety.py).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, publish, transform, validate
+from complaints_warehouse import database, load, publish, recovery, transform, validate
 from complaints_warehouse.database import Connection
+from complaints_warehouse.faults import crash_point
+from complaints_warehouse.locks import run_lock
 from complaints_warehouse.settings import Settings, SettingsError
 from ingestion import raw_tables
 
@@ -50,6 +56,26 @@ def start_run(target: Connection, run_id: str, driver: str) -> None:
         )
 
 
+def mark_step(target: Connection, run_id: str, step: str) -> None:
+    """Note the step a run has reached, so that a run that dies says where (``recovery``)."""
+    with database.connect(target) as conn:
+        conn.execute(
+            "update audit.pipeline_runs set summary = summary || jsonb_build_object('step', %s::text) "
+            "where run_id = %s",
+            (step, run_id),
+        )
+
+
+def recover(target: Connection, run_id: str, *, echo: Echo = print) -> list[str]:
+    """Mark the batches and runs a killed process left 'running' as abandoned (see ``recovery``)."""
+    found = recovery.mark_abandoned(target, found_by=run_id)
+    if found:
+        echo("Found the remains of an interrupted run (nothing of them was kept):")
+        for line in found:
+            echo(line)
+    return found
+
+
 def finish_run(target: Connection, run_id: str, status: str, summary: dict) -> None:
     with database.connect(target) as conn:
         conn.execute(
@@ -66,6 +92,7 @@ def progress_printer(
     started, last = time.monotonic(), [0.0]
 
     def report(done: int, total: int) -> None:
+        crash_point("mid-copy")  # called inside the COPY, after each chunk streamed
         now = time.monotonic()
         if now - started >= quiet_s and (done >= total or now - last[0] >= every_s):
             last[0] = now
@@ -209,27 +236,46 @@ def one_line(summary: dict) -> str:
 
 
 def run_all(
-    settings: Settings, *, driver: str = "cli", run_id: str | None = None, echo: Echo = print
+    settings: Settings,
+    *,
+    driver: str = "cli",
+    run_id: str | None = None,
+    wait_s: float = 0.0,
+    echo: Echo = print,
 ) -> dict:
-    """The whole pipeline, once. Raises on the first failing step, after recording the failure."""
+    """The whole pipeline, once. Raises on the first failing step, after recording the failure.
+
+    Another run in progress: waits up to ``wait_s`` seconds, then raises ``locks.RunInProgress``
+    having changed nothing. Each step boundary is a crash point (``faults``) for the crash tests."""
     run_id = run_id or new_run_id(driver)
     target = prepare(settings)
     echo(f"Warehouse: {target.display}")
-    start_run(target, run_id, driver)
-    summary: dict = {"loads": []}
-    try:
-        summary["loads"] += step_load_case_systems(settings, target, echo=echo)
-        summary["loads"] += step_load(settings, target, "reference", echo=echo)
-        summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
-        summary["transform"] = step_transform(settings, target, echo=echo)
-        summary["validation"] = step_validate(settings, target, run_id, echo=echo)
-        summary["publication"] = step_publish(
-            settings, target, run_id, published_by=f"complaints-warehouse {driver} run", echo=echo
-        )
-    except Exception as exc:
-        finish_run(target, run_id, "failed", {**summary, "error": str(exc)})
-        raise
-    return step_report(settings, target, run_id, summary, echo=echo)
+    with run_lock(target, run_id, wait_s=wait_s, echo=echo):
+        recover(target, run_id, echo=echo)
+        start_run(target, run_id, driver)
+        summary: dict = {"loads": []}
+        try:
+            mark_step(target, run_id, "load")
+            summary["loads"] += step_load_case_systems(settings, target, echo=echo)
+            summary["loads"] += step_load(settings, target, "reference", echo=echo)
+            summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
+            crash_point("after-load")
+            mark_step(target, run_id, "transform")
+            summary["transform"] = step_transform(settings, target, echo=echo)
+            crash_point("after-transform")
+            mark_step(target, run_id, "validate")
+            summary["validation"] = step_validate(settings, target, run_id, echo=echo)
+            crash_point("after-validate")
+            mark_step(target, run_id, "publish")
+            summary["publication"] = step_publish(
+                settings, target, run_id, published_by=f"complaints-warehouse {driver} run", echo=echo
+            )
+            crash_point("after-publish")
+            mark_step(target, run_id, "report")
+        except Exception as exc:
+            finish_run(target, run_id, "failed", {**summary, "error": str(exc)})
+            raise
+        return step_report(settings, target, run_id, summary, echo=echo)
 
 
 def output_paths(settings: Settings) -> dict[str, Path]:

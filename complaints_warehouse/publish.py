@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.faults import crash_point
 
 #: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
 PUBLISHED_PERIODS = ("month", "financial_year_to_date")
@@ -105,8 +106,9 @@ def publish_month(
     """Publish ``month`` (default: the latest complete month) from the validated run ``run_id``.
 
     Raises ``PublicationRefused`` when the run's validation did not pass or the month has no figures.
+    Everything happens in one transaction: a publication interrupted half-way leaves nothing behind.
     """
-    with connect(target) as conn:
+    with connect(target, purpose="publisher") as conn:
         # One publisher at a time: two would race for the same version number.
         conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.publish'))")
         refusal = failed_validation(conn, run_id)
@@ -143,6 +145,7 @@ def publish_month(
             "values (%s, %s, %s, %s, %s, %s)",
             (month, version, run_id, checksum, cells, published_by),
         )
+        crash_point("mid-publish")
         conn.execute(
             "insert into published.bmmr_figures "
             "(report_month, version, directorate, procedure_code, period, measure, value) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,8 +13,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from complaints_warehouse import child_process, faults
 from complaints_warehouse.database import Connection
+from complaints_warehouse.locks import dbt_lock
 from complaints_warehouse.settings import Settings
+
+#: dbt's line as it starts a node: "12 of 387 START sql table model marts.fct_representations ... [RUN]".
+DBT_STARTED = re.compile(r" START sql \w+ model [\w\.]*?(?P<model>\w+) ")
 
 
 class TransformFailed(RuntimeError):
@@ -59,24 +65,32 @@ def run_dbt(
     *,
     echo: Callable[[str], None] = print,
 ) -> DbtResult:
-    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise its results."""
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise its results.
+
+    One dbt at a time per warehouse (``dbt_lock``), and dbt dies with this process (``child_process``):
+    a killed pipeline leaves no dbt running beside the next run's. A model dbt was building when it died
+    is rolled back by PostgreSQL (dbt replaces a relation in one transaction), and the next ``dbt build``
+    clears any ``__dbt_tmp`` or ``__dbt_backup`` relation left over."""
     project = settings.dbt_project_dir
     results_file = project / "target" / "run_results.json"
-    results_file.unlink(missing_ok=True)
-    command = [dbt_executable(), *args, "--project-dir", str(project)]
-    process = subprocess.Popen(
-        command,
-        cwd=project,
-        env=dbt_environment(settings, target),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        echo(line.rstrip())
-    returncode = process.wait()
-    result = _summarise(" ".join(["dbt", *args]), results_file)
+    with dbt_lock(target):
+        results_file.unlink(missing_ok=True)
+        command = child_process.command(dbt_executable(), *args, "--project-dir", str(project))
+        process = subprocess.Popen(
+            command,
+            cwd=project,
+            env=dbt_environment(settings, target),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            echo(line.rstrip())
+            if faults.armed() and (started := DBT_STARTED.search(line)):
+                faults.crash_point(f"mid-dbt:{started['model']}")
+        returncode = process.wait()
+        result = _summarise(" ".join(["dbt", *args]), results_file)
     result.success = returncode == 0 and not result.failures
     return result
 

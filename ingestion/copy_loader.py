@@ -29,6 +29,26 @@ from ingestion.raw_tables import current_table, ensure_raw_table, raw_table
 
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
+#: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
+#: 'running' batch whose lock is free has lost its loader (see complaints_warehouse.recovery).
+BATCH_ALIVE = "complaints_warehouse:load_batch:"
+
+
+class ConnectionLost(RuntimeError):
+    """The warehouse connection broke during a batch: nothing of the batch was committed, so loading the
+    extract again on a new connection is safe. ``batch_id`` is the ledger row left 'running', if any."""
+
+    def __init__(self, batch_id: int | None, error: Exception):
+        reason = (str(error).strip().splitlines() or [""])[0]
+        super().__init__(f"lost the warehouse connection ({type(error).__name__}: {reason})")
+        self.batch_id = batch_id
+        self.error = error
+
+
+def connection_lost(conn: psycopg.Connection, error: Exception) -> bool:
+    """Whether ``error`` is the connection going away (server restart, terminated backend, network),
+    not a problem with the data: only then is a retry any use."""
+    return isinstance(error, psycopg.OperationalError) and (conn.closed or conn.broken)
 
 
 class RefusedFile(ValueError):
@@ -188,23 +208,45 @@ def load_extract(
     pseudonym_key: str | None = None,
     progress: Progress | None = None,
     reload: bool = False,
+    before_commit: Callable[[psycopg.Connection, BatchResult], None] | None = None,
 ) -> BatchResult:
     """Load one extract as one batch of ``contract``'s table, all or nothing.
 
     An extract whose checksum was loaded before is skipped (re-running a night changes nothing) unless
     ``reload``. ``conn`` must be in autocommit mode: the ledger row outlives a failed batch.
+    ``before_commit`` runs inside the batch's transaction (moving a high-water mark with the rows it
+    covers). A dropped connection raises ``ConnectionLost`` (the caller may retry on a new one).
     """
     if not conn.autocommit:
         raise ValueError("load_extract needs an autocommit connection")
     if any(c.pseudonymise and c.name in extract.header for c in contract.columns) and not pseudonym_key:
         raise ValueError(f"{contract.qualified_name} has personal identifiers: a pseudonym key is required")
     result = BatchResult(contract.source, contract.name, extract.name, "running", source_system=source_system)
-    result.batch_id = _open_batch(conn, contract, extract, source_system)
+    try:
+        result.batch_id = _open_batch(conn, contract, extract, source_system)
+        return _settle_batch(conn, contract, extract, result, pseudonym_key, progress, reload, before_commit)
+    except Exception as exc:
+        if connection_lost(conn, exc):  # its ledger row cannot be written now: the retry says what happened
+            raise ConnectionLost(result.batch_id, exc) from exc
+        raise
+    finally:
+        if result.batch_id is not None and not (conn.closed or conn.broken):
+            # Settled, committed or not: the batch is no longer alive to recovery.
+            conn.execute(
+                "select pg_advisory_unlock(hashtextextended(%s || %s::bigint, 0))",
+                (BATCH_ALIVE, result.batch_id),
+            )
+
+
+def _settle_batch(
+    conn, contract, extract, result, pseudonym_key, progress, reload, before_commit
+) -> BatchResult:
+    """Skip, load, refuse or fail the open batch ``result``, and write its ledger row accordingly."""
     earlier = (
         conn.execute(
             "select batch_id from audit.load_batches where source = %s and table_name = %s and source_system = %s "
             "and file_checksum = %s and status = 'loaded' order by batch_id desc limit 1",
-            (contract.source, contract.name, source_system, extract.checksum),
+            (contract.source, contract.name, result.source_system, extract.checksum),
         ).fetchone()
         if extract.checksum
         else None
@@ -224,12 +266,16 @@ def load_extract(
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
             _load_batch(conn, contract, extract, result, progress)
             result.status = "loaded"
+            if before_commit:
+                before_commit(conn, result)
             _finish(conn, result)
     except RefusedFile as exc:
         result.status, result.message = "refused", exc.problem
         _finish(conn, result)
         raise
     except Exception as exc:
+        if connection_lost(conn, exc):
+            raise
         result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
         _finish(conn, result)
         raise
@@ -239,9 +285,13 @@ def load_extract(
 def _open_batch(
     conn: psycopg.Connection, contract: TableContract, extract: Extract, source_system: str
 ) -> int:
+    """The batch's ledger row, 'running'. The session locks the batch's liveness lock in the same
+    statement, before anyone can see the row: a 'running' batch whose lock is free has lost its loader
+    (see ``complaints_warehouse.recovery``); ``_finish`` releases it."""
     return conn.execute(
         "insert into audit.load_batches (source, table_name, source_system, source_file, file_checksum, "
-        "window_start, window_end) values (%s, %s, %s, %s, %s, %s, %s) returning batch_id",
+        "window_start, window_end) values (%s, %s, %s, %s, %s, %s, %s) "
+        "returning batch_id, pg_advisory_lock(hashtextextended(%s || batch_id, 0))",
         (
             contract.source,
             contract.name,
@@ -250,6 +300,7 @@ def _open_batch(
             extract.checksum,
             extract.window_start,
             extract.window_end,
+            BATCH_ALIVE,
         ),
     ).fetchone()[0]
 

@@ -238,3 +238,30 @@ begin
     end if;
 end
 $$;
+
+-- Crash safety: a batch or a run whose process died (killed, crashed, its connection dropped) is marked
+-- 'abandoned' by the next run (complaints_warehouse/recovery.py), its message saying what happened.
+do $$
+begin
+    if not exists (
+        select 1 from pg_constraint where conrelid = 'audit.load_batches'::regclass
+        and conname = 'load_batches_status_check' and pg_get_constraintdef(oid) like '%abandoned%'
+    ) then
+        alter table audit.load_batches drop constraint if exists load_batches_status_check;
+        alter table audit.load_batches add constraint load_batches_status_check
+            check (status in ('running', 'loaded', 'refused', 'failed', 'skipped', 'abandoned'));
+    end if;
+    if not exists (
+        select 1 from pg_constraint where conrelid = 'audit.pipeline_runs'::regclass
+        and conname = 'pipeline_runs_status_check' and pg_get_constraintdef(oid) like '%abandoned%'
+    ) then
+        alter table audit.pipeline_runs drop constraint if exists pipeline_runs_status_check;
+        alter table audit.pipeline_runs add constraint pipeline_runs_status_check
+            check (status in ('running', 'succeeded', 'failed', 'abandoned'));
+    end if;
+end
+$$;
+comment on column audit.load_batches.status is
+    'running (its loader is at work), loaded, skipped (content loaded before), refused (not the contract), failed (an error; a dropped connection is retried as a new batch) or abandoned (its loader died; nothing of it was kept).';
+comment on column audit.pipeline_runs.status is
+    'running, succeeded, failed, or abandoned (its process died; summary.abandoned says at which step).';
