@@ -118,6 +118,8 @@ def _describe_holder(target: Connection) -> str:
     """The run holding the warehouse, as the run ledger knows it: a running run whose liveness lock is
     held (trying it here takes it only for this transaction, and only from a dead run)."""
     with connect(target) as conn:
+        if conn.execute("select to_regclass('audit.pipeline_runs') is null").fetchone()[0]:
+            return "it is just starting"
         row = conn.execute(
             "with running as materialized (select * from audit.pipeline_runs "
             "where status = 'running' and driver <> 'airflow') "

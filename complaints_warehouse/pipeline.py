@@ -37,9 +37,9 @@ def new_run_id(driver: str) -> str:
     return f"{driver}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
 
 
-def prepare(settings: Settings) -> Connection:
-    """Find (or start) the warehouse and make sure its schemas and audit tables exist."""
-    target = database.resolve(settings)
+def prepare(settings: Settings, target: Connection | None = None) -> Connection:
+    """Find (or start) the warehouse, unless given, and make sure its schemas and audit tables exist."""
+    target = target or database.resolve(settings)
     database.bootstrap(target)
     with database.connect(target, autocommit=True) as conn:
         raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
@@ -56,13 +56,14 @@ def start_run(target: Connection, run_id: str, driver: str) -> None:
         )
 
 
-def mark_step(target: Connection, run_id: str, step: str) -> None:
-    """Note the step a run has reached, so that a run that dies says where (``recovery``)."""
+def mark_step(target: Connection, run_id: str, step: str, *, finished: bool = False) -> None:
+    """Note the step a run has begun (or ``finished``), so that a run that dies says where (``recovery``)."""
     with database.connect(target) as conn:
         conn.execute(
-            "update audit.pipeline_runs set summary = summary || jsonb_build_object('step', %s::text) "
-            "where run_id = %s",
-            (step, run_id),
+            "update audit.pipeline_runs set summary = summary || case when %(finished)s "
+            "then jsonb_build_object('finished', coalesce(summary->'finished', '[]') || to_jsonb(%(step)s::text)) "
+            "else jsonb_build_object('step', %(step)s::text) end where run_id = %(run)s",
+            {"finished": finished, "step": step, "run": run_id},
         )
 
 
@@ -248,29 +249,40 @@ def run_all(
     Another run in progress: waits up to ``wait_s`` seconds, then raises ``locks.RunInProgress``
     having changed nothing. Each step boundary is a crash point (``faults``) for the crash tests."""
     run_id = run_id or new_run_id(driver)
-    target = prepare(settings)
+    target = database.resolve(settings)
     echo(f"Warehouse: {target.display}")
+    # The lock first: a second run learns at once that it must wait, not after its DDL queued behind ours.
     with run_lock(target, run_id, wait_s=wait_s, echo=echo):
+        prepare(settings, target)
         recover(target, run_id, echo=echo)
         start_run(target, run_id, driver)
         summary: dict = {"loads": []}
-        try:
-            mark_step(target, run_id, "load")
+
+        def step(name: str, work: Callable[[], object]):
+            mark_step(target, run_id, name)
+            done = work()
+            mark_step(target, run_id, name, finished=True)
+            crash_point(f"after-{name}")
+            return done
+
+        def load_everything() -> list[dict]:
+            # Into the summary as each source finishes, so that a failed run still says what it loaded.
             summary["loads"] += step_load_case_systems(settings, target, echo=echo)
             summary["loads"] += step_load(settings, target, "reference", echo=echo)
             summary["loads"] += step_load(settings, target, "ombudsman", echo=echo)
-            crash_point("after-load")
-            mark_step(target, run_id, "transform")
-            summary["transform"] = step_transform(settings, target, echo=echo)
-            crash_point("after-transform")
-            mark_step(target, run_id, "validate")
-            summary["validation"] = step_validate(settings, target, run_id, echo=echo)
-            crash_point("after-validate")
-            mark_step(target, run_id, "publish")
-            summary["publication"] = step_publish(
-                settings, target, run_id, published_by=f"complaints-warehouse {driver} run", echo=echo
+            return summary["loads"]
+
+        published_by = f"complaints-warehouse {driver} run"
+        try:
+            step("load", load_everything)
+            summary["transform"] = step("transform", lambda: step_transform(settings, target, echo=echo))
+            summary["validation"] = step(
+                "validate", lambda: step_validate(settings, target, run_id, echo=echo)
             )
-            crash_point("after-publish")
+            summary["publication"] = step(
+                "publish",
+                lambda: step_publish(settings, target, run_id, published_by=published_by, echo=echo),
+            )
             mark_step(target, run_id, "report")
         except Exception as exc:
             finish_run(target, run_id, "failed", {**summary, "error": str(exc)})

@@ -43,13 +43,14 @@ def mark_abandoned(target: Connection, found_by: str) -> list[str]:
             "where pg_try_advisory_xact_lock(hashtextextended(%(prefix)s || run_id, 0))) "
             "update audit.pipeline_runs r set status = 'abandoned', finished_at = clock_timestamp(), "
             "summary = r.summary || jsonb_build_object('abandoned', 'the run''s process ended without "
-            "finishing, during step ' || coalesce(r.summary->>'step', 'start') || ' (killed or crashed); "
-            "found by run ' || %(run)s) "
-            "from dead where r.run_id = dead.run_id and r.status = 'running' "
-            "returning r.run_id, coalesce(r.summary->>'step', 'start')",
+            "finishing, ' || w.moment || ' (killed or crashed); found by run ' || %(run)s) "
+            "from dead, lateral (select case when r.summary->'finished' ? (r.summary->>'step') "
+            "then 'after step ' else 'during step ' end || coalesce(r.summary->>'step', 'start') as moment) w "
+            "where r.run_id = dead.run_id and r.status = 'running' "
+            "returning r.run_id, w.moment",
             {"prefix": RUN_ALIVE, "run": found_by},
         ).fetchall()
     return [
         f"  batch {batch_id} ({system} {table} {file}) abandoned: its loader died before it finished"
         for batch_id, system, table, file in batches
-    ] + [f"  run {run_id} abandoned: its process died during step {step}" for run_id, step in runs]
+    ] + [f"  run {run_id} abandoned: its process died {moment}" for run_id, moment in runs]
