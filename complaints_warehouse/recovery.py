@@ -37,17 +37,16 @@ def mark_abandoned(target: Connection, found_by: str) -> list[str]:
         ).fetchall()
         runs = conn.execute(
             # Airflow runs hold no lock between tasks: Airflow marks its own dead tasks failed.
-            "with running as materialized (select run_id from audit.pipeline_runs "
-            "where status = 'running' and driver <> 'airflow'), "
-            "dead as materialized (select run_id from running "
+            "with running as materialized (select run_id, case when summary->'finished' ? (summary->>'step') "
+            "then 'after step ' else 'during step ' end || coalesce(summary->>'step', 'start') as moment "
+            "from audit.pipeline_runs where status = 'running' and driver <> 'airflow'), "
+            "dead as materialized (select run_id, moment from running "
             "where pg_try_advisory_xact_lock(hashtextextended(%(prefix)s || run_id, 0))) "
             "update audit.pipeline_runs r set status = 'abandoned', finished_at = clock_timestamp(), "
             "summary = r.summary || jsonb_build_object('abandoned', 'the run''s process ended without "
-            "finishing, ' || w.moment || ' (killed or crashed); found by run ' || %(run)s) "
-            "from dead, lateral (select case when r.summary->'finished' ? (r.summary->>'step') "
-            "then 'after step ' else 'during step ' end || coalesce(r.summary->>'step', 'start') as moment) w "
-            "where r.run_id = dead.run_id and r.status = 'running' "
-            "returning r.run_id, w.moment",
+            "finishing, ' || dead.moment || ' (killed or crashed); found by run ' || %(run)s) "
+            "from dead where r.run_id = dead.run_id and r.status = 'running' "
+            "returning r.run_id, dead.moment",
             {"prefix": RUN_ALIVE, "run": found_by},
         ).fetchall()
     return [
