@@ -97,7 +97,7 @@ class LoaderSession:
                         "update audit.load_batches set status = 'failed', finished_at = clock_timestamp(), "
                         "message = %s where batch_id = %s and status = 'running'",
                         (
-                            f"failed: {lost}; nothing of it was kept; retried on a new connection "
+                            f"{lost}; nothing of it was kept; retried on a new connection "
                             f"(attempt {number + 1} of at most {LOAD_RETRIES + 1})",
                             lost.batch_id,
                         ),
