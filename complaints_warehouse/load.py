@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from psycopg import sql
 
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
 from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
 from ingestion.adapters import file_adapter, sql_adapter
@@ -232,9 +233,7 @@ def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[
                 ).fetchone()
                 since = mark[0] - timedelta(hours=config.overlap_hours) if mark else None
                 until = datetime.now(UTC)
-            extract = sql_adapter.table_extract(
-                engine, config, mapping, since, until, detect_deletions=window is None
-            )
+            extract = _source_extract(conn, engine, config, mapping, since, until, window is None)
             result = load_extract(
                 conn, table, extract, source_system=config.source_system, pseudonym_key=key, progress=progress
             )
@@ -244,6 +243,24 @@ def _load_sql_source(conn, config: SourceConfig, key, window, progress) -> list[
     finally:
         engine.dispose()
     return results
+
+
+def _source_extract(conn, engine, config: SourceConfig, mapping, since, until, detect_deletions: bool):
+    """The table's extract; a table that is not the contract is refused in the ledger like a file, and a
+    source that cannot be reached says which (without its password)."""
+    try:
+        return sql_adapter.table_extract(
+            engine, config, mapping, since, until, detect_deletions=detect_deletions
+        )
+    except RefusedFile as exc:
+        record_refusal(conn, mapping.contract, str(exc.path), exc.problem, config.source_system)
+        raise
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise WarehouseUnavailable(
+            f"Cannot reach source system {config.source_system} ({engine.url.render_as_string(hide_password=True)}, "
+            f"configured in {config.path}): {reason}. Check its url and that the server accepts connections."
+        ) from None
 
 
 def _advance_watermark(conn, source_system: str, table: TableContract, batch_id: int) -> None:
