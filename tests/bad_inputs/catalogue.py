@@ -469,6 +469,19 @@ CATALOGUE: tuple[BadInput, ...] = (
         Quarantined("stage out of order: opened before the previous stage", loaded=3),
     ),
     BadInput(
+        "stage-skipped",
+        "case system rows",
+        "landing",
+        "a Stage 3 for a case with no Stage 2",
+        _case_table("stages", {"stage": "3"}),
+        Accepted(2),
+        notes=(
+            "Loaded on purpose: the earlier stage may have come in an earlier night, or stayed in the "
+            "system a migration replaced (`replaces:`); quarantining the later stage would lose it for good. "
+            "Dates out of stage order are quarantined (`stage-out-of-order`)."
+        ),
+    ),
+    BadInput(
         "stage-negative-suspension",
         "case system rows",
         "landing",
