@@ -157,6 +157,7 @@ def check_loaded(expect: Quarantined | Accepted, delivery: Delivery, run, target
         for reasons, _ in kept:
             assert any(r.startswith(expect.reason) for r in reasons), reasons
         # The quarantine keeps the row as delivered.
+        assert delivery.raw, "a quarantined entry names the cells its quarantined row must keep"
         assert any(
             all((raw_row.get(k) or "") == v for k, v in delivery.raw.items()) for _, raw_row in kept
         ), (

@@ -58,7 +58,6 @@ class Quarantined:
 @dataclass(frozen=True)
 class Refused:
     problem: str  # what the message says after "Refused <file>: "
-    recorded: bool = True  # a refusal in audit.load_batches naming the file
 
     def describe(self) -> str:
         return f"file refused: «{self.problem}»"
@@ -401,7 +400,7 @@ CATALOGUE: tuple[BadInput, ...] = (
         "landing",
         "a procedure code the contract does not know (`housing_appeal`)",
         _representations({"procedure": "housing_appeal"}),
-        Quarantined("unknown procedure code: housing_appeal (allowed: childrens_statutory"),
+        Quarantined("unknown procedure code: housing_appeal"),
     ),
     BadInput(
         "row-not-a-boolean",
@@ -943,7 +942,8 @@ CATALOGUE: tuple[BadInput, ...] = (
                 "Upheld": "0",
                 "Not upheld": "0",
                 "Satisfactory remedy provided by authority": "0",
-            }
+            },
+            {"detailed_investigations": "0", "uphold_rate_pct": "92"},
         ),
         Quarantined("an uphold rate is published for a year with no detailed investigations", loaded=1),
     ),
@@ -1107,7 +1107,7 @@ CATALOGUE: tuple[BadInput, ...] = (
         "Ombudsman decisions and case spreadsheets",
         "ombudsman",
         "the same reference twice in one file",
-        _published("decisions", {}, {}, copies=2),
+        _published("decisions", {}, {"reference": "22 014 880"}, copies=2),
         Quarantined("duplicate key in batch (reference)", count=2),
     ),
     BadInput(
@@ -1164,7 +1164,7 @@ CATALOGUE: tuple[BadInput, ...] = (
         "reference data",
         "reference",
         "one name variant given twice",
-        _reference("authority_names", {}, copies=2),
+        _reference("authority_names", {}, {"authority_name": "Oxfordshire"}, copies=2),
         Quarantined("duplicate key in batch (authority_name)", count=2),
     ),
     BadInput(
