@@ -165,6 +165,8 @@ def load_source_config(path: Path) -> SourceConfig:
     tables.sort(key=lambda t: order.index(t.contract.name))
     landing = raw.get("landing")
     overlap = raw.get("overlap_hours", 48)
+    if isinstance(overlap, str) and overlap.strip().isdigit():
+        overlap = int(overlap)
     if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
         raise SourceConfigError(path, f"overlap_hours {overlap!r} is not a whole number of hours")
     return SourceConfig(

@@ -209,3 +209,18 @@ def test_the_catalogue_covers_every_area_with_at_least_30_kinds():
 
 def test_the_catalogue_document_is_the_catalogue():
     assert doc.DOC.read_text() == doc.render(), "run: make bad-input-doc"
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ([b"h\nr1\nr2\n\n\n"], b"h\nr1\nr2\n"),
+        ([b"h\nr1\n", b"r2\n", b"\n", b"\r\n\n"], b"h\nr1\nr2\n"),
+        ([b"h\r\nr1\r", b"\nr2\r\n\r\n"], b"h\r\nr1\r\nr2\r\n"),
+        ([b"h\nr1\nr2"], b"h\nr1\nr2"),
+    ],
+)
+def test_blank_lines_after_the_last_row_are_dropped_wherever_the_chunks_break(chunks, expected):
+    from ingestion.copy_loader import _without_trailing_blank_lines
+
+    assert b"".join(_without_trailing_blank_lines(iter(chunks))) == expected

@@ -16,6 +16,8 @@ from pathlib import Path
 from ingestion.copy_loader import normalise_header
 from ingestion.source_config import SourceConfig, SourceConfigError, TableMapping
 
+FILE_SUFFIXES = (".csv", ".xlsx")
+
 
 def pending_files(config: SourceConfig) -> Iterator[tuple[TableMapping, Path]]:
     """Every file waiting in the landing folder, table by table in contract order."""
@@ -25,10 +27,7 @@ def pending_files(config: SourceConfig) -> Iterator[tuple[TableMapping, Path]]:
         raise SourceConfigError(config.path, f"the landing folder {landing} does not exist")
     for mapping in config.tables:
         literal = not any(ch in mapping.source for ch in "*?[")
-        named = Path(mapping.source).suffix.lower() in {
-            ".csv",
-            ".xlsx",
-        }  # cases.xlsx is a name, not cases.xlsx.csv
+        named = Path(mapping.source).suffix.lower() in FILE_SUFFIXES  # cases.xlsx, never cases.xlsx.csv
         pattern = f"{mapping.source}.csv" if literal and not named else mapping.source
         for path in sorted(p for p in landing.glob(pattern) if p.is_file()):
             yield mapping, path
