@@ -60,7 +60,7 @@ class Refused:
     problem: str  # what the message says after "Refused <file>: "
 
     def describe(self) -> str:
-        return f"file refused: «{self.problem}»"
+        return f"refused whole: «{self.problem}»"
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ What the results mean, and what every test checks besides the message:
   `restricted.quarantine`) with the reason shown (a reason may go on to list the allowed codes) and the
   whole raw row; the batch reconciles: *rows in = rows loaded + rows quarantined*, in the ledger
   (`audit.load_batches`) and in the raw and quarantine tables themselves.
-- **file refused**: the whole file is refused with `Refused <file>: <problem>`; nothing from it is loaded
-  or quarantined; the ledger records the refusal with the file's name and the problem; a landing-folder
-  file moves to `refused/<date>/` beside a note of why. The command line exits 3.
+- **refused whole**: the file (or a source database's table) is refused with `Refused <file>: <problem>`;
+  nothing from it is loaded or quarantined; the ledger records the refusal with the file's name and the
+  problem; a landing-folder file moves to `refused/<date>/` beside a note of why. The command line exits 3.
 - **accepted**: odd but legitimate input, loaded as if plain, every row counted, nothing quarantined.
 - **settings error, exit 2** / **refused, exit 3**: the command stops with the message shown, with no
   traceback and without printing a password.
