@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline advance bench db-stop db-status expectations constraints clean
+.PHONY: help install run test lint sqlfluff pipeline advance bench db-stop db-status expectations bad-input-doc constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ db-status: install  ## where the warehouse is, and whether it is up
 
 expectations: install  ## rewrite the Great Expectations context in expectations/gx from expectations/define.py
 	$(BIN)/python expectations/define.py
+
+bad-input-doc: install  ## rewrite docs/bad-input-catalogue.md from the catalogue in tests/bad_inputs
+	$(BIN)/python -m tests.bad_inputs.doc
 
 constraints: install  ## re-pin constraints.txt from the current environment
 	{ head -2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^complaints-warehouse'; } > constraints.tmp

@@ -296,6 +296,14 @@ def _month(value: str) -> str:
     return value
 
 
+def _day(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day like 2024-03-31") from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="complaints-warehouse",
@@ -332,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backfill", help="re-load one SQL source system's rows updated in a date range")
     p.add_argument("source", help="the configured source system, e.g. rms")
-    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
-    p.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD")
+    p.add_argument("--end", required=True, type=_day, help="last day, YYYY-MM-DD (inclusive)")
     p.set_defaults(handler=cmd_backfill)
 
     p = sub.add_parser("simulator", help="the simulated council case system the demo pulls from")

@@ -59,6 +59,10 @@ class Connection:
             parts = conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
             raise SettingsError(f"WAREHOUSE_URL is not a valid PostgreSQL URL: {exc}") from None
+        if not str(parts.get("port") or "5432").isdigit():
+            raise SettingsError(
+                f"WAREHOUSE_URL is not a valid PostgreSQL URL: its port {parts['port']!r} is not a number."
+            )
         if not parts.get("dbname"):
             raise SettingsError(
                 "WAREHOUSE_URL names no database: add one, as in postgresql://host/warehouse."

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 
 from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
@@ -324,9 +325,7 @@ def _load_sql_source(
                 ).fetchone()
                 since = mark[0] - timedelta(hours=config.overlap_hours) if mark else None
                 until = datetime.now(UTC)
-            extract = sql_adapter.table_extract(
-                engine, config, mapping, since, until, detect_deletions=window is None
-            )
+            extract = _source_extract(session.conn, engine, config, mapping, since, until, window is None)
             # The high-water mark moves in the batch's own transaction: a batch that did not commit (a
             # crash, a dropped connection) leaves it where it was, and the next load reads that window again.
             advance = (
@@ -352,6 +351,24 @@ def _load_sql_source(
     finally:
         engine.dispose()
     return results
+
+
+def _source_extract(conn, engine, config: SourceConfig, mapping, since, until, detect_deletions: bool):
+    """The table's extract; a table that is not the contract is refused in the ledger like a file, and a
+    source that cannot be reached says which (without its password)."""
+    try:
+        return sql_adapter.table_extract(
+            engine, config, mapping, since, until, detect_deletions=detect_deletions
+        )
+    except RefusedFile as exc:
+        record_refusal(conn, mapping.contract, str(exc.path), exc.problem, config.source_system)
+        raise
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise WarehouseUnavailable(
+            f"Cannot reach source system {config.source_system} ({engine.url.render_as_string(hide_password=True)}, "
+            f"configured in {config.path}): {reason}. Check its url and that the server accepts connections."
+        ) from None
 
 
 def _advance_watermark(conn, source_system: str, table: TableContract, batch_id: int) -> None:

@@ -144,14 +144,42 @@ def read_header(path: Path, contract: TableContract, renames: dict[str, str] | N
         head = handle.read(64 * 1024)
     if not head.strip():
         raise RefusedFile(path, "the file is empty (expected a CSV header row)")
+    packed = packed_file_problem(head)
+    if packed:
+        raise RefusedFile(path, packed)
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
         raise RefusedFile(path, "the file is binary, not CSV text (an XLSX or other binary file?)")
     try:
         text = head.split(b"\n", 1)[0].decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RefusedFile(path, "the header row is not UTF-8 text") from None
-    names = [normalise_header(h) for h in next(csv.reader(io.StringIO(text)))]
+    cells = next(csv.reader(io.StringIO(text)))
+    for separator, called in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if len(cells) == 1 and separator in text:  # read as one column: a European or tab export
+            raise RefusedFile(
+                path,
+                f"the header is separated by {called}, not commas: export the file as comma-separated CSV",
+            )
+    names = [normalise_header(h) for h in cells]
     return check_header(path, [(renames or {}).get(n, n) for n in names], contract)
+
+
+GZIP_MAGIC, OLE2_MAGIC = b"\x1f\x8b", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def packed_file_problem(head: bytes) -> str | None:
+    """What a compressed or old-format Office file is, from its first bytes: such a file is refused
+    with a message saying what to do, rather than read as text."""
+    if head.startswith(GZIP_MAGIC):
+        return "the file is gzip-compressed, not CSV text: decompress it first"
+    if head.startswith(OLE2_MAGIC):  # Office's compound file: an encrypted workbook, or Excel 97-2003
+        if "EncryptedPackage".encode("utf-16-le") in head:
+            return "the workbook is password-protected (encrypted): save it without a password"
+        return (
+            "the file is an Excel 97-2003 (.xls) or password-protected workbook: "
+            "save it as XLSX without a password, or as CSV"
+        )
+    return None
 
 
 def file_extract(path: Path, contract: TableContract, renames: dict[str, str] | None = None) -> Extract:
@@ -164,11 +192,26 @@ def file_extract(path: Path, contract: TableContract, renames: dict[str, str] | 
 
     def chunks() -> Iterator[bytes]:
         with path.open("rb") as handle:
-            yield from iter(lambda: handle.read(CHUNK_BYTES), b"")
+            yield from _without_trailing_blank_lines(iter(lambda: handle.read(CHUNK_BYTES), b""))
 
     return Extract(
         str(path), header, chunks, size=path.stat().st_size, checksum=file_checksum(path), path=path
     )
+
+
+def _without_trailing_blank_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The file's bytes less any blank lines after its last row (spreadsheets save them; they carry
+    nothing, but COPY would read each as a row of one empty field and refuse the file)."""
+    pending = b""  # line ends read so far with no row after them yet
+    for chunk in chunks:
+        body = chunk.rstrip(b"\r\n")
+        if body:
+            yield pending + body
+            pending = chunk[len(body) :]
+        else:
+            pending += chunk
+    if pending:
+        yield pending[:2] if pending.startswith(b"\r\n") else pending[:1]
 
 
 def load_file(
@@ -375,6 +418,8 @@ def _utf8_rows(path: Path, header: list[str], undecodable: list[tuple[int, dict]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         for number, record in enumerate(reader, start=1):
+            if not record:
+                continue  # a blank line (after the last row: see _without_trailing_blank_lines)
             if any(_has_surrogates(field) for field in record):
                 # Show the bad bytes as Latin-1, the commonest wrong encoding, so a person can read them.
                 fixed = [f.encode("utf-8", "surrogateescape").decode("latin-1") for f in record]

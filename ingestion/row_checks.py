@@ -10,6 +10,15 @@ from psycopg import sql
 
 from ingestion.contract import BatchRule, Column, TableContract
 
+#: How a quarantine reason names each type: "amount is not a number: £250.00".
+TYPE_NOUNS = {
+    "date": "a date",
+    "timestamp": "a timestamp",
+    "integer": "a whole number",
+    "numeric": "a number",
+    "boolean": "true or false",
+}
+
 
 def value(column: str) -> sql.Composable:
     """The cell as delivered, trimmed; empty means missing."""
@@ -39,7 +48,7 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
             sql.SQL("case when not audit.is_valid_as({v}, {t}) then format({msg}, {v}) end").format(
                 v=v,
                 t=sql.Literal(column.sql_type),
-                msg=sql.Literal(f"{column.name} is not a {column.type}: %s"),
+                msg=sql.Literal(f"{column.name} is not {TYPE_NOUNS[column.type]}: %s"),
             )
         )
     if column.codes:

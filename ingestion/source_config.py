@@ -103,6 +103,11 @@ def load_source_config(path: Path) -> SourceConfig:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise SourceConfigError(path, f"not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise SourceConfigError(
+            path,
+            f"expected a mapping of settings (source_system, contract, adapter, tables), not a {type(raw).__name__}",
+        )
     for required in ("source_system", "contract", "adapter", "tables"):
         if required not in raw:
             raise SourceConfigError(path, f"missing '{required}'")
@@ -113,11 +118,21 @@ def load_source_config(path: Path) -> SourceConfig:
     if adapter not in {"sql", "files"}:
         raise SourceConfigError(path, f"unknown adapter {adapter!r} (use sql or files)")
     contracts = {t.name: t for t in CONTRACTS[contract_name]}
+    if not isinstance(raw["tables"] or {}, dict):
+        raise SourceConfigError(
+            path, "'tables' must map contract tables to their sources (table: {from: ...})"
+        )
     tables = []
     for name, spec in (raw["tables"] or {}).items():
         if name not in contracts:
             raise SourceConfigError(path, f"table {name!r} is not in the {contract_name} contract")
         spec = spec or {}
+        if not isinstance(spec, dict) or not all(
+            isinstance(spec.get(part) or {}, dict) for part in ("columns", "codes")
+        ):
+            raise SourceConfigError(
+                path, f"{name}: expected a mapping with from, columns, codes (see the examples)"
+            )
         contract = contracts[name]
         known = {c.name for c in contract.columns}
         columns = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
@@ -137,11 +152,23 @@ def load_source_config(path: Path) -> SourceConfig:
         if adapter == "sql":
             _identifier(path, source, f"{name}: source table", dotted=True)
         tables.append(
-            TableMapping(contract, source, columns, codes, bool(spec.get("detect_deletions", True)))
+            TableMapping(
+                contract,
+                source,
+                columns,
+                codes,
+                bool(spec.get("detect_deletions", True)),
+                sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None,
+            )
         )
     order = [t.name for t in CONTRACTS[contract_name]]
     tables.sort(key=lambda t: order.index(t.contract.name))
     landing = raw.get("landing")
+    overlap = raw.get("overlap_hours", 48)
+    if isinstance(overlap, str) and overlap.strip().isdigit():
+        overlap = int(overlap)
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+        raise SourceConfigError(path, f"overlap_hours {overlap!r} is not a whole number of hours")
     return SourceConfig(
         path=path,
         source_system=_identifier(path, raw["source_system"], "source_system"),
@@ -150,7 +177,7 @@ def load_source_config(path: Path) -> SourceConfig:
         url=_expand(path, str(raw["url"])) if raw.get("url") else None,
         landing=(path.parent / _expand(path, str(landing))).resolve() if landing else None,
         archive=bool(raw.get("archive", True)),
-        overlap_hours=int(raw.get("overlap_hours", 48)),
+        overlap_hours=overlap,
         replaces=_identifier(path, raw["replaces"], "replaces") if raw.get("replaces") else None,
         tables=tables,
     )

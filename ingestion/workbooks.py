@@ -6,7 +6,7 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
-from ingestion.copy_loader import RefusedFile
+from ingestion.copy_loader import RefusedFile, packed_file_problem
 
 
 def cell_text(value: object, number_format: str | None) -> str:
@@ -24,10 +24,19 @@ def cell_text(value: object, number_format: str | None) -> str:
     return str(value)
 
 
+def refuse_packed(path: Path) -> None:
+    """Refuse a compressed, encrypted or old-format file by what it is, before trying to read it."""
+    with path.open("rb") as handle:
+        problem = packed_file_problem(handle.read(64 * 1024))
+    if problem:
+        raise RefusedFile(path, problem)
+
+
 def xlsx_to_csv(path: Path, out: Path, sheet: str | None = None) -> Path:
     """Write the workbook's sheet (its only sheet, or the one named) as a UTF-8 CSV at ``out``."""
     from openpyxl import load_workbook  # imported only when a workbook arrives
 
+    refuse_packed(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file

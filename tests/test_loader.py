@@ -66,7 +66,7 @@ def test_clean_file_loads_every_row_with_its_batch_id(tmp_path, warehouse, sql):
         (GOOD.replace("2024-01-10", "2024-02-30"), "received_date is not a date: 2024-02-30"),
         (GOOD.replace(",web,", ",carrier pigeon,"), "unknown channel code: carrier pigeon"),
         (GOOD.replace("2024-01-20,2024", "2024-01-01,2024"), "closed before received"),
-        (GOOD.replace(",false,", ",perhaps,"), "joint_with_nhs is not a boolean: perhaps"),
+        (GOOD.replace(",false,", ",perhaps,"), "joint_with_nhs is not true or false: perhaps"),
         (GOOD.replace("complaint,", "grumble,", 1), "unknown representation_type code: grumble"),
     ],
 )
@@ -94,7 +94,7 @@ def test_negative_amounts_and_text_in_number_columns_are_quarantined(tmp_path, w
     assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
     reasons = dict(sql("select raw_row->>'representation_id', reasons[1] from audit.quarantine"))
     assert reasons["R2"] == "investigation_cost below 0: -5"
-    assert reasons["R3"] == "suspended_days is not a integer: three"
+    assert reasons["R3"] == "suspended_days is not a whole number: three"
     assert reasons["R4"].startswith("unknown stage code: 7")
     reconciles(sql, result)
 

@@ -14,19 +14,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingestion.copy_loader import normalise_header
-from ingestion.source_config import SourceConfig, TableMapping
+from ingestion.source_config import SourceConfig, SourceConfigError, TableMapping
+
+FILE_SUFFIXES = (".csv", ".xlsx")
 
 
 def pending_files(config: SourceConfig) -> Iterator[tuple[TableMapping, Path]]:
     """Every file waiting in the landing folder, table by table in contract order."""
     landing = config.landing
     if landing is None or not landing.is_dir():
-        raise FileNotFoundError(f"{config.path}: the landing folder {landing} does not exist")
+        # A setting to fix, not a transient failure: say so the way every configuration error does.
+        raise SourceConfigError(config.path, f"the landing folder {landing} does not exist")
     for mapping in config.tables:
         literal = not any(ch in mapping.source for ch in "*?[")
-        pattern = (
-            f"{mapping.source}.csv" if literal and not mapping.source.endswith(".csv") else mapping.source
-        )
+        named = Path(mapping.source).suffix.lower() in FILE_SUFFIXES  # cases.xlsx, never cases.xlsx.csv
+        pattern = f"{mapping.source}.csv" if literal and not named else mapping.source
         for path in sorted(p for p in landing.glob(pattern) if p.is_file()):
             yield mapping, path
 

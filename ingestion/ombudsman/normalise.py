@@ -23,6 +23,7 @@ import yaml
 from ingestion.contract import TableContract
 from ingestion.copy_loader import RefusedFile, normalise_header
 from ingestion.workbooks import cell_text as _cell_text
+from ingestion.workbooks import refuse_packed
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 #: Written into every row: which published row it came from, and which mapping read it.
@@ -139,6 +140,7 @@ def published_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str
         raise RefusedFile(path, "the file does not exist")
     with path.open("rb") as handle:
         is_xlsx = handle.read(4) == XLSX_MAGIC
+    refuse_packed(path)
     if path.suffix.lower() in {".xlsx", ".xlsm"} and not is_xlsx:
         raise RefusedFile(path, "the file is named .xlsx but is not an XLSX workbook")
     rows = _xlsx_rows(path, mapping) if is_xlsx else _csv_rows(path)
