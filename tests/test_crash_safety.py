@@ -423,3 +423,31 @@ def test_a_dropped_connection_during_a_load_is_retried_and_converges(server, ref
     got, clean = fingerprint(server, database), reference
     for table in ("raw_case_system.representations", "raw_case_system.stages"):
         assert got["raw"][table] == clean["raw"][table], table
+
+
+def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
+    """A batch or run whose holder is alive (its lock held) is left alone, whoever looks; Airflow runs too."""
+    from complaints_warehouse import database, locks, pipeline, recovery
+    from ingestion.copy_loader import BATCH_ALIVE
+
+    opened = (
+        "insert into audit.load_batches (source, table_name) values ('case_system', %s) returning batch_id"
+    )
+    with database.connect(warehouse, autocommit=True) as loader, locks.run_lock(warehouse, "live"):
+        live = loader.execute(  # as the loader opens a batch: its liveness lock held by its session
+            opened + ", pg_advisory_lock(hashtextextended(%s || batch_id, 0))", ("stages", BATCH_ALIVE)
+        ).fetchone()[0]
+        dead = sql(opened, ("representations",))[0][0]
+        for run_id, driver in (("live", "cli"), ("dead", "cli"), ("scheduled", "airflow")):
+            pipeline.start_run(warehouse, run_id, driver)
+        found = recovery.mark_abandoned(warehouse, found_by="test")
+        assert len(found) == 2
+        assert sql("select batch_id, status from audit.load_batches order by 1") == [
+            (live, "running"),
+            (dead, "abandoned"),
+        ]
+        assert sql("select run_id, status from audit.pipeline_runs order by 1") == [
+            ("dead", "abandoned"),
+            ("live", "running"),
+            ("scheduled", "running"),
+        ]
