@@ -14,7 +14,7 @@ A point is named ``<name>`` (the first time it is reached) or ``<name>#<n>`` (th
 
 * ``after-load``, ``after-transform``, ``after-validate``, ``after-publish``: the step boundaries of
   ``pipeline.run_all``;
-* ``mid-copy``: inside a COPY into the landing table, after each chunk streamed (``copy_loader``);
+* ``mid-copy``: inside a COPY into the landing table, after its first chunk (``pipeline.progress_printer``);
 * ``mid-dbt:<model>``: as dbt reports it has started building ``<model>`` (``transform``; the kill
   takes dbt with it, see ``child_process``);
 * ``mid-publish``: inside the publication's transaction, between the version and its figures.

@@ -27,6 +27,7 @@ from ingestion import row_checks
 from ingestion.contract import TableContract
 from ingestion.raw_tables import current_table, ensure_raw_table, raw_table
 
+#: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
 #: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
@@ -400,6 +401,8 @@ def _copy_into_landing(conn: psycopg.Connection, extract: Extract, progress: Pro
 def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress: Progress | None) -> None:
     done = 0
     with conn.cursor().copy(copy_sql) as copy:
+        if progress:
+            progress(0, total or 0)  # a COPY begins
         for chunk in chunks:
             copy.write(chunk)
             done += len(chunk)
