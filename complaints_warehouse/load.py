@@ -17,6 +17,7 @@ from pathlib import Path
 
 from psycopg import sql
 
+from complaints_warehouse import roles
 from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
@@ -109,7 +110,7 @@ def load_source(
     results = []
     with (
         source_lock(target, f"folder:{source}"),
-        connect(target, autocommit=True) as conn,
+        connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn,
         tempfile.TemporaryDirectory(prefix="cw-load-") as scratch,
     ):
         # Every table the source's models and rules read exists, even when this delivery lacks its file.
@@ -152,7 +153,8 @@ def load_source_system(
     config = resolve_source_url(config, target)
     needs_key = any(c.pseudonymise for t in config.tables for c in t.contract.columns)
     key = settings.pseudonym_key() if needs_key else None
-    with source_lock(target, f"source:{config.source_system}"), connect(target, autocommit=True) as conn:
+    loader = roles.as_role(target, roles.LOADER)
+    with source_lock(target, f"source:{config.source_system}"), connect(loader, autocommit=True) as conn:
         conn.execute(
             "insert into audit.source_systems (source_system, contract, adapter, replaces, config_path) "
             "values (%s, %s, %s, %s, %s) on conflict (source_system) do update set contract = excluded.contract, "
@@ -166,7 +168,8 @@ def load_source_system(
 
 
 def resolve_source_url(config: SourceConfig, target: Connection) -> SourceConfig:
-    """``warehouse-server:<database>``: a database on the warehouse's own server (the demo's simulator)."""
+    """``warehouse-server:<database>``: a database on the warehouse's own server (the demo's simulator),
+    reached with the owner's login (the loader role has no rights in another database)."""
     if config.url and config.url.startswith("warehouse-server:"):
         database = config.url.split(":", 1)[1]
         on_server = Connection(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, publish, transform, validate
+from complaints_warehouse import database, load, publish, roles, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings, SettingsError
 from ingestion import raw_tables
@@ -35,7 +35,8 @@ def prepare(settings: Settings) -> Connection:
     """Find (or start) the warehouse and make sure its schemas and audit tables exist."""
     target = database.resolve(settings)
     database.bootstrap(target)
-    with database.connect(target, autocommit=True) as conn:
+    # The loader owns the raw tables: it creates them, and extends them when a contract gains a column.
+    with database.connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn:
         raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
     return target
 
