@@ -79,7 +79,12 @@ class Connection:
         # libpq's options run "SET ROLE" as the session starts: every statement runs with the role's rights.
         options = {"options": f"-c role={self.role}"} if self.role else {}
         return conninfo.make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname, **options
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            **options,
         )
 
     def sqlalchemy_url(self, driver: str = "psycopg") -> str:

@@ -169,6 +169,23 @@ def step_publish(
     return result.as_dict()
 
 
+def step_retention(
+    settings: Settings, target: Connection, *, purged_by: str, dry_run: bool = False, echo: Echo = print
+) -> dict:
+    """Purge complainants' personal data past its retention period (``WAREHOUSE_RETENTION_YEARS`` after
+    their last case closed), recorded in ``audit.retention_purges``; ``dry_run`` only counts."""
+    from complaints_warehouse import retention
+
+    result = retention.purge_expired(target, purged_by=purged_by, dry_run=dry_run)
+    verb = "would purge" if dry_run else "purged"
+    echo(
+        f"Retention ({result.retention_years} years, cutoff {result.cutoff}): {verb} "
+        f"{result.complainants} complainant(s); rows: "
+        + ", ".join(f"{table} {n}" for table, n in result.rows_by_table.items())
+    )
+    return result.as_dict()
+
+
 def step_report(
     settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print
 ) -> dict:

@@ -176,7 +176,9 @@ def grant_privileges(conn: psycopg.Connection) -> None:
             transformer, bi_reader
         )
     )
-    run(sql.SQL("alter default privileges in schema published grant select on tables to {}").format(bi_reader))
+    run(
+        sql.SQL("alter default privileges in schema published grant select on tables to {}").format(bi_reader)
+    )
 
     # Whatever an earlier release or a hand may have granted beyond the jobs above is taken back.
     for schema in (*RAW_SCHEMAS, "staging", "intermediate", "audit", "restricted"):

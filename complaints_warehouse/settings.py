@@ -152,7 +152,9 @@ def role_prefix() -> str:
             f"WAREHOUSE_ROLE_PREFIX={prefix!r} must be letters, digits and underscores, not starting with a digit."
         )
     if len(prefix) > 40:
-        raise SettingsError("WAREHOUSE_ROLE_PREFIX must be at most 40 characters (role names are limited to 63).")
+        raise SettingsError(
+            "WAREHOUSE_ROLE_PREFIX must be at most 40 characters (role names are limited to 63)."
+        )
     return prefix
 
 
@@ -172,5 +174,7 @@ def retention_years() -> int:
     if not raw:
         return DEFAULT_RETENTION_YEARS
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise SettingsError(f"WAREHOUSE_RETENTION_YEARS={raw!r} must be a whole number of years from 1 to 100.")
+        raise SettingsError(
+            f"WAREHOUSE_RETENTION_YEARS={raw!r} must be a whole number of years from 1 to 100."
+        )
     return int(raw)
