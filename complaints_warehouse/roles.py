@@ -15,7 +15,8 @@ role               may
 =================  ==========================================================================================
 
 The warehouse's owner -- the login in ``WAREHOUSE_URL`` (or the embedded server's superuser) -- creates the
-schemas and these roles, is a member of each, and runs what needs to see across layers: validation (it
+schemas and these roles (or, without CREATEROLE, finds them made by the server's administrator), is a
+member of ``loader`` and ``transformer``, and runs what needs to see across layers: validation (it
 reconciles raw, quarantine and marts), publication (reads marts and audit, inserts into ``published``,
 whose tables refuse update and delete), retention and subject-access exports.
 
@@ -64,8 +65,9 @@ def as_role(target, job: str):
 
 
 def ensure_roles(conn: psycopg.Connection) -> None:
-    """Create the roles (without login) if missing, make the current user a member of each (so it can
-    hand them ownership and switch to them), and give a login to those whose password is set.
+    """Create the roles (without login) if missing, make the current user a member of the loader and the
+    transformer (so it can hand them ownership and switch to them), and give a login to those whose
+    password is set.
 
     A user without CREATEROLE cannot create them: the server's administrator must (the message says how).
     Two databases bootstrapping at once may race to create a role: the loser finds it made.
@@ -84,14 +86,19 @@ def ensure_roles(conn: psycopg.Connection) -> None:
         if not conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone():
             missing.append(name)
             continue
-        _become_member(conn, name)
+        if job != BI_READER:  # the owner hands loader and transformer their tables and switches to them
+            _become_member(conn, name)
         password = role_password(job)
         if password:
-            conn.execute(
-                sql.SQL("alter role {} with login password {}").format(
-                    sql.Identifier(name), sql.Literal(password)
-                )
-            )
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        sql.SQL("alter role {} with login password {}").format(
+                            sql.Identifier(name), sql.Literal(password)
+                        )
+                    )
+            except psycopg.errors.InsufficientPrivilege:
+                pass  # the server's administrator manages this login and its password
     if missing:
         from complaints_warehouse.database import WarehouseUnavailable
 
@@ -99,7 +106,14 @@ def ensure_roles(conn: psycopg.Connection) -> None:
         raise WarehouseUnavailable(
             f"The warehouse's roles {', '.join(missing)} do not exist and {user} may not create them "
             f"(no CREATEROLE). Ask the server's administrator to run: "
-            + "; ".join(f"create role {m} nologin; grant {m} to {user}" for m in missing)
+            + "; ".join(
+                # Shown to a person, never executed.
+                "create role "
+                + m
+                + " nologin"
+                + ("" if m == role_name(BI_READER) else f"; grant {m} to {user}")
+                for m in missing
+            )
         )
 
 
