@@ -201,3 +201,9 @@ def test_subject_access_exports_everything_held_about_one_complainant(
             exported_by="t",
         )
     assert not (tmp_path / "none.json").exists()
+
+
+def test_the_retention_command_records_a_dry_run_and_changes_nothing(warehouse, sql, capsys):
+    assert cli.main(["retention", "purge", "--dry-run"]) == cli.EXIT_OK
+    assert "would purge 0 complainant(s)" in capsys.readouterr().out
+    assert sql("select dry_run, retention_years, complainants from audit.retention_purges") == [(True, 6, 0)]
