@@ -93,7 +93,7 @@ def test_retention_purges_old_personal_data_and_keeps_the_rest(
     assert again.complainants == 0 and set(again.rows_by_table.values()) == {0}
 
     # The cases stay, under their pseudonyms: the marts build as before, purged complainants included.
-    pipeline.step_transform(settings, warehouse, select="+fct_representations", **QUIET)
+    pipeline.step_transform(settings, warehouse, **QUIET)
     cases = sql("select count(*) from raw_case_system.representations")[0][0]
     assert sql("select count(*) from marts.fct_representations") == [(cases,)]
     purged_with_cases = expired & {
