@@ -35,6 +35,8 @@ typical use:
   complaints-warehouse load rms            one step at a time: load, transform, validate
   complaints-warehouse publish             validate, then freeze the latest complete month's BMMR
   complaints-warehouse restatements        every published BMMR figure a later version changed
+  complaints-warehouse retention purge     purge personal data past its retention period (--dry-run)
+  complaints-warehouse subject-access REF --out FILE   everything held about one complainant
   complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
@@ -195,6 +197,48 @@ def cmd_restatements(args, settings) -> int:
     target = pipeline.prepare(settings)
     month = date.fromisoformat(f"{args.month}-01") if args.month else None
     _echo(publish.format_restatements(publish.restatements(target, month)))
+    return EXIT_OK
+
+
+def cmd_retention(args, settings) -> int:
+    """Purge personal data past its retention period (or, with --dry-run, count what would go)."""
+    import getpass
+
+    from complaints_warehouse import pipeline
+
+    target = pipeline.prepare(settings)
+    pipeline.step_retention(
+        settings,
+        target,
+        purged_by=f"{getpass.getuser()} (complaints-warehouse retention)",
+        dry_run=args.dry_run,
+        echo=_echo,
+    )
+    return EXIT_OK
+
+
+def cmd_subject_access(args, settings) -> int:
+    """Export everything held about one complainant to a JSON file, and record the export."""
+    import getpass
+
+    from complaints_warehouse import pipeline, subject_access
+
+    target = pipeline.prepare(settings)
+    try:
+        export = subject_access.export_subject(
+            target,
+            args.subject,
+            Path(args.out),
+            pseudonym_key=settings.pseudonym_key(),
+            exported_by=f"{getpass.getuser()} (complaints-warehouse subject-access)",
+        )
+    except subject_access.SubjectNotFound as exc:
+        _echo(str(exc))
+        return EXIT_FAILED
+    _echo(
+        f"Wrote {export.path} for complainant {export.pseudonym}: "
+        + ", ".join(f"{section} {n}" for section, n in export.rows_by_section.items())
+    )
     return EXIT_OK
 
 
@@ -375,6 +419,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_restatements)
 
     p = sub.add_parser(
+        "retention",
+        help="purge complainants' personal data past its retention period (WAREHOUSE_RETENTION_YEARS)",
+    )
+    p.add_argument("action", choices=["purge"])
+    p.add_argument(
+        "--dry-run", action="store_true", help="count what would be purged (recorded), change nothing"
+    )
+    p.set_defaults(handler=cmd_retention)
+
+    p = sub.add_parser(
+        "subject-access", help="export everything held about one complainant (subject-access request) to JSON"
+    )
+    p.add_argument("subject", help="the case system's complainant reference, or the complainant's pseudonym")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="the JSON file to write (personal data: keep it safe)"
+    )
+    p.set_defaults(handler=cmd_subject_access)
+
+    p = sub.add_parser(
         "bench", help="benchmark the load against bare COPY and pandas to_sql; writes bench-results.json"
     )
     p.add_argument("--representations", type=int, default=1_000_000, help="extract size (default 1,000,000)")
@@ -410,11 +473,12 @@ def main(argv: list[str] | None = None) -> int:
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
     from ingestion.copy_loader import RefusedFile
+    from ingestion.identifiers import UnsafeIdentifier
     from ingestion.source_config import SourceConfigError
 
     try:
         return args.handler(args, load_settings())
-    except (SettingsError, WarehouseUnavailable, SourceConfigError) as exc:
+    except (SettingsError, WarehouseUnavailable, SourceConfigError, UnsafeIdentifier) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
     except RefusedFile as exc:

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 from complaints_warehouse import embedded_db
-from complaints_warehouse.settings import Settings, SettingsError, bi_reader_password
+from complaints_warehouse.settings import Settings, SettingsError
 
 #: Schemas the project creates, in the order the data flows through them.
 SCHEMAS = {
@@ -43,6 +43,8 @@ class Connection:
     password: str | None
     dbname: str
     embedded: bool
+    #: A role to switch to as the session opens (SET ROLE), e.g. the loader's; see ``roles.as_role``.
+    role: str | None = None
 
     @classmethod
     def from_url(cls, url: str, *, embedded: bool = False) -> Connection:
@@ -78,8 +80,15 @@ class Connection:
 
     @property
     def conninfo(self) -> str:
+        # libpq's options run "SET ROLE" as the session starts: every statement runs with the role's rights.
+        options = {"options": f"-c role={self.role}"} if self.role else {}
         return conninfo.make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            **options,
         )
 
     def sqlalchemy_url(self, driver: str = "psycopg") -> str:
@@ -99,6 +108,7 @@ class Connection:
             "WAREHOUSE_USER": self.user,
             "WAREHOUSE_PASSWORD": self.password or "",
             "WAREHOUSE_DBNAME": self.dbname,
+            "WAREHOUSE_ROLE": self.role or "",
         }
 
     @property
@@ -106,7 +116,8 @@ class Connection:
         """Where the warehouse is, without the password."""
         where = f"socket {self.host}" if self.host.startswith("/") else f"{self.host}:{self.port}"
         kind = "embedded PostgreSQL" if self.embedded else "PostgreSQL"
-        return f"{kind} at {where}, database {self.dbname}, user {self.user}"
+        role = f" as {self.role}" if self.role else ""
+        return f"{kind} at {where}, database {self.dbname}, user {self.user}{role}"
 
 
 def resolve(settings: Settings) -> Connection:
@@ -163,7 +174,10 @@ def connect(target: Connection, *, purpose: str | None = None, **kwargs) -> psyc
 
 
 def bootstrap(target: Connection) -> list[str]:
-    """Create the project's schemas and audit tables if missing; idempotent. Returns the schema names."""
+    """Create the project's schemas, audit tables and roles (with their grants) if missing; idempotent.
+    Returns the schema names."""
+    from complaints_warehouse import roles
+
     ddl = resources.files("complaints_warehouse").joinpath("sql/bootstrap.sql").read_text()
     with connect(target) as conn:
         # One session at a time: two concurrent bootstraps would race on CREATE ... IF NOT EXISTS.
@@ -173,30 +187,7 @@ def bootstrap(target: Connection) -> list[str]:
             conn.execute(
                 sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(comment))
             )
-        _ensure_bi_reader(conn, bi_reader_password())
+        roles.ensure_roles(conn)
         conn.execute(ddl)
+        roles.grant_privileges(conn)
     return list(SCHEMAS)
-
-
-def _ensure_bi_reader(conn: psycopg.Connection, password: str | None) -> None:
-    """Create the read-only ``bi_reader`` role BI tools log in with (bootstrap.sql grants it the marts
-    and nothing else). Without a password it is made NOLOGIN: the grants are ready, nobody can log in.
-    Roles belong to the server, not the database: another database's bootstrap may create it at the
-    same moment, and a user without CREATEROLE leaves it to the server's administrator."""
-    conn.execute(
-        """
-        do $$
-        begin
-            if not exists (select 1 from pg_roles where rolname = 'bi_reader') then
-                create role bi_reader nologin;
-            end if;
-        exception when duplicate_object or unique_violation then null;
-                  when insufficient_privilege then raise notice 'cannot create role bi_reader: no CREATEROLE';
-        end
-        $$
-        """
-    )
-    if password:
-        exists = conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone()
-        if exists:
-            conn.execute(sql.SQL("alter role bi_reader with login password {}").format(sql.Literal(password)))

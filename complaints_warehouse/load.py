@@ -22,6 +22,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
+from complaints_warehouse import roles
 from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
 from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
@@ -190,7 +191,7 @@ def load_source(
     results = []
     with (
         source_lock(target, f"folder:{source}"),
-        loader_session(target) as session,
+        loader_session(roles.as_role(target, roles.LOADER)) as session,
         tempfile.TemporaryDirectory(prefix="cw-load-") as scratch,
     ):
         # Every table the source's models and rules read exists, even when this delivery lacks its file.
@@ -236,7 +237,10 @@ def load_source_system(
     config = resolve_source_url(config, target)
     needs_key = any(c.pseudonymise for t in config.tables for c in t.contract.columns)
     key = settings.pseudonym_key() if needs_key else None
-    with source_lock(target, f"source:{config.source_system}"), loader_session(target) as session:
+    with (
+        source_lock(target, f"source:{config.source_system}"),
+        loader_session(roles.as_role(target, roles.LOADER)) as session,
+    ):
         session.conn.execute(
             "insert into audit.source_systems (source_system, contract, adapter, replaces, config_path) "
             "values (%s, %s, %s, %s, %s) on conflict (source_system) do update set contract = excluded.contract, "
@@ -250,7 +254,8 @@ def load_source_system(
 
 
 def resolve_source_url(config: SourceConfig, target: Connection) -> SourceConfig:
-    """``warehouse-server:<database>``: a database on the warehouse's own server (the demo's simulator)."""
+    """``warehouse-server:<database>``: a database on the warehouse's own server (the demo's simulator),
+    reached with the owner's login (the loader role has no rights in another database)."""
     if config.url and config.url.startswith("warehouse-server:"):
         database = config.url.split(":", 1)[1]
         on_server = Connection(

@@ -56,8 +56,39 @@ def _warehouse():
         url = warehouse_url_from_airflow()
         if url:
             os.environ["WAREHOUSE_URL"] = url
+    role_passwords_from_airflow()
     settings = load_settings()
     return pipeline, settings, pipeline.prepare(settings)
+
+
+def role_passwords_from_airflow() -> None:
+    """The loader's and transformer's passwords from the Airflow connections
+    ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` when the environment has none."""
+    import os
+
+    from complaints_warehouse import roles
+
+    for job in (roles.LOADER, roles.TRANSFORMER):
+        variable = f"WAREHOUSE_{job.upper()}_PASSWORD"
+        if os.environ.get(variable):
+            continue
+        try:
+            from airflow.sdk import Connection
+
+            password = Connection.get(f"{WAREHOUSE_CONNECTION_ID}_{job}").password
+        except Exception:  # no such connection: the role is reached by SET ROLE from the owner's login
+            continue
+        if password:
+            os.environ[variable] = password
+
+
+def retention(context: Context, dry_run: bool = False) -> dict:
+    """Purge personal data past its retention period (the same step as ``complaints-warehouse retention purge``)."""
+    pipeline, settings, target = _warehouse()
+    dag_id = context["dag"].dag_id if context.get("dag") is not None else "airflow"
+    return _run(
+        lambda: pipeline.step_retention(settings, target, purged_by=f"airflow {dag_id}", dry_run=dry_run)
+    )
 
 
 def fail_fast(error: Exception) -> Exception:
@@ -69,6 +100,7 @@ def fail_fast(error: Exception) -> Exception:
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
     from ingestion.copy_loader import RefusedFile
+    from ingestion.identifiers import UnsafeIdentifier
     from ingestion.source_config import SourceConfigError
 
     if isinstance(
@@ -78,7 +110,8 @@ def fail_fast(error: Exception) -> Exception:
         | PublicationRefused
         | TransformFailed
         | SettingsError
-        | SourceConfigError,
+        | SourceConfigError
+        | UnsafeIdentifier,
     ):
         return AirflowFailException(str(error))
     return error

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, publish, recovery, transform, validate
+from complaints_warehouse import database, load, publish, recovery, roles, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.locks import run_lock
@@ -41,7 +41,8 @@ def prepare(settings: Settings, target: Connection | None = None) -> Connection:
     """Find (or start) the warehouse, unless given, and make sure its schemas and audit tables exist."""
     target = target or database.resolve(settings)
     database.bootstrap(target)
-    with database.connect(target, autocommit=True) as conn:
+    # The loader owns the raw tables: it creates them, and extends them when a contract gains a column.
+    with database.connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn:
         raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
     return target
 
@@ -198,6 +199,23 @@ def step_publish(
     echo("Publishing the BMMR")
     result = publish.publish_month(target, run_id, published_by=published_by)
     echo(f"  {result.message}")
+    return result.as_dict()
+
+
+def step_retention(
+    settings: Settings, target: Connection, *, purged_by: str, dry_run: bool = False, echo: Echo = print
+) -> dict:
+    """Purge complainants' personal data past its retention period (``WAREHOUSE_RETENTION_YEARS`` after
+    their last case closed), recorded in ``audit.retention_purges``; ``dry_run`` only counts."""
+    from complaints_warehouse import retention
+
+    result = retention.purge_expired(target, purged_by=purged_by, dry_run=dry_run)
+    verb = "would purge" if dry_run else "purged"
+    echo(
+        f"Retention ({result.retention_years} years, cutoff {result.cutoff}): {verb} "
+        f"{result.complainants} complainant(s); rows: "
+        + ", ".join(f"{table} {n}" for table, n in result.rows_by_table.items())
+    )
     return result.as_dict()
 
 

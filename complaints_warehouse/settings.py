@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingestion.identifiers import is_identifier
+
 PROJECT_DIR = Path(os.environ.get("WAREHOUSE_PROJECT_DIR", Path(__file__).resolve().parents[1]))
 
 
@@ -110,9 +112,10 @@ def load_settings() -> Settings:
     """Read the settings from the environment (see ``.env.example`` for every variable)."""
     url = os.environ.get("WAREHOUSE_URL", "").strip() or None
     database_name = os.environ.get("WAREHOUSE_EMBEDDED_DATABASE", "complaints_warehouse").strip()
-    if not database_name.replace("_", "").isalnum():
+    if not is_identifier(database_name):
         raise SettingsError(
-            f"WAREHOUSE_EMBEDDED_DATABASE={database_name!r} must be letters, digits and underscores only."
+            f"WAREHOUSE_EMBEDDED_DATABASE={database_name!r} must be letters, digits and underscores only "
+            "(not starting with a digit, at most 63 characters)."
         )
     return Settings(
         warehouse_url=url,
@@ -132,4 +135,46 @@ def load_settings() -> Settings:
 def bi_reader_password() -> str | None:
     """The password of the read-only ``bi_reader`` login (``WAREHOUSE_BI_READER_PASSWORD``); unset means
     the role is created without login. Never stored in the repository or printed."""
-    return os.environ.get("WAREHOUSE_BI_READER_PASSWORD", "").strip() or None
+    return role_password("bi_reader")
+
+
+#: The warehouse's database roles, by job (see ``complaints_warehouse.roles``).
+ROLE_JOBS = ("loader", "transformer", "bi_reader")
+DEFAULT_RETENTION_YEARS = 6
+
+
+def role_prefix() -> str:
+    """``WAREHOUSE_ROLE_PREFIX``: prepended to every role the project creates (``lbc_`` gives
+    ``lbc_loader``...), so two warehouses on one server keep separate roles. Empty by default."""
+    prefix = os.environ.get("WAREHOUSE_ROLE_PREFIX", "").strip()
+    if prefix and not is_identifier(prefix + "x"):
+        raise SettingsError(
+            f"WAREHOUSE_ROLE_PREFIX={prefix!r} must be letters, digits and underscores, not starting with a digit."
+        )
+    if len(prefix) > 40:
+        raise SettingsError(
+            "WAREHOUSE_ROLE_PREFIX must be at most 40 characters (role names are limited to 63)."
+        )
+    return prefix
+
+
+def role_password(job: str) -> str | None:
+    """The password of a role's login, from ``WAREHOUSE_<JOB>_PASSWORD`` (e.g. ``WAREHOUSE_LOADER_PASSWORD``);
+    unset means the role cannot log in and the pipeline switches to it (SET ROLE) after connecting.
+    Never stored in the repository or printed."""
+    if job not in ROLE_JOBS:
+        raise ValueError(f"unknown role job {job!r}")
+    return os.environ.get(f"WAREHOUSE_{job.upper()}_PASSWORD", "").strip() or None
+
+
+def retention_years() -> int:
+    """``WAREHOUSE_RETENTION_YEARS``: how long personal data is kept after a complainant's last case
+    closed (default 6: the usual council schedule, six years after the case closed)."""
+    raw = os.environ.get("WAREHOUSE_RETENTION_YEARS", "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_YEARS
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise SettingsError(
+            f"WAREHOUSE_RETENTION_YEARS={raw!r} must be a whole number of years from 1 to 100."
+        )
+    return int(raw)

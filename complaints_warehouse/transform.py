@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from complaints_warehouse import child_process, faults
+from complaints_warehouse import child_process, faults, roles
 from complaints_warehouse.database import Connection
 from complaints_warehouse.locks import dbt_lock
 from complaints_warehouse.settings import Settings
@@ -47,8 +47,10 @@ def dbt_executable() -> str:
 
 
 def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
+    """dbt's environment: it connects as the transformer role, which owns the dbt layers and cannot
+    read the personal data in ``restricted`` (see ``complaints_warehouse.roles``)."""
     env = dict(os.environ)
-    env.update(target.dbt_env())
+    env.update(roles.as_role(target, roles.TRANSFORMER).dbt_env())
     env.update(
         DBT_PROFILES_DIR=str(settings.dbt_project_dir),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",  # no network here, and councils' data stays home

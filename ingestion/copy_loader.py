@@ -562,12 +562,13 @@ def _load_batch(
     result.rows_quarantined = conn.execute(
         sql.SQL(
             "insert into {quarantine} (batch_id, source, table_name, file_row_number, reasons, raw_row) "
-            "select %(batch)s, %(source)s, %(table)s, c._row_number, c._reasons, "
-            "coalesce(u.raw_row, to_jsonb(c) - {internal}::text[]) "
+            "select %(batch)s, %(source)s, %(table)s, c._row_number, c._reasons, {raw_row} "
             "from checked c left join {undecodable} u on u._row_number = c._row_number "
+            "cross join lateral (select coalesce(u.raw_row, to_jsonb(c) - {internal}::text[]) as raw) r "
             "where cardinality(c._reasons) > 0"
         ).format(
-            quarantine=sql.SQL(contract.quarantine_table),
+            quarantine=sql.Identifier(*contract.quarantine_table.split(".")),
+            raw_row=_quarantined_row(contract),
             internal=sql.Literal(internal),
             undecodable=undecodable,
         ),
@@ -587,6 +588,24 @@ def _load_batch(
     if result.rows_unchanged:
         notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
     result.message = "; ".join(notes)
+
+
+def _quarantined_row(contract: TableContract) -> sql.Composable:
+    """A refused row as kept in quarantine (``r.raw``: the row as delivered). Outside the restricted
+    schema a personal identifier is replaced by its pseudonym, as in the raw tables: the audit schema
+    holds no one's identity, and the rest of the row still says what was wrong."""
+    identifiers = [c for c in contract.columns if c.pseudonymise]
+    if contract.personal or not identifiers:
+        return sql.SQL("r.raw")
+    pseudonyms = sql.SQL(", ").join(
+        sql.SQL("{}, audit.pseudonym(nullif(btrim(r.raw ->> {}), ''))").format(
+            sql.Literal(c.pseudonym_column), sql.Literal(c.name)
+        )
+        for c in identifiers
+    )
+    return sql.SQL("(r.raw - {names}::text[]) || jsonb_strip_nulls(jsonb_build_object({pseudonyms}))").format(
+        names=sql.Literal([c.name for c in identifiers]), pseudonyms=pseudonyms
+    )
 
 
 def _temp_table_exists(conn: psycopg.Connection, name: str) -> bool:

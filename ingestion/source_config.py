@@ -30,13 +30,13 @@ import yaml
 
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
+from ingestion.identifiers import UnsafeIdentifier, checked_identifier
 from ingestion.ombudsman import contract as ombudsman
 
 CONTRACTS: dict[str, tuple[TableContract, ...]] = {
     case_system.SOURCE: case_system.TABLES,
     ombudsman.SOURCE: ombudsman.TABLES,
 }
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SourceConfigError(ValueError):
@@ -87,11 +87,10 @@ def _expand(path: Path, value: str) -> str:
 
 
 def _identifier(path: Path, value: object, what: str, dotted: bool = False) -> str:
-    text = str(value)
-    parts = text.split(".") if dotted else [text]
-    if not all(IDENTIFIER.match(p) for p in parts) or len(parts) > 2:
-        raise SourceConfigError(path, f"{what} {text!r} is not a plain SQL name")
-    return text
+    try:
+        return checked_identifier(value, what, "", dotted=dotted)
+    except UnsafeIdentifier as exc:
+        raise SourceConfigError(path, str(exc).removeprefix(": ")) from None
 
 
 def load_source_config(path: Path) -> SourceConfig:

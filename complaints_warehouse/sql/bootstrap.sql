@@ -102,6 +102,32 @@ comment on table audit.validation_results is
     'Every expectation evaluated by a Great Expectations checkpoint, with its observed value.';
 create index if not exists validation_results_run_idx on audit.validation_results (run_id);
 
+-- Personal data: every retention purge and every subject-access export, recorded (never the person's
+-- identity here: a subject is named by pseudonym).
+create table if not exists audit.retention_purges (
+    purge_id         bigserial primary key,
+    purged_at        timestamptz not null default clock_timestamp(),
+    purged_by        text not null,
+    retention_years  int not null,
+    cutoff           date not null,
+    dry_run          boolean not null,
+    complainants     bigint not null,
+    rows_by_table    jsonb not null
+);
+comment on table audit.retention_purges is
+    'Each purge of personal data past its retention period: who, when, the cutoff, and rows removed per table (dry runs too).';
+
+create table if not exists audit.subject_access_exports (
+    export_id           bigserial primary key,
+    exported_at         timestamptz not null default clock_timestamp(),
+    exported_by         text not null,
+    subject_pseudonym   text not null,
+    out_file            text not null,
+    rows_by_section     jsonb not null
+);
+comment on table audit.subject_access_exports is
+    'Each subject-access export: who asked, for which pseudonym, where it was written, and how many rows of each kind.';
+
 -- A stable pseudonym for a personal identifier: a keyed SHA-256, the key set per transaction by the
 -- loader (never stored in the database). Same key + same identifier = same pseudonym, every night.
 create or replace function audit.pseudonym(value text) returns text
@@ -137,19 +163,6 @@ begin
             end
             $body$
         $f$;
-    end if;
-end
-$$;
-
--- BI logins read the marts and nothing else. The bi_reader role is made by whoever runs the server
--- (docker/postgres-init does it for the compose stack); when it exists, it gets read access to marts,
--- now and for every table dbt creates there later.
-do $$
-begin
-    if exists (select 1 from pg_roles where rolname = 'bi_reader') then
-        grant usage on schema marts to bi_reader;
-        grant select on all tables in schema marts to bi_reader;
-        alter default privileges in schema marts grant select on tables to bi_reader;
     end if;
 end
 $$;
@@ -228,16 +241,8 @@ begin
 end
 $$;
 
--- BI logins may read what was published, like the marts.
-do $$
-begin
-    if exists (select 1 from pg_roles where rolname = 'bi_reader') then
-        grant usage on schema published to bi_reader;
-        grant select on all tables in schema published to bi_reader;
-        alter default privileges in schema published grant select on tables to bi_reader;
-    end if;
-end
-$$;
+-- Who may read and write what (the loader, transformer and bi_reader roles) is granted by
+-- complaints_warehouse/roles.py after this script, with the role names composed safely.
 
 -- Crash safety: a batch or a run whose process died (killed, crashed, its connection dropped) is marked
 -- 'abandoned' by the next run (complaints_warehouse/recovery.py), its message saying what happened.

@@ -22,6 +22,7 @@ import yaml
 
 from ingestion.contract import TableContract
 from ingestion.copy_loader import RefusedFile, normalise_header
+from ingestion.identifiers import checked_identifier
 from ingestion.workbooks import cell_text as _cell_text
 from ingestion.workbooks import refuse_packed
 
@@ -49,6 +50,9 @@ class Mapping:
         """Read ``folder/<table>.yml``; a variant that means two things is an error in the mapping."""
         path = folder / f"{table}.yml"
         spec = yaml.safe_load(path.read_text())
+        # Canonical names become column names of the landing table: plain SQL names only.
+        for canonical in (*spec["headers"], *spec.get("labels", {})):
+            checked_identifier(canonical, "canonical column", f"Ombudsman mapping {path}")
         return cls(
             table=table,
             version=int(spec["version"]),

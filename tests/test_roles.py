@@ -1,0 +1,126 @@
+"""Least privilege, proved against a real PostgreSQL after a real run: each role reaches only its job."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from complaints_warehouse import database, pipeline, roles
+
+# One relation of each layer, as the pipeline leaves them after a run of the bundled sample.
+RAW = ("raw_case_system.representations", "raw_ombudsman.decisions", "raw_reference.authorities")
+STAGING = "staging.stg_case_system__representations"
+INTERMEDIATE = "intermediate.int_representations__stage_rollup"
+AUDIT = ("audit.load_batches", "audit.quarantine", "audit.pipeline_runs", "audit.validation_results")
+RESTRICTED = ("restricted.complainants", "restricted.quarantine")
+MART = "marts.fct_representations"
+PUBLISHED = "published.bmmr_publications"
+
+
+def refused(target, job: str, statement: str) -> bool:
+    """True when ``job``'s role is refused ``statement`` for want of privileges."""
+    with database.connect(roles.as_role(target, job)) as conn:
+        try:
+            conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege:
+            return True
+        conn.rollback()  # nothing a check runs is kept
+    return False
+
+
+@pytest.fixture
+def ran(settings, warehouse):
+    pipeline.run_all(settings, echo=lambda line: None)
+    return warehouse
+
+
+@pytest.mark.slow
+def test_after_a_run_each_role_reaches_only_its_layer(ran, sql):
+    # The run itself worked under the roles: the loader owns raw, the transformer owns what dbt made.
+    owners = dict(
+        sql(
+            "select n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace where n.nspname || '.' || c.relname = any(%s)",
+            ([*RAW, "restricted.complainants", STAGING, INTERMEDIATE, MART],),
+        )
+    )
+    assert {owners[r] for r in (*RAW, "restricted.complainants")} == {roles.role_name("loader")}
+    assert {owners[r] for r in (STAGING, INTERMEDIATE, MART)} == {roles.role_name("transformer")}
+    assert sql(f"select count(*) > 0 from {MART}") == [(True,)]
+
+    # bi_reader: the marts and what was published, nothing else.
+    for relation in (*RAW, STAGING, INTERMEDIATE, *AUDIT, *RESTRICTED):
+        assert refused(ran, "bi_reader", f"select * from {relation} limit 1"), relation
+    for relation in (MART, "marts.dim_date", PUBLISHED, "published.bmmr_figures"):
+        assert not refused(ran, "bi_reader", f"select * from {relation} limit 1"), relation
+    assert refused(ran, "bi_reader", f"delete from {MART}")
+
+    # The loader cannot read, write, alter or drop a mart, nor touch what was published.
+    for statement in (
+        f"select * from {MART} limit 1",
+        f"insert into {MART} (representation_id) values ('X')",
+        f"alter table {MART} add column sneaky text",
+        f"drop table {MART}",
+        "create table marts.sneaky (x int)",
+        f"insert into {PUBLISHED} select * from {PUBLISHED}",
+        f"select * from {STAGING} limit 1",
+        "select * from audit.validation_results limit 1",
+    ):
+        assert refused(ran, "loader", statement), statement
+    # ... and can do its own job: the raw tables and the ledger.
+    assert not refused(ran, "loader", f"select count(*) from {RAW[0]}")
+    assert not refused(ran, "loader", "select count(*) from audit.load_batches")
+
+    # The transformer (dbt) never sees personal data, and cannot write the raw layer or publications.
+    for statement in (
+        *(f"select * from {r} limit 1" for r in RESTRICTED),
+        f"delete from {RAW[0]}",
+        f"insert into {PUBLISHED} select * from {PUBLISHED}",
+        "select * from audit.load_batches limit 1",
+    ):
+        assert refused(ran, "transformer", statement), statement
+    assert not refused(ran, "transformer", f"select count(*) from {RAW[0]}")
+
+
+def test_a_role_with_a_password_logs_in_as_itself(warehouse, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_LOADER_PASSWORD", "a-test-password-not-a-secret")
+    database.bootstrap(warehouse)
+    as_loader = roles.as_role(warehouse, "loader")
+    assert (as_loader.user, as_loader.role) == ("loader", None)
+    with database.connect(as_loader) as conn:
+        assert conn.execute("select session_user, current_user").fetchone() == ("loader", "loader")
+    # Without the password the owner's session switches to the role instead.
+    monkeypatch.delenv("WAREHOUSE_LOADER_PASSWORD")
+    with database.connect(roles.as_role(warehouse, "loader")) as conn:
+        assert conn.execute("select current_user").fetchone() == ("loader",)
+
+
+def test_two_warehouses_on_one_server_keep_their_roles_apart(settings, monkeypatch):
+    """With a prefix per warehouse, one warehouse's BI login cannot read the other's marts."""
+    targets = {}
+    for prefix in ("wa_", "wb_"):
+        monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", prefix)
+        monkeypatch.setenv("WAREHOUSE_EMBEDDED_DATABASE", f"test_{prefix}{uuid.uuid4().hex[:8]}")
+        from complaints_warehouse.settings import load_settings
+
+        target = pipeline.prepare(load_settings())
+        with database.connect(roles.as_role(target, "transformer")) as conn:
+            conn.execute("create table marts.figures as select 1 as n")
+        targets[prefix] = target
+    monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "wa_")
+    assert not refused(targets["wa_"], "bi_reader", "select * from marts.figures")
+    assert refused(targets["wb_"], "bi_reader", "select * from marts.figures")
+    with database.connect(targets["wb_"]) as conn:
+        assert conn.execute(
+            "select pg_get_userbyid(relowner) from pg_class where relname = 'figures'"
+        ).fetchone() == ("wb_transformer",)
+
+
+def test_a_malformed_role_prefix_is_refused(monkeypatch):
+    from complaints_warehouse.settings import SettingsError
+
+    monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "x; drop role postgres; --")
+    with pytest.raises(SettingsError, match="WAREHOUSE_ROLE_PREFIX"):
+        roles.role_name("loader")
