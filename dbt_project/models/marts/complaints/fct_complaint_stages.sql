@@ -15,7 +15,9 @@ with
 
 stages as (
     select * from {{ ref('int_complaint_stages__working_days') }}
-    where {{ incremental_filter('representation_key', changes.cases, changes) }}
+    where
+        {{ incremental_filter('representation_key', changes.cases, changes) }}
+        and {{ incremental_filter('case_representation_key', changes.cases, changes) }}
 ),
 
 representations as (
