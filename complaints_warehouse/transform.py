@@ -130,7 +130,10 @@ def check_freshness(
         name = r["unique_id"].removeprefix("source.complaints_warehouse.")
         result.checked += 1
         age_h = round((r.get("max_loaded_at_time_ago_in_s") or 0) / 3600, 1)
-        if r["status"] == "warn":
+        if str(r.get("max_loaded_at") or "1970").startswith(("1970", "0001")):
+            # dbt reports an empty table as loaded at the epoch: it has never received a row.
+            result.never_loaded.append(name)
+        elif r["status"] == "warn":
             result.warnings.append(f"{name}: last loaded {age_h} h ago")
         elif r["status"] == "error":
             result.errors.append(f"{name}: last loaded {age_h} h ago")
