@@ -20,9 +20,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse import database, simulated_source
+from complaints_warehouse import database, load, simulated_source
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
+from ingestion import raw_tables
 from ingestion.adapters import sql_adapter
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.source_config import load_source_config
@@ -331,6 +332,159 @@ def validation_vs_build(settings: Settings, target: Connection, *, echo: Echo = 
         f"  dbt build ({sum(built.counts.values())} nodes): {build_s:.1f} s; GX checkpoint "
         f"({summary.evaluated} expectations, {summary.passed} passed): {validation_s:.1f} s; "
         f"validation/build = {figures['validation_vs_build']:.2f} on {cases:,} representations"
+    )
+    record(settings, figures)
+    return figures
+
+
+INCREMENTAL_SOURCE = (
+    "bench_incremental_source_{}"  # per size, kept between runs: 1,000,000 cases take minutes
+)
+INCREMENTAL_NIGHT_SOURCE = "bench_incremental_case_system"  # a fresh copy each run, changed by the night
+INCREMENTAL_WAREHOUSE = "bench_incremental"
+
+
+def _night_changes(sim, fraction: float, echo: Echo) -> dict:
+    """One night at the source: a simulated day (new cases, progress, late corrections, reopenings,
+    deletions), topped up with late corrections and deletions of old cases until ``fraction`` of the
+    cases changed. Returns what changed."""
+    from case_system_simulator.schema import CASE_TABLES
+
+    day = sim.advance(1)[0]
+    with psycopg.connect(sim.conninfo, autocommit=True) as conn:
+        cases = conn.execute("select count(*) from rms.cases").fetchone()[0]
+        simulated = day["received"] + day["progressed"] + day["corrected"] + day["deleted"]
+        wanted = max(0, round(cases * fraction) - simulated)
+        deletions = wanted // 10
+        # Old closed cases, spread over the whole history (a stable pseudo-random order).
+        picked = [
+            r[0]
+            for r in conn.execute(
+                "select case_ref from rms.cases where case_status = 'C' order by md5(case_ref) limit %s",
+                (wanted,),
+            )
+        ]
+        stamp = conn.execute("select max(modified_at) + interval '1 minute' from rms.cases").fetchone()[0]
+        corrected, deleted = picked[deletions:], picked[:deletions]
+        conn.execute(
+            "update rms.cases set channel_code = case channel_code when 'WEB' then 'EML' else 'WEB' end, "
+            "modified_at = %s where case_ref = any(%s)",
+            (stamp, corrected),
+        )
+        conn.execute(
+            "update rms.case_stages set outcome_code = case outcome_code when 'UPH' then 'NUP' else 'UPH' end, "
+            "modified_at = %s where case_ref = any(%s) and outcome_code is not null",
+            (stamp, corrected[::2]),
+        )
+        for table in CASE_TABLES:
+            conn.execute(
+                sql.SQL("delete from {} where case_ref = any(%s)").format(sql.Identifier("rms", table)),
+                (deleted,),
+            )
+    changes = {
+        "cases_before": cases,
+        "received": day["received"],
+        "progressed": day["progressed"],
+        "corrected": day["corrected"] + len(corrected),
+        "deleted": day["deleted"] + len(deleted),
+    }
+    changes["changed"] = sum(v for k, v in changes.items() if k != "cases_before")
+    echo(
+        f"  the night at the source: {changes['received']:,} new cases, {changes['progressed']:,} progressed, "
+        f"{changes['corrected']:,} late corrections, {changes['deleted']:,} deleted: {changes['changed']:,} of "
+        f"{cases:,} cases ({changes['changed'] / cases:.2%})"
+    )
+    return changes
+
+
+def incremental_vs_full(
+    settings: Settings,
+    target: Connection,
+    *,
+    representations: int = 1_000_000,
+    fraction: float = 0.005,
+    echo: Echo = print,
+) -> dict:
+    """Time the nightly transform (``dbt source freshness`` + ``dbt build``, as the DAG runs it) on a
+    warehouse of ``representations`` simulated cases built from scratch, then again after a night that
+    changed ``fraction`` of the cases at source and was loaded incrementally; record their ratio as
+    ``incremental_vs_full`` (incremental seconds per full-build second)."""
+    from complaints_warehouse import pipeline
+
+    council_years = max(1, round(representations / PER_COUNCIL_YEAR))
+    years = min(10, council_years)
+    councils = max(1, round(council_years / years))
+    start, until = date(2024 - years, 4, 1), date(2024, 3, 29)  # the night is not 1 April (a reorganisation)
+    source = INCREMENTAL_SOURCE.format(representations)
+    pristine = simulated_source.simulator(target, source)
+    state = pristine.state()
+    wanted = {"councils": str(councils), "start": start.isoformat(), "today": until.isoformat()}
+    if any(state.get(k) != v for k, v in wanted.items()):
+        echo(f"Simulating {councils} council(s) x {years} year(s) for the incremental benchmark")
+        began = time.perf_counter()
+        pristine.create(councils_count=councils, start=start, until=until, seed=2024)
+        echo(f"  simulated in {time.perf_counter() - began:.0f} s")
+    with database.connect(target, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(INCREMENTAL_NIGHT_SOURCE)
+            )
+        )
+        conn.execute(
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(INCREMENTAL_NIGHT_SOURCE), sql.Identifier(source)
+            )
+        )
+    night = simulated_source.simulator(target, INCREMENTAL_NIGHT_SOURCE)
+    warehouse = _scratch_database(target, INCREMENTAL_WAREHOUSE)
+    with database.connect(warehouse, autocommit=True) as conn:
+        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
+    config = load_source_config(settings.project_dir / "ingestion" / "sources" / "case_system_simulator.yml")
+    config = type(config)(**{**config.__dict__, "url": f"warehouse-server:{INCREMENTAL_NIGHT_SOURCE}"})
+    quiet = lambda line: None  # noqa: E731
+
+    def load_night() -> float:
+        began = time.perf_counter()
+        pipeline.step_load_source_system(settings, warehouse, config, echo=quiet)
+        pipeline.step_load(settings, warehouse, "reference", echo=quiet)
+        pipeline.step_load(settings, warehouse, "ombudsman", echo=quiet)
+        return time.perf_counter() - began
+
+    first_load_s = load_night()
+    began = time.perf_counter()
+    full = pipeline.step_transform(settings, warehouse, echo=quiet)
+    full_s = time.perf_counter() - began
+    with database.connect(warehouse) as conn:
+        cases = conn.execute("select count(*) from marts.fct_representations").fetchone()[0]
+    echo(
+        f"  first load {first_load_s:.0f} s; full build ({sum(full['counts'].values())} nodes): {full_s:.1f} s on {cases:,} cases"
+    )
+
+    changes = _night_changes(night, fraction, echo)
+    night_load_s = load_night()
+    began = time.perf_counter()
+    incremental = pipeline.step_transform(settings, warehouse, echo=quiet)
+    incremental_s = time.perf_counter() - began
+    with database.connect(warehouse) as conn:
+        recomputed = conn.execute(
+            "select coalesce(sum(changed_cases) filter (where model = 'marts.fct_representations'), 0), "
+            "bool_or(rebuilt_all) from audit.incremental_watermarks where invocation_id = ("
+            "select invocation_id from audit.incremental_watermarks order by started_at desc limit 1)"
+        ).fetchone()
+    figures = {
+        "incremental_vs_full": round(incremental_s / full_s, 3),
+        "incremental_full_build_s": round(full_s, 1),
+        "incremental_night_build_s": round(incremental_s, 1),
+        "incremental_night_load_s": round(night_load_s, 1),
+        "incremental_cases": cases,
+        "incremental_cases_changed_at_source": changes["changed"],
+        "incremental_cases_recomputed": int(recomputed[0]),
+        "incremental_rebuilt_all": bool(recomputed[1]),
+    }
+    echo(
+        f"  incremental night: load {night_load_s:.1f} s; build ({sum(incremental['counts'].values())} nodes, "
+        f"{figures['incremental_cases_recomputed']:,} cases recomputed): {incremental_s:.1f} s; "
+        f"incremental/full = {figures['incremental_vs_full']:.3f} (goal <= 0.10)"
     )
     record(settings, figures)
     return figures

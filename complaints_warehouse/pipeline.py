@@ -176,10 +176,14 @@ def step_transform(
     full_refresh: bool = False,
     echo: Echo = print,
 ) -> dict:
-    """``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds incremental models)."""
+    """``dbt source freshness`` (a source past its error threshold stops here, before the build), then
+    ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts)."""
     scope = f" ({select})" if select else ""
+    echo(f"Checking source freshness{scope}")
+    freshness = transform.check_freshness(settings, target, select=select, echo=echo)
     echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
-    return transform.build(settings, target, select=select, full_refresh=full_refresh, echo=echo).as_dict()
+    built = transform.build(settings, target, select=select, full_refresh=full_refresh, echo=echo).as_dict()
+    return {**built, "freshness": freshness.as_dict()}
 
 
 def step_validate(
@@ -249,11 +253,13 @@ def one_line(summary: dict) -> str:
     skipped = sum(b["status"] == "skipped" for b in loads)
     dbt = summary.get("transform", {}).get("counts", {})
     gx = summary.get("validation", {})
+    stale = summary.get("transform", {}).get("freshness", {}).get("warnings", [])
     return (
         f"Run {summary.get('run_id')}: loaded {rows_in} rows in {loaded_batches} batches "
         f"({quarantined} quarantined, {skipped} files unchanged); "
         f"dbt build {sum(dbt.values())} nodes ok; "
-        f"{gx.get('passed', 0)}/{gx.get('evaluated', 0)} expectations passed; "
+        + (f"freshness warnings: {'; '.join(stale)}; " if stale else "")
+        + f"{gx.get('passed', 0)}/{gx.get('evaluated', 0)} expectations passed; "
         f"BMMR: {summary.get('publication', {}).get('message', 'not published')}; "
         f"Data Docs {summary.get('outputs', {}).get('data_docs', '')}"
     )

@@ -1,4 +1,5 @@
-"""Transform: ``dbt build`` of the dbt project against the warehouse (models, seeds, snapshots, tests)."""
+"""Transform: ``dbt source freshness``, then ``dbt build`` of the dbt project against the warehouse
+(models, seeds, snapshots, tests)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,65 @@ def _summarise(command: str, results_file: Path) -> DbtResult:
     for r in run.get("results", []):
         if r["status"] in {"error", "fail", "runtime error"}:
             result.failures.append(f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}")
+    return result
+
+
+@dataclass
+class Freshness:
+    """``dbt source freshness``: each source table's status (pass, warn, error) and the hours since it
+    was last loaded (measured on the batches' load time, ``_loaded_at``, not on business dates)."""
+
+    checked: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    never_loaded: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_freshness(
+    settings: Settings, target: Connection, *, select: str | None = None, echo=print
+) -> Freshness:
+    """``dbt source freshness`` of every source (or of the sources ``select`` names, e.g. ``source:ombudsman+``).
+
+    A source past its ``error_after`` raises (before the build: the marts keep the last good night);
+    past ``warn_after`` is reported. A raw table that has never received a row cannot be measured: it
+    is listed as never loaded, not failed (a source system may not send every table).
+    """
+    args = ["source", "freshness"] + (["--select", select] if select else [])
+    run_dbt(settings, target, args, echo=lambda line: None)
+    sources_file = settings.dbt_project_dir / "target" / "sources.json"
+    result = Freshness()
+    if not sources_file.exists():
+        raise TransformFailed("dbt source freshness wrote no results (see target/logs/dbt.log).")
+    for r in json.loads(sources_file.read_text()).get("results", []):
+        name = r["unique_id"].removeprefix("source.complaints_warehouse.")
+        result.checked += 1
+        age_h = round((r.get("max_loaded_at_time_ago_in_s") or 0) / 3600, 1)
+        if str(r.get("max_loaded_at") or "1970").startswith(("1970", "0001")):
+            # dbt reports an empty table as loaded at the epoch: it has never received a row.
+            result.never_loaded.append(name)
+        elif r["status"] == "warn":
+            result.warnings.append(f"{name}: last loaded {age_h} h ago")
+        elif r["status"] == "error":
+            result.errors.append(f"{name}: last loaded {age_h} h ago")
+        elif r["status"] == "runtime error":
+            if "null" in (r.get("error") or r.get("message") or "").lower():
+                result.never_loaded.append(name)
+            else:
+                result.errors.append(f"{name}: {(r.get('error') or r.get('message') or '').strip()}")
+    for line in result.warnings:
+        echo(f"  freshness warning: {line}")
+    if result.errors:
+        listed = "\n  ".join(result.errors)
+        raise TransformFailed(
+            f"Source freshness: data older than its error threshold (the marts were not rebuilt):\n  {listed}"
+        )
+    echo(
+        f"  source freshness: {result.checked} tables checked, {len(result.warnings)} warning(s)"
+        + (f", never loaded: {', '.join(result.never_loaded)}" if result.never_loaded else "")
+    )
     return result
 
 

@@ -77,6 +77,28 @@ create table if not exists audit.source_systems (
 comment on table audit.source_systems is
     'Source systems seen by the loader; replaces names the system a newer one took over from, so dbt counts migrated cases once.';
 
+-- How far each incremental fact has been built: the next night's build takes the keys of the batches
+-- loaded since (dbt_project/macros/incremental_changes.sql). A row is written when the build starts
+-- ('building') and marked 'built' in the same transaction that writes the fact, so a failed build
+-- leaves the previous watermark in force.
+create table if not exists audit.incremental_watermarks (
+    model              text not null,
+    invocation_id      text not null,
+    through_batch_id   bigint not null,
+    after_batch_id     bigint,
+    dependencies_md5   text not null,
+    rebuilt_all        boolean not null,
+    changed_cases      integer not null,
+    changed_keys       integer not null,
+    rows_deleted       integer not null,
+    status             text not null check (status in ('building', 'built')),
+    started_at         timestamptz not null default clock_timestamp(),
+    finished_at        timestamptz,
+    primary key (model, invocation_id)
+);
+comment on table audit.incremental_watermarks is
+    'One row per build of an incremental fact: the batches it took in (after_batch_id, through_batch_id], how many cases and keys it recomputed, and whether it rebuilt every row.';
+
 create table if not exists audit.pipeline_runs (
     run_id       text primary key,
     driver       text not null,

@@ -27,6 +27,9 @@ calendar as (
 with_timescale as (
     select
         stages.*,
+        -- The same key from the case's side of the join: PostgreSQL does not carry a filter on a list
+        -- across a join, so an incremental fact filters both (see fct_complaint_stages).
+        representations.representation_key as case_representation_key,
         representations.procedure_code,
         case stages.stage_code
             when '0' then procedures.stage_0_working_days
@@ -88,6 +91,7 @@ final as (
     select
         stage_key,
         representation_key,
+        case_representation_key,
         source_system,
         representation_id,
         stage_code,

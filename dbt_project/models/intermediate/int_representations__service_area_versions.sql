@@ -1,7 +1,8 @@
 -- The service area version each representation belongs to: the version in force on the date received,
 -- i.e. the latest that started on or before it. valid_to is not used, so sources that close a version
 -- the day before the next starts and sources that close it on the same day both work; a case received
--- before a code's first version takes the first version.
+-- before a code's first version takes the first version. The versions come from dim_service_area (built
+-- once a night), so that an incremental fact filtering on representation_key computes only its cases.
 with
 
 representations as (
@@ -9,7 +10,7 @@ representations as (
 ),
 
 versions as (
-    select * from {{ ref('int_service_areas__versions') }}
+    select * from {{ ref('dim_service_area') }}
 ),
 
 candidates as (

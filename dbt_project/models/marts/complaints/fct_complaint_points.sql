@@ -1,16 +1,30 @@
 -- One row per complaint point: some councils count points, not cases, so a figure says which it counts.
+-- Incremental: each night recomputes only the changed cases and the rows re-sent or deleted (see
+-- incremental_changes).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='point_key',
+    on_schema_change='fail',
+    post_hook="{{ mark_incremental_built() }}",
+) }}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+{%- set changes = incremental_changes(own_table='complaint_points', own_key='point_key', own_key_column='point_id') %}
 with
 
 points as (
     select * from {{ ref('stg_case_system__complaint_points') }}
+    where {{ incremental_filter('point_key', changes.own_keys, changes) }}
 ),
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 final as (

@@ -1,17 +1,33 @@
 -- One row per case and stage it reached: dates, working days taken and whether it was answered within
 -- its timescale (see int_complaint_stages__working_days), outcome, investigator and cost.
+-- Incremental: each night recomputes every stage of the cases the night's load changed (see
+-- incremental_changes), so a case whose stages changed gets all its rows right.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='stage_key',
+    on_schema_change='fail',
+    post_hook="{{ mark_incremental_built() }}",
+) }}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+{%- set changes = incremental_changes() %}
 with
 
 stages as (
     select * from {{ ref('int_complaint_stages__working_days') }}
+    where
+        {{ incremental_filter('representation_key', changes.cases, changes) }}
+        and {{ incremental_filter('case_representation_key', changes.cases, changes) }}
 ),
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 final as (

@@ -1,16 +1,30 @@
 -- One row per payment actually made, by date, type and the directorate of the case it settles.
+-- Incremental: each night recomputes only the changed cases and the rows re-sent or deleted (see
+-- incremental_changes).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='payment_key',
+    on_schema_change='fail',
+    post_hook="{{ mark_incremental_built() }}",
+) }}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+{%- set changes = incremental_changes(own_table='payments', own_key='payment_key', own_key_column='payment_id') %}
 with
 
 payments as (
     select * from {{ ref('stg_case_system__payments') }}
+    where {{ incremental_filter('payment_key', changes.own_keys, changes) }}
 ),
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 final as (

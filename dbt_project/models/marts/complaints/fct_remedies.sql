@@ -1,17 +1,31 @@
 -- One row per remedy agreed to put a complaint right: when, by when, whether it was done late, how
 -- much (financial remedies) and who recommended it (the council or the Ombudsman).
+-- Incremental: each night recomputes only the changed cases and the rows re-sent or deleted (see
+-- incremental_changes).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='remedy_key',
+    on_schema_change='fail',
+    post_hook="{{ mark_incremental_built() }}",
+) }}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+{%- set changes = incremental_changes(own_table='remedies', own_key='remedy_key', own_key_column='remedy_id') %}
 with
 
 remedies as (
     select * from {{ ref('stg_case_system__remedies') }}
+    where {{ incremental_filter('remedy_key', changes.own_keys, changes) }}
 ),
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 final as (

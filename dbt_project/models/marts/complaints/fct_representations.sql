@@ -1,16 +1,30 @@
 -- One row per representation: what it was, where it was handled, how far it went and how it ended.
+-- Incremental: each night recomputes only the cases the night's load changed (see incremental_changes).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='representation_key',
+    on_schema_change='fail',
+    post_hook="{{ mark_incremental_built() }}",
+) }}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+{%- set changes = incremental_changes() %}
+
 with
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 stage_rollup as (
     select * from {{ ref('int_representations__stage_rollup') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
+    where {{ incremental_filter('representation_key', changes.cases, changes) }}
 ),
 
 calendar as (

@@ -1,0 +1,188 @@
+{#-
+    Incremental facts: each night a fact recomputes only the cases the night's load touched.
+
+    The unit of change is the case (representation_key): every fact row takes attributes from its
+    case (procedure, directorate, service area version, received date), so a change anywhere in a case
+    recomputes all of that case's rows in every fact, and a fact keyed by its own row (complaint points,
+    remedies, payments) also recomputes each row whose own key was re-sent or deleted.
+
+    Changed cases, from the raw batches loaded after the fact's last build (audit.incremental_watermarks):
+      - every case named by a row (new version or tombstone) of representations, stages, complaint
+        points, remedies or payments in those batches;
+      - the older system's case a newer system's case names as its legacy id (a migration removes it);
+      - every case of a service area whose version list changed (a reorganisation moves cases to a new
+        version), and every case whose service area version no longer exists in dim_service_area;
+      - all cases when the calendar (bank holidays, working days) or the procedures' timescales changed
+        since the last build (their checksum is recorded), or when there is no watermark yet.
+
+    When run by `dbt run` / `dbt build` of an existing fact (not --full-refresh), this macro, called as
+    the model is compiled: records the build ('building'), works out the changed cases and keys, and
+    deletes their rows from the fact. All of it runs in the model's own transaction, which dbt commits
+    with the new rows (the post-hook marks the build 'built'), so a failed build changes nothing. The
+    model then selects only those cases, with literal key lists, so that PostgreSQL pushes the filter
+    down through the staging views to the raw tables (see incremental_filter).
+-#}
+
+{% macro incremental_changes(own_table=none, own_key=none, own_key_column=none) -%}
+    {%- set nothing = {'all': true, 'cases': [], 'own_keys': []} -%}
+    {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
+        {{ return(nothing) }}
+    {%- endif -%}
+    {%- set incremental = is_incremental() -%}
+    {%- set raw = 'raw_case_system' -%}
+    {%- set model_name = this.schema ~ '.' ~ this.identifier -%}
+
+    {#- The batch this build reads through: the latest finished batch, but never past a batch still
+        loading (a lower id may commit after a higher one). -#}
+    {%- set through = run_query(
+        "select coalesce(least(max(batch_id) filter (where status <> 'running'),"
+        ~ " min(batch_id) filter (where status = 'running') - 1), 0) from audit.load_batches"
+    ).columns[0].values()[0] -%}
+    {%- set dependencies_md5 = run_query(
+        "select md5(coalesce((select string_agg(date_day || ':' || working_day_index || ':' || is_working_day, ','"
+        ~ " order by date_day) from " ~ ref('dim_date') ~ "), '')"
+        ~ " || coalesce((select string_agg(procedures::text, ',' order by procedures::text) from "
+        ~ ref('procedures') ~ " as procedures), ''))"
+    ).columns[0].values()[0] -%}
+    {%- set previous = none -%}
+    {%- if incremental -%}
+        {%- set last = run_query(
+            "select through_batch_id, dependencies_md5 from audit.incremental_watermarks"
+            ~ " where model = '" ~ model_name ~ "' and status = 'built' order by finished_at desc limit 1"
+        ) -%}
+        {%- if last.rows | length > 0 and last.rows[0][1] == dependencies_md5 -%}
+            {%- set previous = last.rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+
+    {%- set changes = {'all': previous is none, 'cases': [], 'own_keys': []} -%}
+    {%- if previous is not none -%}
+        {%- set window = '_batch_id > ' ~ previous ~ ' and _batch_id <= ' ~ through -%}
+        {%- set cases_sql -%}
+            with touched as (
+                {% for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments'] -%}
+                select _source_system || ':' || representation_id as representation_key
+                from {{ raw }}.{{ table }}
+                where {{ window }} and representation_id is not null
+                {% if not loop.last %}union{% endif %}
+                {% endfor -%}
+                -- A newer system's case removes the older system's case it names.
+                union
+                select source_systems.replaces || ':' || representations.legacy_representation_id
+                from {{ raw }}.representations
+                inner join audit.source_systems
+                    on representations._source_system = source_systems.source_system
+                where
+                    representations.{{ window }}
+                    and representations.legacy_representation_id is not null
+                    and source_systems.replaces is not null
+                -- A service area whose versions changed: its cases may belong to another version now.
+                union
+                select representations._source_system || ':' || representations.representation_id
+                from {{ raw }}.representations
+                where (representations._source_system, representations.service_area_code) in (
+                    select service_areas._source_system, service_areas.service_area_code
+                    from {{ raw }}.service_areas
+                    where service_areas.{{ window }}
+                )
+                -- A case whose service area version is gone (a version derived from the cases moved).
+                union
+                select fact.representation_key
+                from {{ this }} as fact
+                where
+                    fact.service_area_key is not null
+                    and not exists (
+                        select 1 from {{ ref('dim_service_area') }} as versions
+                        where versions.service_area_key = fact.service_area_key
+                    )
+            )
+            {% if own_table -%}
+            -- The fact's own rows re-sent or deleted: their case, as any version of the row names it.
+            , own_touched as (
+                select distinct _source_system, {{ own_key_column }}
+                from {{ raw }}.{{ own_table }}
+                where {{ window }}
+            )
+            select _source_system || ':' || representation_id
+            from {{ raw }}.{{ own_table }}
+            where
+                representation_id is not null
+                and (_source_system, {{ own_key_column }}) in (select * from own_touched)
+            union
+            {%- endif %}
+            select representation_key from touched
+        {%- endset -%}
+        {%- do changes.update({'cases': run_query(cases_sql).columns[0].values() | list}) -%}
+        {%- if own_table -%}
+            {%- set keys_sql -%}
+                select distinct _source_system || ':' || {{ own_key_column }}
+                from {{ raw }}.{{ own_table }}
+                where
+                    ({{ window }})
+                    or _source_system || ':' || representation_id = any({{ key_array(changes.cases) }})
+            {%- endset -%}
+            {%- do changes.update({'own_keys': run_query(keys_sql).columns[0].values() | list}) -%}
+        {%- endif -%}
+        {#- Beyond 200,000 keys a literal list no longer pays: recompute every row. -#}
+        {%- if changes.cases | length + changes.own_keys | length > 200000 -%}
+            {%- do changes.update({'all': true, 'cases': [], 'own_keys': []}) -%}
+        {%- endif -%}
+    {%- endif -%}
+
+    {#- Take the changed rows out (all of them when recomputing every row); the model puts them back. -#}
+    {%- set deleted = 0 -%}
+    {%- if incremental -%}
+        {%- set delete_sql -%}
+            with deleted as (
+                delete from {{ this }}
+                {%- if not changes.all %}
+                where
+                    representation_key = any({{ key_array(changes.cases) }})
+                    {%- if own_key %} or {{ own_key }} = any({{ key_array(changes.own_keys) }}){% endif %}
+                {%- endif %}
+                returning 1
+            )
+            select count(*) from deleted
+        {%- endset -%}
+        {%- set deleted = run_query(delete_sql).columns[0].values()[0] -%}
+    {%- endif -%}
+
+    {%- do run_query(
+        "insert into audit.incremental_watermarks (model, invocation_id, through_batch_id, after_batch_id,"
+        ~ " dependencies_md5, rebuilt_all, changed_cases, changed_keys, rows_deleted, status) values ('"
+        ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ through ~ ", " ~ (previous if previous is not none else 'null')
+        ~ ", '" ~ dependencies_md5 ~ "', " ~ changes.all ~ ", " ~ changes.cases | length ~ ", "
+        ~ changes.own_keys | length ~ ", " ~ deleted ~ ", 'building')"
+        ~ " on conflict (model, invocation_id) do nothing"
+    ) -%}
+    {{ return(changes) }}
+{%- endmacro %}
+
+
+{#- A SQL array literal of keys (text), quotes doubled. -#}
+{% macro key_array(keys) -%}
+    {%- if keys | length == 0 -%}
+        array[]::text[]
+    {%- else -%}
+        array[{% for key in keys %}'{{ key | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %}]::text[]
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Restrict a CTE to the changed keys: a condition on a constant list, so PostgreSQL can push it down
+    through the staging views' window functions (their PARTITION BY is the key). -#}
+{% macro incremental_filter(column, keys, changes) -%}
+    {%- if changes.all -%}
+        true
+    {%- else -%}
+        {{ column }} = any({{ key_array(keys) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The post-hook of an incremental fact: the build that started is done (same transaction as its rows). -#}
+{% macro mark_incremental_built() -%}
+    update audit.incremental_watermarks
+    set status = 'built', finished_at = clock_timestamp()
+    where model = '{{ this.schema }}.{{ this.identifier }}' and invocation_id = '{{ invocation_id }}'
+{%- endmacro %}

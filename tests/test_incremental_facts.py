@@ -1,0 +1,206 @@
+"""Incremental facts: a night's incremental build equals a full rebuild, row for row, and recomputes only
+the cases that night's load changed (late corrections, deletions, new cases, a reorganisation)."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from complaints_warehouse import pipeline, transform
+
+QUIET = {"echo": lambda line: None}
+FACTS = {
+    "fct_representations": "representation_key",
+    "fct_complaint_stages": "stage_key",
+    "fct_complaint_points": "point_key",
+    "fct_remedies": "remedy_key",
+    "fct_payments": "payment_key",
+}
+
+
+def change_the_source(sim) -> dict:
+    """Four simulated days (1 April reorganises a service area), plus a late correction of an old
+    case's stage outcome, a case deleted outright, one stage and one payment deleted at source."""
+    days = sim.advance(4)
+    with psycopg.connect(sim.conninfo) as conn:
+        corrected = conn.execute(
+            "select case_ref from rms.case_stages where stage_code = 'S1' and outcome_code = 'NUP' "
+            "and case_ref in (select case_ref from rms.cases where case_status = 'C') order by case_ref limit 1"
+        ).fetchone()[0]
+        conn.execute(
+            "update rms.case_stages set outcome_code = 'UPH', modified_at = now() "
+            "where case_ref = %s and stage_code = 'S1'",
+            (corrected,),
+        )
+        two_stages = conn.execute(
+            "select case_ref from rms.case_stages where case_ref <> %s group by case_ref "
+            "having count(*) >= 2 order by case_ref limit 1",
+            (corrected,),
+        ).fetchone()[0]
+        conn.execute(
+            "delete from rms.case_stages where case_ref = %s and stage_code = "
+            "(select max(stage_code) from rms.case_stages where case_ref = %s)",
+            (two_stages, two_stages),
+        )
+        payment = conn.execute("select payment_no from rms.payments order by payment_no limit 1").fetchone()[
+            0
+        ]
+        conn.execute("delete from rms.payments where payment_no = %s", (payment,))
+        deleted = conn.execute(
+            "select case_ref from rms.cases where case_ref not in (%s, %s) and case_ref in "
+            "(select case_ref from rms.case_issues) order by case_ref desc limit 1",
+            (corrected, two_stages),
+        ).fetchone()[0]
+        for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
+            conn.execute(f"delete from rms.{table} where case_ref = %s", (deleted,))  # noqa: S608
+    return {
+        "days": days,
+        "corrected": corrected,
+        "two_stages": two_stages,
+        "payment": payment,
+        "deleted": deleted,
+    }
+
+
+def fact_rows(sql, schema: str, fact: str) -> list[tuple]:
+    return sql(f"select * from {schema}.{fact} order by 1")  # noqa: S608
+
+
+def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cases(
+    simulated_case_system, settings, warehouse, sql
+):
+    facts = " ".join(FACTS)
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    first = transform.run_dbt(
+        settings,
+        warehouse,
+        [
+            "build",
+            "--resource-type",
+            "seed",
+            "--resource-type",
+            "model",
+            "--select",
+            f"+{facts.replace(' ', ' +')}",
+        ],
+        **QUIET,
+    )
+    assert first.success, first.failures
+    (first_through,) = sql(
+        "select max(through_batch_id) from audit.incremental_watermarks where status = 'built'"
+    )[0]
+    cases_before = sql("select count(*) from marts.fct_representations")[0][0]
+
+    changed = change_the_source(simulated_case_system)
+    assert any(day.get("reorganised") for day in changed["days"])
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+
+    # The night exactly as the DAG runs it: source freshness, then dbt build (models and tests).
+    night = pipeline.step_transform(settings, warehouse, **QUIET)
+    assert night["success"] and not night["freshness"]["errors"]
+    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    inserted = {
+        r["unique_id"].rsplit(".", 1)[1]: r["adapter_response"].get("rows_affected")
+        for r in results["results"]
+        if r["unique_id"].rsplit(".", 1)[1] in FACTS
+    }
+    sql("create schema incremental_copy")
+    for fact in FACTS:
+        sql(f"create table incremental_copy.{fact} as select * from marts.{fact}")
+
+    # What the night changed, worked out here from the raw batches by the documented rule: every case a
+    # new row or tombstone names, and every case of a service area whose versions changed.
+    expected_changed = sql(
+        """
+        with touched as (
+            select _source_system || ':' || representation_id as representation_key
+            from raw_case_system.representations where _batch_id > %(after)s
+            union select _source_system || ':' || representation_id from raw_case_system.stages
+            where _batch_id > %(after)s
+            union select _source_system || ':' || representation_id from raw_case_system.complaint_points
+            where _batch_id > %(after)s and representation_id is not null
+            union select _source_system || ':' || representation_id from raw_case_system.remedies
+            where _batch_id > %(after)s and representation_id is not null
+            union select _source_system || ':' || representation_id from raw_case_system.payments
+            where _batch_id > %(after)s and representation_id is not null
+            union select _source_system || ':' || representation_id from raw_case_system.representations
+            where (_source_system, service_area_code) in (
+                select _source_system, service_area_code from raw_case_system.service_areas
+                where _batch_id > %(after)s)
+        )
+        select representation_key from touched where representation_key is not null
+        """,
+        {"after": first_through},
+    )
+    expected_changed = {r[0] for r in expected_changed}
+    # A fact keyed by its own rows also takes the case of each of its rows deleted at source.
+    deleted_payment_cases = {
+        r[0]
+        for r in sql(
+            "select _source_system || ':' || representation_id from raw_case_system.payments "
+            "where payment_id in (select payment_id from raw_case_system.payments "
+            "where _batch_id > %s and _is_deleted) and representation_id is not null",
+            (first_through,),
+        )
+    }
+    assert deleted_payment_cases - expected_changed  # the deleted payment's case changed nothing else
+    night_builds = dict(
+        (model.split(".")[1], row)
+        for model, *row in sql(
+            "select model, rebuilt_all, changed_cases, after_batch_id, status from audit.incremental_watermarks "
+            "where after_batch_id is not null"
+        )
+    )
+    assert set(night_builds) == set(FACTS)
+    for fact, (rebuilt_all, changed_cases, after, status) in night_builds.items():
+        assert (rebuilt_all, after, status) == (False, first_through, "built"), fact
+        extra = deleted_payment_cases if fact == "fct_payments" else set()
+        assert changed_cases == len(expected_changed | extra), fact
+    assert 0 < len(expected_changed) < cases_before / 2
+    # Only the changed cases' rows were written: every row inserted belongs to a changed case.
+    for fact in FACTS:
+        in_changed = sql(
+            f"select count(*) from marts.{fact} where representation_key = any(%s)",  # noqa: S608
+            (list(expected_changed | (deleted_payment_cases if fact == "fct_payments" else set())),),
+        )[0][0]
+        assert inserted[fact] == in_changed, fact
+    assert inserted["fct_representations"] < cases_before / 2
+
+    # The changes themselves reached the facts.
+    rms = lambda ref: f"rms:{ref}"  # noqa: E731
+    for fact in FACTS:
+        assert sql(
+            f"select count(*) from marts.{fact} where representation_key = %s",  # noqa: S608
+            (rms(changed["deleted"]),),
+        ) == [(0,)], fact
+    assert sql(
+        "select outcome_code from marts.fct_complaint_stages where stage_key = %s",
+        (rms(changed["corrected"]) + ":1",),
+    ) == [("upheld",)]
+    assert sql(
+        "select count(*) from marts.fct_payments where payment_key = %s", (rms(changed["payment"]),)
+    ) == [(0,)]
+    stages_left = sql(
+        "select count(*) from raw_case_system.stages__current where representation_id = %s and not _is_deleted",
+        (changed["two_stages"],),
+    )[0][0]
+    assert stages_left >= 1
+    assert sql(
+        "select count(*) from marts.fct_complaint_stages where representation_key = %s",
+        (rms(changed["two_stages"]),),
+    ) == [(stages_left,)]
+
+    # A full rebuild gives exactly the same rows.
+    rebuilt = transform.run_dbt(settings, warehouse, ["run", "--full-refresh", "--select", facts], **QUIET)
+    assert rebuilt.success, rebuilt.failures
+    for fact in FACTS:
+        assert sql(
+            f"select count(*) from (select * from incremental_copy.{fact} except all "  # noqa: S608
+            f"select * from marts.{fact}) as only_incremental"
+        ) == [(0,)], fact
+        assert sql(
+            f"select count(*) from (select * from marts.{fact} except all "  # noqa: S608
+            f"select * from incremental_copy.{fact}) as only_rebuilt"
+        ) == [(0,)], fact
+        assert fact_rows(sql, "incremental_copy", fact) == fact_rows(sql, "marts", fact), fact
