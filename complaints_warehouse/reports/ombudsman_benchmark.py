@@ -139,25 +139,19 @@ def _year_cell(year: str, caveat: str | None) -> str:
 
 
 def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
-    if not r:
-        return ["–"] + ([] if measure == "compliance_rate_pct" else ["–"])
-    value = show(r["council_value"], kind)
+    """The council's figure, with the similar authorities' average and the comparison under it."""
+    if not r or r["council_value"] is None and r["similar_authority_value"] is None:
+        return ["–"]
+    value = esc(show(r["council_value"], kind))
     avg = r["similar_authority_value"]
-    out = [esc(value + (f" (avg {show(avg, kind)})" if avg is not None else ""))]
-    if measure != "compliance_rate_pct":
-        out.append(esc(r["comparison"] or "–"))
-    return out
+    under = " · ".join(
+        x for x in (f"avg {show(avg, kind)}" if avg is not None else "", r["comparison"] or "") if x
+    )
+    return [value + (f"<br><span class='caveat'>{esc(under)}</span>" if under else "")]
 
 
 def _headers(first: str) -> tuple[list[str], list[bool]]:
-    headers, numeric = [first], [False]
-    for measure, (title, _, _) in MEASURES.items():
-        headers.append(title)
-        numeric.append(True)
-        if measure != "compliance_rate_pct":
-            headers.append("vs similar")
-            numeric.append(False)
-    return headers, numeric
+    return [first, *(title for title, _, _ in MEASURES.values())], [False] + [True] * len(MEASURES)
 
 
 def _overview(figures: dict) -> str:
