@@ -505,14 +505,14 @@ def _trend_table(data: dict) -> str:
             "Received",
             "Year before",
             "Closed",
-            *(f"Stage {s} on time" for s in STAGES),
+            *(f"S{s} on time" for s in STAGES),
             "Escalated",
             "Upheld",
             "Figures",
         ],
         rows_out,
         numeric=[False] + [True] * 9 + [False],
-        caption="The trend in figures",
+        caption="The trend in figures (S0 to S3: responses within timescale at Stages 0 to 3)",
         table_id="trend-table",
     )
 

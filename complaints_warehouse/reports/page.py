@@ -29,6 +29,8 @@ p.lede { margin: 0; color: var(--muted); }
 p.note, .caveat { font-size: 13px; color: var(--muted); }
 span.caveat { display: inline-block; max-width: 16em; font-size: 12px; }
 td:first-child, #trend-table td, #directorate-table td { white-space: nowrap; }
+#trend-table, #directorate-table { font-size: 12.5px; }
+#trend-table th, #trend-table td, #directorate-table th, #directorate-table td { padding: 5px 6px; }
 td:first-child span.caveat { white-space: normal; }
 .badge { display: inline-block; font-size: 12px; font-weight: bold; padding: 2px 8px; border-radius: 3px;
   border: 1.5px solid var(--ink); margin-left: 8px; vertical-align: middle; }
