@@ -456,3 +456,52 @@ def test_each_report_opens_in_chromium_without_errors_and_draws_its_charts(
         "ombudsman_benchmark",
     )
     page.close()
+
+
+# Last in the module: it adds a version 2 to the shared warehouse's publication.
+@slow
+def test_the_pack_shows_the_latest_version_and_the_restatements_since_the_last_pack(demo):
+    [(directorate, procedure, old)] = demo.sql(
+        "select directorate, procedure_code, value from published.bmmr_figures where report_month = %s "
+        "and version = 1 and period = 'month' and measure = 'complaints_received' order by value desc limit 1",
+        (MONTH,),
+    )
+    # What publish does for a late correction: version 2 with one cell changed, and its restatement.
+    with database.connect(demo.target) as conn:
+        conn.execute(
+            "insert into published.bmmr_publications (report_month, version, validation_run_id, checksum, "
+            "figures_count, published_by) select report_month, 2, validation_run_id, 'v2', figures_count, 'test' "
+            "from published.bmmr_publications where report_month = %s and version = 1",
+            (MONTH,),
+        )
+        conn.execute(
+            "insert into published.bmmr_figures select report_month, 2, directorate, procedure_code, period, "
+            "measure, value + case when (directorate, procedure_code, period, measure) = "
+            "(%s, %s, 'month', 'complaints_received') then 1 else 0 end "
+            "from published.bmmr_figures where report_month = %s and version = 1",
+            (directorate, procedure, MONTH),
+        )
+        conn.execute(
+            "insert into published.bmmr_restatements (report_month, from_version, to_version, directorate, "
+            "procedure_code, period, measure, old_value, new_value, reason) "
+            "values (%s, 1, 2, %s, %s, 'month', 'complaints_received', %s, %s, 'late correction')",
+            (MONTH, directorate, procedure, old, old + 1),
+        )
+    [path] = bmmr_pack.write(demo.settings, demo.target)
+    html = path.read_text()
+    data = report_data(html)
+    assert data["publication"]["version"] == 2 and data["publication"]["checksum"] == "v2"
+    [restated] = data["restatements"]
+    assert (restated["directorate"], restated["old_value"], restated["new_value"]) == (
+        directorate,
+        int(old),
+        int(old) + 1,
+    )
+    [row] = table_rows(html, "restatements")
+    assert row[:3] == ["2024-03", "v1 → v2", directorate] and row[6:8] == [count(old), count(old + 1)]
+    [(total,)] = demo.sql(
+        "select sum(value) from published.bmmr_figures where report_month = %s and version = 2 "
+        "and period = 'month' and measure = 'complaints_received'",
+        (MONTH,),
+    )
+    assert data["headline"]["month"]["complaints_received"] == int(total)

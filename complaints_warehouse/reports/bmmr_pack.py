@@ -101,7 +101,7 @@ def rag(actual, target, higher_is_better: bool) -> str:
 
 
 def publicise(record: dict, sup: Suppression) -> dict:
-    """A record's figures as the page and data block show them: small counts, and rates and amounts
+    """A record's figures as the page and data block show them: small counts, and the rates and amounts
     resting on them, suppressed when public; other fields as they are."""
     out = {}
     for key, value in record.items():
@@ -109,8 +109,9 @@ def publicise(record: dict, sup: Suppression) -> dict:
             out[key] = sup.count(value)
         elif key in AMOUNTS:
             out[key] = sup.derived(value, record.get(AMOUNTS[key]))
-        elif key in RATES:
-            out[key] = sup.derived(value, record.get(RATES[key][1]))
+        elif key in RATES:  # a rate of a small count, or of a small base, would give the count away
+            numerator, denominator = (record.get(k) for k in RATES[key])
+            out[key] = sup.label if sup.hides(numerator) or sup.hides(denominator) else plain(value)
         else:
             out[key] = plain(value) if isinstance(value, Decimal | int | float) else value
     return out
@@ -311,17 +312,15 @@ def data_block(figures: dict, sup: Suppression) -> dict:
 
 
 def _restated_value(r: dict, key: str, sup: Suppression):
+    """A restated cell: a count is suppressed like any other; an amount or rate of one directorate and
+    procedure rests on a count the row does not carry, so a public pack leaves it out."""
     if r["measure"] in COUNTS:
         return sup.count(r[key])
-    if r["measure"] in AMOUNTS or r["measure"].endswith("_pct"):
-        # A restated amount or rate of one directorate: its count is not in the row; when public,
-        # show it only if it is not a small figure's share (conservatively: amounts are kept, rates hidden).
-        return sup.label if sup.public and r["measure"].endswith("_pct") else plain(r[key])
-    return plain(r[key])
+    return "suppressed" if sup.public else plain(r[key])
 
 
 def _public_kpi(k: dict, sup: Suppression) -> dict:
-    hidden = sup.hides(k["denominator"])
+    hidden = sup.hides(k["numerator"]) or sup.hides(k["denominator"])
     return {
         **{key: plain(v) if isinstance(v, Decimal) else v for key, v in k.items()},
         "numerator": sup.count(k["numerator"]),
