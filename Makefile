@@ -24,8 +24,9 @@ run: install  ## the nightly DAG end to end through Airflow, on the embedded Pos
 	$(BIN)/complaints-warehouse simulator create --if-missing
 	$(BIN)/complaints-warehouse airflow-run
 
-test: install  ## ruff, then the whole pytest suite against a real (embedded) PostgreSQL, dbt, GX and Airflow
+test: install  ## ruff, then the whole pytest suite against a real (embedded) PostgreSQL, dbt, GX, Airflow and Chromium
 	$(BIN)/ruff check .
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 lint: install sqlfluff  ## ruff and sqlfluff

@@ -37,6 +37,7 @@ typical use:
   complaints-warehouse restatements        every published BMMR figure a later version changed
   complaints-warehouse retention purge     purge personal data past its retention period (--dry-run)
   complaints-warehouse subject-access REF --out FILE   everything held about one complainant
+  complaints-warehouse report bmmr         the BMMR pack of the latest published month (HTML)
   complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
@@ -197,6 +198,35 @@ def cmd_publish(args, settings) -> int:
     return EXIT_OK
 
 
+def cmd_report(args, settings) -> int:
+    """Write one report; prints the paths written. Nothing to report yet is a clear message, exit 1."""
+    from complaints_warehouse import pipeline, reports
+    from complaints_warehouse.reports import annual_report, bmmr_pack, ombudsman_benchmark
+
+    if args.public and settings.suppression_threshold > 1:
+        _echo(
+            f"Public output: counts from 1 to {settings.suppression_threshold - 1} are suppressed "
+            "(WAREHOUSE_SUPPRESSION_THRESHOLD)."
+        )
+    target = pipeline.prepare(settings)
+    try:
+        if args.report == "bmmr":
+            month = date.fromisoformat(f"{args.month}-01") if args.month else None
+            paths = bmmr_pack.write(settings, target, month=month, public=args.public)
+        elif args.report == "annual":
+            paths = annual_report.write(
+                settings, target, year=args.year, procedure=args.procedure, public=args.public
+            )
+        else:
+            paths = ombudsman_benchmark.write(settings, target, authority=args.authority, public=args.public)
+    except reports.ReportUnavailable as exc:
+        _echo(f"Not written: {exc}")
+        return EXIT_FAILED
+    for path in paths:
+        _echo(str(path))
+    return EXIT_OK
+
+
 def cmd_restatements(args, settings) -> int:
     from complaints_warehouse import pipeline, publish
 
@@ -354,6 +384,16 @@ def _day(value: str) -> str:
     return value
 
 
+def _financial_year(value: str) -> str:
+    from complaints_warehouse.reports.formatting import financial_year_start
+
+    try:
+        financial_year_start(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="complaints-warehouse",
@@ -447,6 +487,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="FILE", help="the JSON file to write (personal data: keep it safe)"
     )
     p.set_defaults(handler=cmd_subject_access)
+
+    p = sub.add_parser(
+        "report",
+        help="write a report (self-contained HTML in outputs/reports/): bmmr, annual or ombudsman",
+        description="Write a report as one self-contained HTML page under outputs/reports/ (the annual "
+        "report also as CSV). --public suppresses small numbers (WAREHOUSE_SUPPRESSION_THRESHOLD, default 5).",
+    )
+    reports = p.add_subparsers(dest="report", required=True, metavar="REPORT")
+    r = reports.add_parser("bmmr", help="the BMMR pack of a published month (published figures only)")
+    r.add_argument("--month", type=_month, help="YYYY-MM (default: the latest published month)")
+    r = reports.add_parser("annual", help="the statutory annual report of a financial year, and its CSV")
+    r.add_argument("--year", type=_financial_year, help="e.g. 2023/24 (default: the latest complete year)")
+    r.add_argument(
+        "--procedure",
+        default="all",
+        help="corporate, childrens_statutory, childrens_non_statutory, adults_statutory, or all (default)",
+    )
+    r = reports.add_parser(
+        "ombudsman", help="the Ombudsman benchmark against similar authorities, and reconciliation"
+    )
+    r.add_argument(
+        "--authority",
+        help="the council, a name or ONS code (default: WAREHOUSE_COUNCIL, else every authority held)",
+    )
+    for r in reports.choices.values():
+        r.add_argument("--public", action="store_true", help="for publication: suppress small numbers")
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser(
         "bench", help="benchmark the load against bare COPY and pandas to_sql; writes bench-results.json"

@@ -183,14 +183,29 @@ def publish(context: Context) -> dict:
     )
 
 
+def bmmr_pack(context: Context) -> dict[str, str]:
+    """Write the BMMR pack of the latest published month (after ``publish``); {name: path}, or nothing
+    (with the reason in the log) when no month is published yet."""
+    pipeline, settings, target = _warehouse()
+    return _run(lambda: pipeline.step_reports(settings, target, which=("bmmr",)))
+
+
 def report(
-    context: Context, loads: list[dict], transformed: dict, validation: dict, publication: dict | None = None
+    context: Context,
+    loads: list[dict],
+    transformed: dict,
+    validation: dict,
+    publication: dict | None = None,
+    reports: dict[str, str] | None = None,
 ) -> dict:
+    """The run's summary; writes the reports too, unless a task before wrote them (``reports``)."""
     pipeline, settings, target = _warehouse()
     summary = {"loads": loads, "transform": transformed, "validation": validation}
     if publication is not None:
         summary["publication"] = publication
-    return pipeline.step_report(settings, target, context["run_id"], summary)
+    if reports is not None:
+        summary["reports"] = reports
+    return pipeline.step_report(settings, target, context["run_id"], summary, write_reports=reports is None)
 
 
 def ombudsman_files_waiting(context: Context) -> bool:

@@ -2,6 +2,9 @@
 
     prepare -> load (each source) -> transform (dbt build) -> validate (GX checkpoint) -> publish -> report
 
+The report step writes the run's summary and the reports people look at (``reports/``: the BMMR pack
+of the published month, the annual report, the Ombudsman benchmark) to ``outputs/``.
+
 Publish freezes the latest complete month's BMMR (see ``publish``); it runs only after a validation
 that passed, so a failed expectation leaves the previously published figures as they were.
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, publish, recovery, roles, transform, validate
+from complaints_warehouse import database, load, publish, recovery, reports, roles, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.locks import run_lock
@@ -223,13 +226,36 @@ def step_retention(
     return result.as_dict()
 
 
+def step_reports(
+    settings: Settings,
+    target: Connection,
+    *,
+    which: tuple[str, ...] = reports.REPORTS,
+    public: bool = False,
+    echo: Echo = print,
+) -> dict[str, str]:
+    """Write the reports (the BMMR pack of the latest published month, the annual report of the latest
+    complete financial year, the Ombudsman benchmark) to ``outputs/reports/``; {name: path}.
+    A report with nothing to show yet (no month published) is skipped with the reason printed."""
+    echo("Writing the reports")
+    return reports.write_reports(settings, target, which=which, public=public, echo=echo)
+
+
 def step_report(
-    settings: Settings, target: Connection, run_id: str, summary: dict, *, echo: Echo = print
+    settings: Settings,
+    target: Connection,
+    run_id: str,
+    summary: dict,
+    *,
+    write_reports: bool = True,
+    echo: Echo = print,
 ) -> dict:
-    """Write the run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
+    """Write the reports (unless ``write_reports`` is false, e.g. when a task before wrote them) and the
+    run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     path = settings.outputs_dir / "last-run.json"
     docs = transform.generate_docs(settings, target)
+    written = step_reports(settings, target, echo=echo) if write_reports else {}
     summary = {
         **summary,
         "run_id": run_id,
@@ -237,6 +263,7 @@ def step_report(
             "summary": str(path),
             "data_docs": str(settings.data_docs_dir / "index.html"),
             "dbt_docs": str(docs),
+            "reports": {**summary.get("reports", {}), **written},
         },
     }
     path.write_text(json.dumps(summary, indent=2, default=str))
@@ -320,8 +347,17 @@ def run_all(
 
 
 def output_paths(settings: Settings) -> dict[str, Path]:
-    return {
+    """Where the last run's outputs are: the summary, Data Docs, dbt docs and the reports it wrote."""
+    paths = {
         "run summary": settings.outputs_dir / "last-run.json",
         "Data Docs": settings.data_docs_dir / "index.html",
         "dbt docs (the warehouse's models, columns and lineage)": settings.outputs_dir / "dbt-docs.html",
     }
+    summary = paths["run summary"]
+    if summary.exists():
+        try:
+            written = json.loads(summary.read_text()).get("outputs", {}).get("reports", {})
+        except ValueError:
+            written = {}
+        paths.update({name: Path(path) for name, path in written.items()})
+    return paths

@@ -49,6 +49,10 @@ class Settings:
     case_system_dir: Path
     ombudsman_dir: Path
     reference_dir: Path
+    #: Public reports show counts from 1 to this less one as "<threshold" (WAREHOUSE_SUPPRESSION_THRESHOLD).
+    suppression_threshold: int = 5
+    #: The council the reports benchmark (WAREHOUSE_COUNCIL: a name or ONS code); None: work it out.
+    council: str | None = None
 
     def source_dir(self, source: str) -> Path:
         """The folder a source's files are read from."""
@@ -129,7 +133,21 @@ def load_settings() -> Settings:
         ),
         ombudsman_dir=_path("OMBUDSMAN_DATA_DIR", PROJECT_DIR / "ingestion" / "ombudsman" / "sample"),
         reference_dir=_path("REFERENCE_DATA_DIR", PROJECT_DIR / "ingestion" / "reference" / "data"),
+        suppression_threshold=_suppression_threshold(),
+        council=os.environ.get("WAREHOUSE_COUNCIL", "").strip() or None,
     )
+
+
+def _suppression_threshold() -> int:
+    raw = os.environ.get("WAREHOUSE_SUPPRESSION_THRESHOLD", "").strip()
+    if not raw:
+        return 5
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(
+            f"WAREHOUSE_SUPPRESSION_THRESHOLD={raw!r} must be a whole number of at least 1 "
+            '(public reports show counts below it as "<N"; 1 suppresses nothing).'
+        )
+    return int(raw)
 
 
 def bi_reader_password() -> str | None:

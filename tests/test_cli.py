@@ -20,7 +20,7 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_help_names_every_step_and_the_exit_codes():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("run", "load", "transform", "validate", "db", "airflow-run"):
+    for command in ("run", "load", "transform", "validate", "report", "db", "airflow-run"):
         assert f"  {command}" in result.stdout
     assert "WAREHOUSE_URL" in result.stdout
     assert "exit codes" in result.stdout

@@ -219,7 +219,8 @@ def test_bmmr_monthly_runs_on_new_marts_and_publishes_after_validating(dagbag):
     assert shape(dag) == {
         "prepare": ["validate"],
         "validate": ["publish", "report"],
-        "publish": ["report"],
+        "publish": ["bmmr_pack", "report"],
+        "bmmr_pack": ["report"],
         "report": [],
     }
     assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"

@@ -1,0 +1,416 @@
+"""The statutory annual report for a financial year and procedure (or all procedures), from
+``marts.annual_report``: the tables the councils' annual reports carry, each with last year beside it,
+ready to paste into a committee report, and a CSV of every table.
+
+Sections, in report order: representations received, complaints by stage, outcomes, timescale bands,
+nature of complaints, complaints by service area, compliments by service, Ombudsman outcomes, payments.
+Each cell counts in the year of its own event (a complaint received in March and answered in April
+counts as received in one year and answered in the next).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from complaints_warehouse import database
+from complaints_warehouse.database import Connection
+from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
+from complaints_warehouse.reports.formatting import (
+    Suppression,
+    count,
+    esc,
+    financial_year,
+    financial_year_start,
+    pct,
+    plain,
+    show,
+    signed,
+    slug,
+    uk_date,
+)
+from complaints_warehouse.settings import Settings
+
+ALL = "all"
+#: Section (as in marts.annual_report) -> the table's title.
+SECTIONS = {
+    "1 representations received": "Representations received, by type",
+    "2 complaints by stage": "Complaints by stage (stages opened)",
+    "3 outcomes": "Outcomes of the council's stages answered",
+    "4 timescale bands": "Time taken to respond (council stages answered)",
+    "5 nature of complaints": "Nature of complaints (complaint points)",
+    "6 complaints by service area": "Complaints by service area",
+    "7 compliments by service": "Compliments by service",
+    "8 Ombudsman outcomes": "Ombudsman decisions (the council's records)",
+    "9 payments": "Payments made",
+}
+FIXED_ORDER = {
+    "1 representations received": ["complaint", "compliment", "comment", "mp_enquiry"],
+    "2 complaints by stage": ["stage 0", "stage 1", "stage 2", "stage 3", "stage ombudsman"],
+    "4 timescale bands": ["within 20 working days", "21 to 40 working days", "over 40 working days"],
+    "9 payments": ["payments made", "GBP paid"],
+}
+TYPE_NAMES = {
+    "complaint": "Complaints",
+    "compliment": "Compliments",
+    "comment": "Comments",
+    "mp_enquiry": "MP enquiries",
+}
+OMBUDSMAN_NAMES = {
+    "upheld": "Upheld",
+    "not_upheld": "Not upheld",
+    "advice_given": "Advice given",
+    "closed_after_initial_enquiries": "Closed after initial enquiries",
+    "incomplete_invalid": "Incomplete/Invalid",
+    "referred_back_for_local_resolution": "Referred back for local resolution",
+    "not decided": "Not decided",
+}
+MONEY = ("9 payments", "GBP paid")
+
+
+def default_year(conn) -> str | None:
+    """The latest financial year the case system's data covers to its end (31 March), else the latest
+    with any figures."""
+    found = conn.execute(
+        "select max(financial_year) filter (where make_date(left(financial_year, 4)::int + 1, 3, 31) <= "
+        "(select max(received_date) from marts.fct_representations)), max(financial_year) "
+        "from marts.annual_report"
+    ).fetchone()
+    return found[0] or found[1]
+
+
+def gather(conn, year: str | None = None, procedure: str = ALL) -> dict:
+    """The report's cells for ``year`` ("2023/24") and ``procedure`` (a procedure code, or all),
+    with last year's beside them; unsuppressed."""
+    if conn.execute("select to_regclass('marts.annual_report')").fetchone()[0] is None:
+        raise ReportUnavailable(
+            "marts.annual_report does not exist yet: build the warehouse first (`complaints-warehouse run`)."
+        )
+    year = year or default_year(conn)
+    if year is None:
+        raise ReportUnavailable("marts.annual_report has no figures yet: load and build the warehouse first.")
+    start = financial_year_start(year)
+    last_year = financial_year(start.year - 1)
+    procedures = rows(
+        conn, "select procedure_code, procedure_name from staging.procedures order by sort_order"
+    )
+    names = {p["procedure_code"]: p["procedure_name"] for p in procedures}
+    if procedure != ALL and procedure not in names:
+        raise ReportUnavailable(
+            f"{procedure!r} is not a procedure: use one of {', '.join(names)} or {ALL!r} (every procedure)."
+        )
+    cells = rows(
+        conn,
+        "select financial_year, section, category, sum(cell_value) as cell_value from marts.annual_report "
+        "where financial_year in (%(year)s, %(last)s) and (%(procedure)s = 'all' or procedure_code = %(procedure)s) "
+        "group by 1, 2, 3",
+        {"year": year, "last": last_year, "procedure": procedure},
+    )
+    this = {(c["section"], c["category"]): c["cell_value"] for c in cells if c["financial_year"] == year}
+    if not this:
+        held = [
+            r[0] for r in conn.execute("select distinct financial_year from marts.annual_report order by 1")
+        ]
+        raise ReportUnavailable(
+            f"marts.annual_report has no figures for {year} ({procedure}); years held: {', '.join(held) or 'none'}."
+        )
+    before = {
+        (c["section"], c["category"]): c["cell_value"] for c in cells if c["financial_year"] == last_year
+    }
+    natures = dict(conn.execute("select nature_code, nature_name from staging.complaint_natures").fetchall())
+    nature_order = [
+        r[0] for r in conn.execute("select nature_code from staging.complaint_natures order by sort_order")
+    ]
+    group_order = [
+        r[0]
+        for r in conn.execute(
+            "select reporting_group from staging.outcomes group by 1 order by min(reporting_group_order)"
+        )
+    ]
+
+    sections = []
+    for section, title in SECTIONS.items():
+        categories = {c for s, c in (*this, *before) if s == section}
+        order = FIXED_ORDER.get(section) or (
+            nature_order if section.startswith("5") else group_order if section.startswith("3") else []
+        )
+        ranked = sorted(
+            categories,
+            key=lambda c: (
+                order.index(c) if c in order else len(order),
+                -(this.get((section, c)) or 0),
+                c,
+            ),
+        )
+        lines = []
+        for category in ranked:
+            value = this.get((section, category), Decimal(0))
+            previous = before.get((section, category), Decimal(0)) if before else None
+            lines.append(
+                {
+                    "category": category,
+                    "label": _label(section, category, natures),
+                    "this_year": value,
+                    "last_year": previous,
+                    "change": None if previous is None else value - previous,
+                }
+            )
+        sections.append({"section": section, "title": title, "rows": lines})
+    received = rows(
+        conn,
+        "select max(received_date) as latest from marts.fct_representations",
+    )[0]["latest"]
+    return {
+        "year": year,
+        "last_year": last_year,
+        "has_last_year": bool(before),
+        "procedure": procedure,
+        "procedure_name": "All procedures" if procedure == ALL else names[procedure],
+        "period_end": date(start.year + 1, 3, 31),
+        "latest_case_received": received,
+        "sections": sections,
+    }
+
+
+def _label(section: str, category: str, natures: dict) -> str:
+    if section.startswith("1"):
+        return TYPE_NAMES.get(category, category)
+    if section.startswith("2"):
+        return "Ombudsman" if category == "stage ombudsman" else category.capitalize()
+    if section.startswith("5"):
+        return natures.get(category, category)
+    if section.startswith("8"):
+        return OMBUDSMAN_NAMES.get(category, category.replace("_", " ").capitalize())
+    if category == "GBP paid":
+        return "Amount paid"
+    return category[:1].upper() + category[1:]
+
+
+def publicise(figures: dict, sup: Suppression) -> list[dict]:
+    """Every cell as the data block and CSV carry it: small counts suppressed when public (and the
+    change from last year when either year's count is suppressed; the amount paid with the count of
+    payments)."""
+    out = []
+    for s in figures["sections"]:
+        payments = {r["category"]: r for r in s["rows"]} if s["section"] == "9 payments" else {}
+        for r in s["rows"]:
+            if (s["section"], r["category"]) == MONEY:
+                base = payments.get("payments made", {})
+                this = sup.derived(r["this_year"], base.get("this_year"))
+                last = sup.derived(r["last_year"], base.get("last_year"))
+                hidden = sup.hides(base.get("this_year")) or sup.hides(base.get("last_year"))
+            else:
+                this, last = sup.count(r["this_year"]), sup.count(r["last_year"])
+                hidden = sup.hides(r["this_year"]) or sup.hides(r["last_year"])
+            out.append(
+                {
+                    "financial_year": figures["year"],
+                    "procedure": figures["procedure"],
+                    "section": s["section"],
+                    "category": r["category"],
+                    "label": r["label"],
+                    "this_year": this,
+                    "last_year": last,
+                    "change": sup.label if hidden and r["change"] is not None else plain(r["change"]),
+                }
+            )
+    return out
+
+
+def to_csv(cells: list[dict], last_year: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "financial_year",
+            "procedure",
+            "section",
+            "category",
+            "label",
+            "value",
+            f"value_{last_year}",
+            "change",
+        ]
+    )
+    for c in cells:
+        writer.writerow(
+            [
+                c["financial_year"],
+                c["procedure"],
+                c["section"],
+                c["category"],
+                c["label"],
+                *("" if v is None else v for v in (c["this_year"], c["last_year"], c["change"])),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _num(value) -> float | None:
+    return None if value is None or isinstance(value, str) else float(value)
+
+
+def _kind(cell: dict) -> str:
+    return "gbp" if (cell["section"], cell["category"]) == MONEY else "count"
+
+
+def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> str:
+    year, last_year, has_last = figures["year"], figures["last_year"], figures["has_last_year"]
+    headers = ["", year] + ([last_year, "Change"] if has_last else [])
+    body = []
+    for c in cells:
+        kind = _kind(c)
+        line = [c["label"], show(c["this_year"], kind)]
+        if has_last:
+            change = c["change"] if isinstance(c["change"], str) else signed(c["change"], money=kind == "gbp")
+            line += [show(c["last_year"], kind), change]
+        body.append(line)
+    counted = [c for c in cells if _kind(c) == "count"]
+    totals = None
+    if len(counted) > 1 and not cells[0]["section"].startswith(("8", "9")):
+        total = sum(_num(c["this_year"]) or 0 for c in counted)
+        hidden = any(isinstance(c["this_year"], str) for c in counted)
+        totals = ["Total", count(total) + (" (excluding suppressed)" if hidden else "")]
+        if has_last:
+            before = sum(_num(c["last_year"]) or 0 for c in counted)
+            totals += [count(before), signed(total - before) if not hidden else "–"]
+    table = page.table(
+        headers,
+        body,
+        numeric=[False] + [True] * (len(headers) - 1),
+        caption=f"Table {number}: {title}, {year}",
+        footer=totals,
+        table_id=f"table-{number}",
+    )
+    chart_cells = [c for c in cells if _kind(c) == "count"][:12]
+    if not chart_cells:
+        return page.section(f"{number}. {title}", table, f"section-{number}")
+    series = [charts.Series(year, [_num(c["this_year"]) for c in chart_cells], charts.STYLES[0])]
+    if has_last:
+        series.append(charts.Series(last_year, [_num(c["last_year"]) for c in chart_cells], charts.LAST_YEAR))
+    chart = charts.bar_chart(
+        f"chart-{number}",
+        f"{title}, {year}" + (f" and {last_year}" if has_last else ""),
+        [c["label"] for c in chart_cells],
+        series,
+        fmt=count,
+        shown=lambda k, i: show(chart_cells[i]["this_year" if k == 0 else "last_year"], "count"),
+    )
+    more = len([c for c in cells if _kind(c) == "count"]) - len(chart_cells)
+    note = f"The chart shows the 12 largest; the table lists all {len(cells)}." if more > 0 else ""
+    return page.section(
+        f"{number}. {title}",
+        page.figure(chart, f"Figure {number}: {title}", note) + table,
+        f"section-{number}",
+    )
+
+
+def _summary(cells: list[dict], figures: dict) -> str:
+    """The headline sentences a committee report opens with."""
+    get = {(c["section"], c["category"]): c for c in cells}
+
+    def cell(section: str, category: str) -> dict:
+        return get.get((section, category), {"this_year": 0, "last_year": None, "change": None})
+
+    complaints = cell("1 representations received", "complaint")
+    compliments = cell("1 representations received", "compliment")
+    bands = [c for c in cells if c["section"] == "4 timescale bands"]
+    answered = sum(_num(c["this_year"]) or 0 for c in bands)
+    within = _num(cell("4 timescale bands", "within 20 working days")["this_year"])
+    upheld = _num(cell("3 outcomes", "Upheld/partly upheld")["this_year"])
+    outcomes = sum(_num(c["this_year"]) or 0 for c in cells if c["section"] == "3 outcomes")
+    paid = cell("9 payments", "GBP paid")
+
+    def versus(c: dict) -> str:
+        if not figures["has_last_year"] or isinstance(c["change"], str) or c["change"] is None:
+            return ""
+        return f" ({signed(c['change'])} on {figures['last_year']})"
+
+    items = [
+        f"{show(complaints['this_year'], 'count')} complaints were received{versus(complaints)}, and "
+        f"{show(compliments['this_year'], 'count')} compliments{versus(compliments)}.",
+    ]
+    if answered and within is not None:
+        items.append(
+            f"{pct(100 * within / answered)} of the council's responses were sent within 20 working days."
+        )
+    if outcomes and upheld is not None:
+        items.append(f"{pct(100 * upheld / outcomes)} of the stages answered were upheld or partly upheld.")
+    items.append(f"Payments totalled {show(paid['this_year'], 'gbp')}.")
+    return "<ul class='summary'>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
+    """The report's HTML, its data block and its CSV."""
+    cells = publicise(figures, sup)
+    data = {
+        "report": "annual_report",
+        "financial_year": figures["year"],
+        "previous_financial_year": figures["last_year"],
+        "procedure": figures["procedure"],
+        "public": sup.public,
+        "suppression_threshold": sup.threshold if sup.public else None,
+        "cells": cells,
+    }
+    by_section: dict[str, list[dict]] = defaultdict(list)
+    for c in cells:
+        by_section[c["section"]].append(c)
+    body = [page.section("Summary", _summary(cells, figures), "summary")]
+    for number, (section, title) in enumerate(SECTIONS.items(), start=1):
+        if by_section.get(section):
+            body.append(_section_html(number, title, by_section[section], figures))
+        else:
+            body.append(
+                page.section(
+                    f"{number}. {title}",
+                    page.empty(f"None recorded in {figures['year']}."),
+                    f"section-{number}",
+                )
+            )
+    body.append(f"<p class='note'>{esc(sup.note())}</p>")
+    start = financial_year_start(figures["year"])
+    footer = [
+        ("Source", "marts.annual_report (the warehouse's star schema, rebuilt and validated nightly)"),
+        (
+            "Period",
+            f"1 April {start.year} to 31 March {start.year + 1}; each figure counted in the year of its own event",
+        ),
+        ("Procedure", figures["procedure_name"]),
+        ("Data freshness", f"cases received up to {uk_date(figures['latest_case_received'])}"),
+    ]
+    html = page.render(
+        title=f"Complaints annual report {figures['year']}",
+        kicker=f"Statutory annual report · {figures['procedure_name']}",
+        lede=(
+            f"Representations, complaints and compliments from 1 April {start.year} to 31 March {start.year + 1}"
+            + (f", with {figures['last_year']} for comparison." if figures["has_last_year"] else ".")
+        ),
+        public=sup.public,
+        body="".join(body),
+        footer=footer,
+        data=data,
+    )
+    return html, data, to_csv(cells, figures["last_year"])
+
+
+def write(
+    settings: Settings,
+    target: Connection,
+    *,
+    year: str | None = None,
+    procedure: str = ALL,
+    public: bool = False,
+) -> list[Path]:
+    """Write the report (HTML) and its tables (CSV) to outputs/reports/."""
+    with database.connect(target) as conn:
+        figures = gather(conn, year, procedure)
+    html, _, table = render(figures, Suppression(public, settings.suppression_threshold))
+    stem = f"annual-report-{slug(figures['year'])}-{slug(procedure)}{'-public' if public else ''}"
+    folder = reports_dir(settings)
+    (folder / f"{stem}.html").write_text(html, encoding="utf-8")
+    (folder / f"{stem}.csv").write_text(table, encoding="utf-8")
+    return [folder / f"{stem}.html", folder / f"{stem}.csv"]

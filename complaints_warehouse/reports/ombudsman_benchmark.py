@@ -1,0 +1,396 @@
+"""The Ombudsman benchmark: the council's uphold, compliance and satisfactory-remedy rates and upheld
+decisions per 100,000 residents against the average of similar authorities, year by year
+(``marts.ombudsman_benchmark``), with each year's caveat beside it; and the reconciliation of the
+council's own records of Ombudsman cases with the Ombudsman's (``marts.ombudsman_reconciliation``).
+
+The council is the one named (``--authority`` or ``WAREHOUSE_COUNCIL``, a name or ONS code), else the authority the case
+system's cases belong to when the Ombudsman's data has it, else every authority the data holds.
+The Ombudsman's rates are already public; the reconciliation's counts are suppressed when public,
+and its case-by-case list is internal only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from complaints_warehouse import database
+from complaints_warehouse.database import Connection
+from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
+from complaints_warehouse.reports.formatting import (
+    Suppression,
+    esc,
+    number,
+    pct,
+    plain,
+    show,
+    slug,
+    uk_date,
+)
+from complaints_warehouse.settings import Settings
+
+MEASURES = {
+    "uphold_rate_pct": ("Uphold rate", "upheld of detailed investigations; lower is better", "pct0"),
+    "compliance_rate_pct": ("Compliance with recommendations", "higher is better", "pct0"),
+    "satisfactory_remedy_rate_pct": (
+        "Satisfactory remedy rate",
+        "upheld cases the council had already put right; higher is better",
+        "pct0",
+    ),
+    "upheld_per_100k": ("Upheld per 100,000 residents", "lower is better", "number"),
+}
+STATUSES = ("matched", "date differs", "decision differs", "only ours", "only theirs")
+STATUS_MEANING = {
+    "matched": "the same case, decision and decision date in both",
+    "date differs": "the same decision, on a different date",
+    "decision differs": "a different decision recorded",
+    "only ours": "in the council's records, not (yet) in the Ombudsman's spreadsheets",
+    "only theirs": "in the Ombudsman's spreadsheets, not in the council's records",
+}
+
+
+def _short_caveat(caveat: str | None) -> str:
+    if not caveat:
+        return ""
+    return "Covid pause" if "Covid" in caveat else "New process" if "process" in caveat else "Note"
+
+
+def _councils(conn, authority: str | None) -> list[str]:
+    held = [
+        r[0] for r in conn.execute("select distinct authority_name from marts.ombudsman_benchmark order by 1")
+    ]
+    if authority:
+        match = conn.execute(
+            "select authority_name from marts.dim_authority where lower(authority_name) = lower(%(a)s) "
+            "or lower(ons_code) = lower(%(a)s) or position(lower(%(a)s) in lower(name_variants)) > 0 limit 1",
+            {"a": authority},
+        ).fetchone()
+        name = match[0] if match else authority
+        if name not in held:
+            raise ReportUnavailable(
+                f"the Ombudsman's data has no figures for {authority!r}; it has: {', '.join(held) or 'none'}."
+            )
+        return [name]
+    ours = [
+        r[0]
+        for r in conn.execute(
+            "select distinct a.authority_name from marts.fct_representations r join marts.dim_authority a "
+            "on lower(r.authority_code) in (lower(a.ons_code), lower(a.authority_name))"
+        )
+    ]
+    return [n for n in ours if n in held] or held
+
+
+def gather(conn, authority: str | None = None) -> dict:
+    """The benchmark rows of the council (or each authority held) and the reconciliation; unsuppressed."""
+    if conn.execute("select to_regclass('marts.ombudsman_benchmark')").fetchone()[0] is None:
+        raise ReportUnavailable("marts.ombudsman_benchmark does not exist yet: build the warehouse first.")
+    if not conn.execute("select exists (select 1 from marts.ombudsman_benchmark)").fetchone()[0]:
+        raise ReportUnavailable(
+            "the Ombudsman's annual statistics are not loaded: `complaints-warehouse load ombudsman`, then build."
+        )
+    councils = _councils(conn, authority)
+    benchmark = rows(
+        conn,
+        "select authority_name, ons_code, similar_authority_group, financial_year, measure, council_value, "
+        "similar_authority_value, difference, comparison, caveat from marts.ombudsman_benchmark "
+        "where authority_name = any(%s) order by authority_name, financial_year, measure",
+        (councils,),
+    )
+    reconciliation = rows(
+        conn,
+        "select ombudsman_reference, reconciliation_status, our_decision, their_decision, our_decision_date, "
+        "their_decision_date, decision_date_difference_days from marts.ombudsman_reconciliation "
+        "order by reconciliation_status, ombudsman_reference",
+    )
+    return {"councils": councils, "benchmark": benchmark, "reconciliation": reconciliation}
+
+
+def data_block(figures: dict, sup: Suppression) -> dict:
+    counts = {s: sum(r["reconciliation_status"] == s for r in figures["reconciliation"]) for s in STATUSES}
+    data = {
+        "report": "ombudsman_benchmark",
+        "public": sup.public,
+        "suppression_threshold": sup.threshold if sup.public else None,
+        "councils": figures["councils"],
+        "benchmark": [
+            {k: plain(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in figures["benchmark"]
+        ],
+        "reconciliation_counts": {s: sup.count(n) for s, n in counts.items()},
+        "reconciliation_total": sup.count(len(figures["reconciliation"])),
+    }
+    if not sup.public:  # case by case: internal only
+        data["reconciliation_differences"] = [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in figures["reconciliation"]
+            if r["reconciliation_status"] != "matched"
+        ]
+    return data
+
+
+def _fmt(kind: str):
+    return (lambda v: pct(v, 0)) if kind == "pct0" else (lambda v: number(v, 1))
+
+
+def _year_cell(year: str, caveat: str | None) -> str:
+    """The year, with its caveat written beside it (markup: the caller's table takes raw cells)."""
+    note = f"<br><span class='caveat'>{esc(caveat)}</span>" if caveat else ""
+    return f"<strong>{esc(year)}</strong>{note}"
+
+
+def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
+    """The council's figure, with the similar authorities' average and the comparison under it."""
+    if not r or r["council_value"] is None and r["similar_authority_value"] is None:
+        return ["–"]
+    value = esc(show(r["council_value"], kind))
+    avg = r["similar_authority_value"]
+    under = " · ".join(
+        x for x in (f"avg {show(avg, kind)}" if avg is not None else "", r["comparison"] or "") if x
+    )
+    return [value + (f"<br><span class='caveat'>{esc(under)}</span>" if under else "")]
+
+
+def _headers(first: str) -> tuple[list[str], list[bool]]:
+    return [first, *(title for title, _, _ in MEASURES.values())], [False] + [True] * len(MEASURES)
+
+
+def _overview(figures: dict) -> str:
+    """Each authority's latest year side by side, and the uphold and satisfactory-remedy rates charted
+    against their similar authorities."""
+    latest = {}
+    for r in figures["benchmark"]:
+        if r["financial_year"] >= latest.get(r["authority_name"], ""):
+            latest[r["authority_name"]] = r["financial_year"]
+    cell = {(r["authority_name"], r["financial_year"], r["measure"]): r for r in figures["benchmark"]}
+    headers, numeric = _headers("Authority, latest year")
+    body = []
+    for name in figures["councils"]:
+        year = latest[name]
+        caveat = next(
+            (
+                r["caveat"]
+                for r in figures["benchmark"]
+                if (r["authority_name"], r["financial_year"]) == (name, year)
+            ),
+            None,
+        )
+        line = [f"{esc(name)}<br>{_year_cell(year, caveat)}"]
+        for measure, (_, _, kind) in MEASURES.items():
+            line += _measure_cells(cell.get((name, year, measure)), measure, kind)
+        body.append(line)
+    table = page.table(headers, body, numeric=numeric, raw_cells=True, table_id="benchmark-overview")
+    figures_html = []
+    for k, measure in enumerate(("uphold_rate_pct", "satisfactory_remedy_rate_pct")):
+        title = MEASURES[measure][0]
+        names = figures["councils"]
+        own = [cell.get((n, latest[n], measure), {}).get("council_value") for n in names]
+        avg = [cell.get((n, latest[n], measure), {}).get("similar_authority_value") for n in names]
+        svg = charts.bar_chart(
+            f"chart-overview-{k}",
+            f"{title}, latest year: each authority against its similar authorities",
+            [f"{n.replace(' Council', '')} {latest[n]}" for n in names],
+            [
+                charts.Series("Authority", [None if v is None else float(v) for v in own], charts.STYLES[0]),
+                charts.Series(
+                    "Similar authorities' average",
+                    [None if v is None else float(v) for v in avg],
+                    charts.LAST_YEAR,
+                ),
+            ],
+            fmt=lambda v: pct(v, 0),
+            width=480,
+        )
+        figures_html.append(
+            page.figure(svg, f"{title}, latest year", MEASURES[measure][1].capitalize() + ".")
+        )
+    return "<div class='charts'>" + "".join(figures_html) + "</div>" + table
+
+
+def _council_section(name: str, lines: list[dict], index: int) -> str:
+    years = sorted({r["financial_year"] for r in lines})
+    cell = {(r["financial_year"], r["measure"]): r for r in lines}
+    group = next((r["similar_authority_group"] for r in lines if r["similar_authority_group"]), None)
+    caveats = {
+        y: next((r["caveat"] for r in lines if r["financial_year"] == y and r["caveat"]), None) for y in years
+    }
+    annotations: dict[int, str] = {}
+    for i, y in enumerate(years):  # one label where a caveat starts
+        short = _short_caveat(caveats[y])
+        if short and (i == 0 or _short_caveat(caveats[years[i - 1]]) != short):
+            annotations[i] = short
+    figures_html = []
+    for k, (measure, (title, reading, kind)) in enumerate(MEASURES.items()):
+        council = [cell.get((y, measure), {}).get("council_value") for y in years]
+        similar = [cell.get((y, measure), {}).get("similar_authority_value") for y in years]
+        if sum(v is not None for v in council) < 2:
+            continue  # a trend needs two years; the table has the rest
+        series = [
+            charts.Series("Council", [None if v is None else float(v) for v in council], charts.STYLES[0])
+        ]
+        if any(v is not None for v in similar):
+            series.append(
+                charts.Series(
+                    "Similar avg", [None if v is None else float(v) for v in similar], charts.LAST_YEAR
+                )
+            )
+        svg = charts.line_chart(
+            f"chart-{index}-{k}",
+            f"{name}: {title} by year, against similar authorities",
+            years,
+            series,
+            fmt=_fmt(kind),
+            y_max=100 if kind == "pct0" else None,
+            annotations=annotations,
+            width=480,
+            height=230,
+        )
+        figures_html.append(page.figure(svg, title, reading.capitalize() + "."))
+    headers, numeric = _headers("Year")
+    body = []
+    for y in years:
+        line = [_year_cell(y, caveats[y])]
+        for measure, (_, _, kind) in MEASURES.items():
+            line += _measure_cells(cell.get((y, measure)), measure, kind)
+        body.append(line)
+    table = page.table(
+        headers,
+        body,
+        numeric=numeric,
+        raw_cells=True,
+        caption=f"{name}: the Ombudsman's figures, year by year",
+        table_id=f"benchmark-table-{index}",
+    )
+    lede = (
+        f"<p class='note'>Similar authorities: {esc(group or 'not published')} councils. A caveat is written "
+        "beside the year it affects (and marked on the charts).</p>"
+    )
+    charts_html = "<div class='charts'>" + "".join(figures_html) + "</div>" if figures_html else ""
+    return page.section(name, lede + charts_html + table, f"council-{slug(name)}")
+
+
+def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
+    counts = data["reconciliation_counts"]
+    rows_out = [[s.capitalize(), show(counts[s], "count"), STATUS_MEANING[s]] for s in STATUSES]
+    table = page.table(
+        ["Status", "Cases", "Meaning"],
+        rows_out,
+        numeric=[False, True, False],
+        footer=["Total", show(data["reconciliation_total"], "count"), ""],
+        caption="The council's records of Ombudsman cases against the Ombudsman's case-by-case spreadsheets",
+        table_id="reconciliation-table",
+    )
+    chart = charts.bar_chart(
+        "chart-reconciliation",
+        "Ombudsman cases by reconciliation status",
+        [s.capitalize() for s in STATUSES],
+        [
+            charts.Series(
+                "Cases",
+                [None if isinstance(counts[s], str) else float(counts[s]) for s in STATUSES],
+                charts.STYLES[0],
+            )
+        ],
+        fmt=lambda v: show(v, "count"),
+        shown=lambda k, i: show(counts[STATUSES[i]], "count"),
+    )
+    out = page.figure(chart, "Reconciliation of Ombudsman cases") + table
+    differences = data.get("reconciliation_differences")
+    if differences is None:
+        out += "<p class='note'>The case-by-case list is in the internal version of this report only.</p>"
+    elif differences:
+        shown_rows = [r for r in differences if r["reconciliation_status"] != "only ours"][:200]
+        body = [
+            [
+                r["ombudsman_reference"],
+                r["reconciliation_status"],
+                (r["our_decision"] or "–").replace("_", " "),
+                (r["their_decision"] or "–").replace("_", " "),
+                _date(r["our_decision_date"]),
+                _date(r["their_decision_date"]),
+                show(r["decision_date_difference_days"], "count"),
+            ]
+            for r in shown_rows
+        ]
+        out += (
+            page.table(
+                [
+                    "Reference",
+                    "Status",
+                    "Our decision",
+                    "Their decision",
+                    "Our date",
+                    "Their date",
+                    "Days apart",
+                ],
+                body,
+                numeric=[False, False, False, False, True, True, True],
+                caption="Cases in both records that differ, and cases only the Ombudsman has",
+                table_id="reconciliation-differences",
+            )
+            if body
+            else page.empty("Every case both records hold agrees.")
+        )
+    return out
+
+
+def _date(value) -> str:
+    from datetime import date
+
+    return uk_date(date.fromisoformat(value)) if value else "–"
+
+
+def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
+    data = data_block(figures, sup)
+    sections = [
+        _council_section(name, [r for r in figures["benchmark"] if r["authority_name"] == name], i)
+        for i, name in enumerate(figures["councils"])
+    ]
+    overview = (
+        page.section("At a glance", _overview(figures), "overview") if len(figures["councils"]) > 1 else ""
+    )
+    body = (
+        overview
+        + "".join(sections)
+        + page.section(
+            "Reconciliation with the Ombudsman's records",
+            _reconciliation(figures, data, sup),
+            "reconciliation",
+        )
+    )
+    body += f"<p class='note'>{esc(sup.note())}</p>"
+    title = figures["councils"][0] if len(figures["councils"]) == 1 else "Authorities in the Ombudsman's data"
+    html = page.render(
+        title=f"Ombudsman benchmark: {title}",
+        kicker="Local Government and Social Care Ombudsman · annual statistics",
+        lede=(
+            "The Ombudsman's published rates against the average of similar authorities, year by year; "
+            "percentages as the Ombudsman rounds them. A year with no detailed investigations has no rate."
+        ),
+        public=sup.public,
+        body=body,
+        footer=[
+            (
+                "Sources",
+                "marts.ombudsman_benchmark (the Ombudsman's annual statistics); marts.ombudsman_reconciliation",
+            ),
+            ("Caveats", "2020/21: a three-month Covid-19 pause; from 2022/23: a new investigation process"),
+        ],
+        data=data,
+    )
+    return html, data
+
+
+def write(
+    settings: Settings, target: Connection, *, authority: str | None = None, public: bool = False
+) -> list[Path]:
+    authority = authority or settings.council
+    with database.connect(target) as conn:
+        figures = gather(conn, authority)
+    html, _ = render(figures, Suppression(public, settings.suppression_threshold))
+    name = slug(figures["councils"][0]) if authority else "all"
+    path = (
+        reports_dir(settings)
+        / f"ombudsman-benchmark{'' if name == 'all' else '-' + name}{'-public' if public else ''}.html"
+    )
+    path.write_text(html, encoding="utf-8")
+    return [path]
