@@ -9,7 +9,8 @@ role               may
                    row with the version held); insert into ``restricted.quarantine`` (not read it); write the
                    batch ledger, watermarks, source systems and ``audit.quarantine``. Nothing in ``staging``,
                    ``intermediate``, ``marts`` or ``published``: it cannot read, alter, insert into or drop a mart.
-``transformer``    dbt: read the raw schemas and ``audit.source_systems``; own and write ``staging``,
+``transformer``    dbt: read the raw schemas, ``audit.source_systems`` and the batch ledger; keep
+                   ``audit.incremental_watermarks`` (each incremental build's batches); own and write ``staging``,
                    ``intermediate`` and ``marts`` (snapshots live in ``marts``). No access to ``restricted``.
 ``bi_reader``      read ``marts`` and ``published``, nothing else (a login only when its password is set).
 =================  ==========================================================================================
@@ -177,6 +178,9 @@ def grant_privileges(conn: psycopg.Connection) -> None:
     for sequence in LOADER_SEQUENCES:
         run(sql.SQL("grant usage on sequence {} to {}").format(ident("audit", sequence), loader))
     run(sql.SQL("grant select on audit.source_systems to {}").format(transformer))
+    # Incremental facts take in the batches loaded since their last build, and record each build.
+    run(sql.SQL("grant select on audit.load_batches to {}").format(transformer))
+    run(sql.SQL("grant select, insert, update on audit.incremental_watermarks to {}").format(transformer))
 
     # dbt's layers: the transformer's. BI reads the marts, including every table dbt makes there later.
     for schema in DBT_SCHEMAS:
