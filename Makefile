@@ -44,7 +44,7 @@ pipeline: install  ## the same pipeline without Airflow, in one process
 advance: install  ## move the simulated case system on a day (then `make run` loads just the change)
 	$(BIN)/complaints-warehouse simulator advance
 
-bench: install  ## load 1,000,000 simulated representations: our load vs bare COPY vs to_sql; validation vs dbt build (bench-results.json)
+bench: install  ## 1,000,000 simulated representations: our load vs bare COPY vs to_sql; incremental vs full dbt build; validation vs dbt build (bench-results.json)
 	$(BIN)/complaints-warehouse bench
 
 db-stop: install  ## stop the embedded PostgreSQL

@@ -353,7 +353,8 @@ def _night_changes(sim, fraction: float, echo: Echo) -> dict:
     day = sim.advance(1)[0]
     with psycopg.connect(sim.conninfo, autocommit=True) as conn:
         cases = conn.execute("select count(*) from rms.cases").fetchone()[0]
-        simulated = day["received"] + day["progressed"] + day["corrected"] + day["deleted"]
+        # "progressed" cases are re-shown as they stand, most of them unchanged: they are not counted.
+        simulated = day["received"] + day["corrected"] + day["deleted"]
         wanted = max(0, round(cases * fraction) - simulated)
         deletions = wanted // 10
         # Old closed cases, spread over the whole history (a stable pseudo-random order).
@@ -388,9 +389,9 @@ def _night_changes(sim, fraction: float, echo: Echo) -> dict:
         "corrected": day["corrected"] + len(corrected),
         "deleted": day["deleted"] + len(deleted),
     }
-    changes["changed"] = sum(v for k, v in changes.items() if k != "cases_before")
+    changes["changed"] = changes["received"] + changes["corrected"] + changes["deleted"]
     echo(
-        f"  the night at the source: {changes['received']:,} new cases, {changes['progressed']:,} progressed, "
+        f"  the night at the source: {changes['received']:,} new cases, {changes['progressed']:,} re-shown (mostly unchanged), "
         f"{changes['corrected']:,} late corrections, {changes['deleted']:,} deleted: {changes['changed']:,} of "
         f"{cases:,} cases ({changes['changed'] / cases:.2%})"
     )

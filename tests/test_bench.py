@@ -63,3 +63,20 @@ def test_validation_is_timed_next_to_the_build_on_the_same_warehouse(
     assert written["validation_vs_build"] == figures["validation_vs_build"] > 0
     assert figures["build_s"] > 0 and figures["validation_s"] > 0
     assert figures["validation_expectations"] > 20 and figures["validation_representations"] > 1000
+
+
+def test_incremental_night_is_timed_next_to_a_full_build(settings, warehouse, tmp_path, monkeypatch):
+    results = tmp_path / "bench-results.json"
+    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
+    monkeypatch.setattr(bench, "INCREMENTAL_SOURCE", "bench_incr_src_{}_" + warehouse.dbname)
+    monkeypatch.setattr(bench, "INCREMENTAL_NIGHT_SOURCE", "bench_incr_night_" + warehouse.dbname)
+    monkeypatch.setattr(bench, "INCREMENTAL_WAREHOUSE", "bench_incr_wh_" + warehouse.dbname)
+    figures = bench.incremental_vs_full(settings, warehouse, representations=1_300, echo=lambda line: None)
+    written = json.loads(results.read_text())
+    assert written["incremental_vs_full"] == figures["incremental_vs_full"] > 0
+    assert figures["incremental_full_build_s"] > 0 and figures["incremental_night_build_s"] > 0
+    assert figures["incremental_cases"] > 1000
+    # The night changed cases at source (0.5 % at least), and the build recomputed only some of them.
+    assert figures["incremental_cases_changed_at_source"] >= 0.005 * figures["incremental_cases"]
+    assert not figures["incremental_rebuilt_all"]
+    assert 0 < figures["incremental_cases_recomputed"] < figures["incremental_cases"] / 2

@@ -9,7 +9,9 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
-{%- set changes = incremental_changes(own_table='complaint_points', own_key='point_key', own_key_column='point_id') %}
+{%- set changes = incremental_changes(
+    own_table='complaint_points', own_key='point_key', own_key_column='point_id'
+) %}
 with
 
 points as (

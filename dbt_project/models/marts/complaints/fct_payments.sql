@@ -9,7 +9,9 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
-{%- set changes = incremental_changes(own_table='payments', own_key='payment_key', own_key_column='payment_id') %}
+{%- set changes = incremental_changes(
+    own_table='payments', own_key='payment_key', own_key_column='payment_id'
+) %}
 with
 
 payments as (

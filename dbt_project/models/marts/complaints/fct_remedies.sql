@@ -10,7 +10,9 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
-{%- set changes = incremental_changes(own_table='remedies', own_key='remedy_key', own_key_column='remedy_id') %}
+{%- set changes = incremental_changes(
+    own_table='remedies', own_key='remedy_key', own_key_column='remedy_id'
+) %}
 with
 
 remedies as (
