@@ -78,10 +78,13 @@ def test_after_a_run_each_role_reaches_only_its_layer(ran, sql):
         *(f"select * from {r} limit 1" for r in RESTRICTED),
         f"delete from {RAW[0]}",
         f"insert into {PUBLISHED} select * from {PUBLISHED}",
-        "select * from audit.load_batches limit 1",
+        "select * from audit.quarantine limit 1",
+        "update audit.load_batches set status = 'failed'",
     ):
         assert refused(ran, "transformer", statement), statement
     assert not refused(ran, "transformer", f"select count(*) from {RAW[0]}")
+    # It reads the ledger (incremental facts take in the batches since their last build).
+    assert not refused(ran, "transformer", "select max(batch_id) from audit.load_batches")
 
 
 def test_a_role_with_a_password_logs_in_as_itself(warehouse, monkeypatch):
