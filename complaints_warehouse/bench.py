@@ -8,6 +8,7 @@ on a noisy machine. Figures go to the screen and to ``bench-results.json`` at th
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -20,10 +21,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse import database, load, simulated_source
+from complaints_warehouse import database, simulated_source
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
-from ingestion import raw_tables
 from ingestion.adapters import sql_adapter
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.source_config import load_source_config
@@ -355,7 +355,7 @@ def _night_changes(sim, fraction: float, echo: Echo) -> dict:
         cases = conn.execute("select count(*) from rms.cases").fetchone()[0]
         # "progressed" cases are re-shown as they stand, most of them unchanged: they are not counted.
         simulated = day["received"] + day["corrected"] + day["deleted"]
-        wanted = max(0, round(cases * fraction) - simulated)
+        wanted = max(0, math.ceil(cases * fraction) - simulated)
         deletions = wanted // 10
         # Old closed cases, spread over the whole history (a stable pseudo-random order).
         picked = [
@@ -437,9 +437,8 @@ def incremental_vs_full(
             )
         )
     night = simulated_source.simulator(target, INCREMENTAL_NIGHT_SOURCE)
-    warehouse = _scratch_database(target, INCREMENTAL_WAREHOUSE)
-    with database.connect(warehouse, autocommit=True) as conn:
-        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
+    # Prepared as the pipeline prepares its own warehouse: the loader role owns the raw tables.
+    warehouse = pipeline.prepare(settings, _scratch_database(target, INCREMENTAL_WAREHOUSE))
     config = load_source_config(settings.project_dir / "ingestion" / "sources" / "case_system_simulator.yml")
     config = type(config)(**{**config.__dict__, "url": f"warehouse-server:{INCREMENTAL_NIGHT_SOURCE}"})
     quiet = lambda line: None  # noqa: E731
@@ -478,6 +477,7 @@ def incremental_vs_full(
         "incremental_night_build_s": round(incremental_s, 1),
         "incremental_night_load_s": round(night_load_s, 1),
         "incremental_cases": cases,
+        "incremental_cases_at_source": changes["cases_before"],
         "incremental_cases_changed_at_source": changes["changed"],
         "incremental_cases_recomputed": int(recomputed[0]),
         "incremental_rebuilt_all": bool(recomputed[1]),
