@@ -24,6 +24,10 @@ from case_system_simulator.plan import stamp
 #: Columns holding a reference that starts with the council code ("SIM001-...").
 PREFIXED = {"contact_no", "case_ref", "issue_no", "remedy_no", "payment_no"}
 CODE_LENGTH = len("SIM001")
+SECONDARY_INDEXES = (
+    *(f"rms.{line.split()[5]}" for line in schema.INDEXES.split(";") if line.strip()),
+    "sim.sim_cases_active",
+)
 MAX_COUNCILS = 999  # council codes and Ombudsman references carry three digits
 
 
@@ -63,6 +67,18 @@ def replicate_councils(conninfo: str, total: int) -> dict[str, int]:
                 ("sim", "cases", ("case_ref", "council_code", "case_no", "date_received", "last_event")),
                 ("sim", "lgsco_refs", ("case_ref", "lgsco_ref")),
             ]
+            # Keys and indexes are built once, sorted, after the copy rather than entry by entry during it
+            # (the keys are checked then: a copy that collided would fail there).
+            for index in SECONDARY_INDEXES:
+                conn.execute(sql.SQL("drop index if exists {}").format(sql.Identifier(*index.split("."))))
+            constraints = conn.execute(
+                "select conrelid::regclass::text, conname, pg_get_constraintdef(oid) from pg_constraint "
+                "where contype in ('p', 'u') and connamespace::regnamespace::text in ('rms', 'sim')"
+            ).fetchall()
+            for table, name, _ in constraints:
+                conn.execute(
+                    sql.SQL("alter table {} drop constraint {}").format(sql.SQL(table), sql.Identifier(name))
+                )
             for entry in tables:
                 schema_name, table = entry[0], entry[1]
                 columns = entry[2] if len(entry) > 2 else schema.COLUMNS[table]
@@ -80,6 +96,14 @@ def replicate_councils(conninfo: str, total: int) -> dict[str, int]:
                         sql.SQL(council),
                     )
                 )
+            for table, name, definition in constraints:
+                conn.execute(
+                    sql.SQL("alter table {} add constraint {} {}").format(
+                        sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+                    )
+                )
+            conn.execute(schema.INDEXES)
+            conn.execute("create index if not exists sim_cases_active on sim.cases (last_event)")
             conn.execute("update sim.state set value = %s where key = 'councils'", (str(total),))
         counts = {
             table: conn.execute(

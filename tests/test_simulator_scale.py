@@ -12,6 +12,11 @@ from case_system_simulator import scale, schema
 from complaints_warehouse import simulated_source
 
 
+KEYS_AND_INDEXES = (
+    "select schemaname, indexname, indexdef from pg_indexes where schemaname in ('rms', 'sim') order by 1, 2"
+)
+
+
 def count(conn, query: str, params=None) -> int:
     return conn.execute(query, params).fetchone()[0]
 
@@ -21,6 +26,7 @@ def test_copied_councils_have_their_own_rows_with_their_templates_volumes(wareho
     sim.create(councils_count=2, start=date(2023, 10, 1), until=date(2024, 3, 31), seed=5)
     with psycopg.connect(sim.conninfo) as conn:
         before = {t: count(conn, f"select count(*) from rms.{t}") for t in schema.COLUMNS}
+        keys_and_indexes = conn.execute(KEYS_AND_INDEXES).fetchall()
         lgsco_before = before["lgsco_cases"]
     counts = scale.replicate_councils(sim.conninfo, 5)  # SIM003 and SIM005 copy SIM001, SIM004 copies SIM002
     with psycopg.connect(sim.conninfo) as conn:
@@ -58,6 +64,8 @@ def test_copied_councils_have_their_own_rows_with_their_templates_volumes(wareho
             == 0
         )
         assert count(conn, "select value::int from sim.state where key = 'councils'") == 5
+        # Keys and indexes dropped for the copy are all back.
+        assert conn.execute(KEYS_AND_INDEXES).fetchall() == keys_and_indexes
     assert counts["cases"] == sum(per_council.values())
     # Copies of SIM001 (two of them) and of SIM002 (one): every table grows in step.
     assert counts["case_stages"] > before["case_stages"] * 2
