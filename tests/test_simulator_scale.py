@@ -11,7 +11,6 @@ import psycopg
 from case_system_simulator import scale, schema
 from complaints_warehouse import simulated_source
 
-
 KEYS_AND_INDEXES = (
     "select schemaname, indexname, indexdef from pg_indexes where schemaname in ('rms', 'sim') order by 1, 2"
 )
