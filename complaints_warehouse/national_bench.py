@@ -29,7 +29,7 @@ import sys
 import time
 from datetime import date
 
-from complaints_warehouse import bench, database, simulated_source
+from complaints_warehouse import bench, simulated_source
 from complaints_warehouse.bench import Echo
 from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
@@ -199,14 +199,11 @@ def run_step(settings: Settings, name: str, **kwargs) -> tuple[float, float, dic
 # -- the whole benchmark ----------------------------------------------------------------------------
 
 
-def _fresh_database(target: Connection, name: str) -> Connection:
-    from complaints_warehouse import load
-    from ingestion import raw_tables
+def _fresh_database(settings: Settings, target: Connection, name: str) -> Connection:
+    """An empty warehouse database beside ``target``, prepared as the pipeline prepares its own."""
+    from complaints_warehouse import pipeline
 
-    scratch = bench._scratch_database(target, name)
-    with database.connect(scratch, autocommit=True) as conn:
-        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
-    return scratch
+    return pipeline.prepare(settings, bench._scratch_database(target, name))
 
 
 def run(
@@ -224,8 +221,8 @@ def run(
     echo("Load benchmark on the representations and stages of that source:")
     figures |= bench.run(settings, target, source_database=SOURCE_DATABASE, echo=echo)
 
-    warehouse = _fresh_database(target, WAREHOUSE_DATABASE)
-    naive = _fresh_database(target, NAIVE_DATABASE)
+    warehouse = _fresh_database(settings, target, WAREHOUSE_DATABASE)
+    naive = _fresh_database(settings, target, NAIVE_DATABASE)
     wh = dataclasses.asdict(warehouse)
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
