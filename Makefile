@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline advance bench db-stop db-status expectations bad-input-doc constraints clean
+.PHONY: help install run test lint sqlfluff pipeline advance bench bench-small db-stop db-status expectations bad-input-doc constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,8 +44,11 @@ pipeline: install  ## the same pipeline without Airflow, in one process
 advance: install  ## move the simulated case system on a day (then `make run` loads just the change)
 	$(BIN)/complaints-warehouse simulator advance
 
-bench: install  ## 1,000,000 simulated representations: our load vs bare COPY vs to_sql; incremental vs full dbt build; validation vs dbt build (bench-results.json)
-	$(BIN)/complaints-warehouse bench
+bench: install  ## national scale (300 councils x 10 years): load vs COPY, dbt build, validation, our night vs a naive peer (about an hour)
+	$(BIN)/complaints-warehouse bench --councils 300 --years 10
+
+bench-small: install  ## the same benchmark at 2 councils x 1 year (a few minutes)
+	$(BIN)/complaints-warehouse bench --councils 2 --years 1 --templates 1
 
 db-stop: install  ## stop the embedded PostgreSQL
 	$(BIN)/complaints-warehouse db stop

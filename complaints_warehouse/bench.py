@@ -7,6 +7,7 @@ on a noisy machine. Figures go to the screen and to ``bench-results.json`` at th
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -30,6 +31,8 @@ from ingestion.source_config import load_source_config
 
 Echo = Callable[[str], None]
 PER_COUNCIL_YEAR = 1_300
+# pandas reads the extract in chunks: whole, a national extract would need most of the machine's memory.
+TO_SQL_CHUNK_ROWS = 250_000
 
 
 def results_path(settings: Settings) -> Path:
@@ -55,33 +58,41 @@ def _scratch_database(target: Connection, name: str) -> Connection:
 
 
 def export_extract(
-    settings: Settings, target: Connection, representations: int, folder: Path, echo: Echo
+    settings: Settings,
+    target: Connection,
+    representations: int,
+    folder: Path,
+    echo: Echo,
+    source_database: str | None = None,
 ) -> dict:
-    """Simulate enough council-years for ``representations`` cases and export representations and stages
-    as the SQL adapter would extract them (mapped to the contract), to CSV files."""
-    council_years = max(1, round(representations / PER_COUNCIL_YEAR))
-    years = min(10, council_years)
-    councils = max(1, round(council_years / years))
-    sim = simulated_source.simulator(target, "bench_case_system")
-    echo(
-        f"Simulating {councils} council(s) x {years} year(s) (about {councils * years * PER_COUNCIL_YEAR:,} representations)"
-    )
-    started = time.perf_counter()
-    sim.create(
-        councils_count=councils,
-        start=date(2024 - years, 4, 1),
-        until=date(2024, 3, 31),
-        seed=2024,
-        progress=lambda n: echo(f"  {n:,} cases simulated") if n % 200_000 == 0 else None,
-    )
-    echo(f"  simulated in {time.perf_counter() - started:.0f} s")
+    """Export representations and stages as the SQL adapter would extract them (mapped to the contract)
+    to CSV files, from ``source_database`` (a simulated system already made) or else from a system
+    simulated here with enough council-years for ``representations`` cases."""
+    if source_database is None:
+        source_database = "bench_case_system"
+        council_years = max(1, round(representations / PER_COUNCIL_YEAR))
+        years = min(10, council_years)
+        councils = max(1, round(council_years / years))
+        sim = simulated_source.simulator(target, source_database)
+        echo(
+            f"Simulating {councils} council(s) x {years} year(s) (about {councils * years * PER_COUNCIL_YEAR:,} representations)"
+        )
+        started = time.perf_counter()
+        sim.create(
+            councils_count=councils,
+            start=date(2024 - years, 4, 1),
+            until=date(2024, 3, 31),
+            seed=2024,
+            progress=lambda n: echo(f"  {n:,} cases simulated") if n % 200_000 == 0 else None,
+        )
+        echo(f"  simulated in {time.perf_counter() - started:.0f} s")
     config = load_source_config(settings.project_dir / "ingestion" / "sources" / "case_system_simulator.yml")
     engine = sql_adapter.engine_for(
         type(config)(
             **{
                 **config.__dict__,
                 "url": Connection(
-                    target.host, target.port, target.user, target.password, "bench_case_system", True
+                    target.host, target.port, target.user, target.password, source_database, True
                 ).sqlalchemy_url(),
             }
         )
@@ -167,28 +178,34 @@ def _to_sql_code(target: Connection, paths: list[Path]) -> str:
         "import pandas, sqlalchemy\n"
         f"engine = sqlalchemy.create_engine({target.sqlalchemy_url('psycopg')!r})\n"
         + "".join(
-            f"pandas.read_csv({str(p)!r}, dtype=str).to_sql('bench_to_sql_{i}', engine, if_exists='replace', index=False)\n"
+            f"for n, chunk in enumerate(pandas.read_csv({str(p)!r}, dtype=str, chunksize={TO_SQL_CHUNK_ROWS})):\n"
+            f"    chunk.to_sql('bench_to_sql_{i}', engine, if_exists='append' if n else 'replace', index=False)\n"
             for i, p in enumerate(paths)
         )
     )
 
 
 def run(
-    settings: Settings, target: Connection, *, representations: int = 1_000_000, echo: Echo = print
+    settings: Settings,
+    target: Connection,
+    *,
+    representations: int = 1_000_000,
+    source_database: str | None = None,
+    echo: Echo = print,
 ) -> dict:
-    """Measure the load; print the figures and their ratios; record them in bench-results.json."""
+    """Measure the load (of ``source_database``'s representations and stages, or of a system simulated
+    with about ``representations`` cases); print the figures and ratios; record them in bench-results.json."""
     env = {**os.environ, "PYTHONPATH": str(settings.project_dir)}
     with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
         folder = Path(tmp)
-        rows = export_extract(settings, target, representations, folder, echo)
+        rows = export_extract(settings, target, representations, folder, echo, source_database)
         total = rows["representations"] + rows["stages"]
         paths = [folder / "representations.csv", folder / "stages.csv"]
         small = folder / "small"
         small.mkdir()
         for path in paths:  # a quarter of the extract, to show memory does not grow with it
             with path.open() as source, (small / path.name).open("w") as target_file:
-                lines = source.readlines()
-                target_file.writelines(lines[: 1 + (len(lines) - 1) // 4])
+                target_file.writelines(itertools.islice(source, 1 + rows[path.stem] // 4))
         echo(
             f"Extract: {rows['representations']:,} representations + {rows['stages']:,} stages = {total:,} rows"
         )

@@ -515,6 +515,13 @@ def _load_batch(
         "and cur._row_hash = c._row_hash and not cur._is_deleted)"
     ).format(current=current_table(contract), same_key=same_key)
     params = {"batch": result.batch_id, "system": result.source_system}
+    # A source system's first load of a table (every key new) skips the work of recognising rows
+    # already held: nothing is, and nothing can have been deleted since.
+    first_load = not conn.execute(
+        sql.SQL("select exists (select 1 from {} where _source_system = %s)").format(current_table(contract)),
+        (result.source_system,),
+    ).fetchone()[0]
+    not_unchanged = sql.SQL("true") if first_load else sql.SQL("not {}").format(unchanged)
 
     extra = (
         sql.SQL("jsonb_build_object({})").format(
@@ -537,22 +544,25 @@ def _load_batch(
         sql.SQL(
             "insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
             "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from checked c "
-            "where cardinality(_reasons) = 0 and not {unchanged}"
+            "where cardinality(_reasons) = 0 and {not_unchanged}"
         ).format(
             table=raw_table(contract),
             columns=sql.SQL(", ").join(sql.Identifier(c) for c in stored_columns),
             extra=extra,
             values=sql.SQL(", ").join(stored_values),
-            unchanged=unchanged,
+            not_unchanged=not_unchanged,
         ),
         params,
     ).rowcount
-    result.rows_unchanged = conn.execute(
-        sql.SQL("select count(*) from checked c where cardinality(_reasons) = 0 and {}").format(unchanged),
-        params,
-    ).fetchone()[0]
+    if not first_load:
+        result.rows_unchanged = conn.execute(
+            sql.SQL("select count(*) from checked c where cardinality(_reasons) = 0 and {}").format(
+                unchanged
+            ),
+            params,
+        ).fetchone()[0]
     result.rows_loaded += result.rows_unchanged
-    _update_current(conn, contract, params)
+    _update_current(conn, contract, params, first_load)
     internal = ["_row_number", "_reasons", "_row_hash", *[f"_key_{i}" for i in range(len(key_values))]]
     undecodable = (
         sql.SQL("pg_temp.undecodable")
@@ -580,7 +590,7 @@ def _load_batch(
         "select count(*), to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint) "
         "filter (where cardinality(_reasons) = 0), 0)) from checked"
     ).fetchone()
-    if extract.present_keys is not None:
+    if extract.present_keys is not None and not first_load:
         result.rows_deleted = _record_deletions(conn, contract, extract, params)
     notes = []
     if result.extra_columns:
@@ -612,11 +622,15 @@ def _temp_table_exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (f"pg_temp.{name}",)).fetchone()[0]
 
 
-def _update_current(conn: psycopg.Connection, contract: TableContract, params: dict) -> None:
+def _update_current(
+    conn: psycopg.Connection, contract: TableContract, params: dict, first_load: bool
+) -> None:
     """Point each accepted key at its newest version: update keys already known, insert new ones.
 
     Two plain statements rather than one INSERT ... ON CONFLICT: on a first load (every key new) the
-    speculative insertion of ON CONFLICT costs more than the anti-join.
+    speculative insertion of ON CONFLICT costs more than the anti-join. On the source system's first
+    load there is nothing to update, and into an empty table the key index is built once, sorted,
+    after the insert, rather than entry by entry during it.
     """
     keys = contract.stored_key
     fragments = {
@@ -628,23 +642,48 @@ def _update_current(conn: psycopg.Connection, contract: TableContract, params: d
             for i, k in enumerate(keys)
         ),
     }
-    conn.execute(
-        sql.SQL(
-            "update {current} cur set _row_hash = c._row_hash, _batch_id = %(batch)s, _is_deleted = false "
-            "from checked c where cardinality(c._reasons) = 0 and cur._source_system = %(system)s and {same_key} "
-            "and (cur._row_hash, cur._is_deleted) is distinct from (c._row_hash, false)"
-        ).format(**fragments),
-        params,
-    )
-    conn.execute(
-        sql.SQL(
-            "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
-            "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked c "
-            "where cardinality(c._reasons) = 0 and not exists ("
-            "select 1 from {current} cur where cur._source_system = %(system)s and {same_key})"
-        ).format(**fragments),
-        params,
-    )
+    insert = sql.SQL(
+        "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
+        "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked c "
+        "where cardinality(c._reasons) = 0"
+    ).format(**fragments)
+    if not first_load:
+        conn.execute(
+            sql.SQL(
+                "update {current} cur set _row_hash = c._row_hash, _batch_id = %(batch)s, _is_deleted = false "
+                "from checked c where cardinality(c._reasons) = 0 and cur._source_system = %(system)s "
+                "and {same_key} and (cur._row_hash, cur._is_deleted) is distinct from (c._row_hash, false)"
+            ).format(**fragments),
+            params,
+        )
+        conn.execute(
+            insert
+            + sql.SQL(
+                " and not exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key})"
+            ).format(**fragments),
+            params,
+        )
+        return
+    primary_key = conn.execute(
+        "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
+        (current_table(contract).as_string(conn),),
+    ).fetchone()
+    empty = not conn.execute(
+        sql.SQL("select exists (select 1 from {})").format(fragments["current"])
+    ).fetchone()[0]
+    if primary_key and empty:
+        conn.execute(
+            sql.SQL("alter table {} drop constraint {}").format(
+                fragments["current"], sql.Identifier(primary_key[0])
+            )
+        )
+    conn.execute(insert, params)
+    if primary_key and empty:
+        conn.execute(
+            sql.SQL("alter table {} add constraint {} primary key (_source_system, {})").format(
+                fragments["current"], sql.Identifier(primary_key[0]), fragments["keys"]
+            )
+        )
 
 
 def _record_deletions(

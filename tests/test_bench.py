@@ -82,3 +82,60 @@ def test_incremental_night_is_timed_next_to_a_full_build(settings, warehouse, tm
     )
     assert not figures["incremental_rebuilt_all"]
     assert 0 < figures["incremental_cases_recomputed"] < figures["incremental_cases"] / 2
+
+
+def test_national_bench_at_small_scale_records_every_figure_consistently(
+    settings, warehouse, tmp_path, monkeypatch
+):
+    """The whole national benchmark (source, load vs COPY, first night, our night, the naive peer's night)
+    at 2 councils x 1 year, the second council copied in SQL."""
+    from complaints_warehouse import national_bench
+
+    results = tmp_path / "bench-results.json"
+    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
+    lines = []
+    figures = national_bench.run(settings, warehouse, councils=2, years=1, templates=1, echo=lines.append)
+    written = json.loads(results.read_text())
+    for key in (
+        "load_rows_per_s",
+        "copy_rows_per_s",
+        "load_vs_copy",
+        "to_sql_rows_per_s",
+        "load_peak_rss_mb",
+        "full_build_s",
+        "validation_vs_build",
+        "incremental_vs_full",
+        "naive_vs_ours",
+        "source_rows_per_s",
+    ):
+        assert written[key] == figures[key] and figures[key] > 0, key
+    assert figures["source_councils"] == 2 and figures["source_cases"] > 2_000
+    steps = {
+        "full_load",
+        "full_build",
+        "full_validation",
+        "night_load",
+        "night_build",
+        "night_validation",
+        "naive_reload",
+        "naive_build",
+    }
+    assert set(written["peak_rss_mb"]) == set(written["step_s"]) == steps
+    assert all(mb > 0 for mb in written["peak_rss_mb"].values())
+    # dbt runs in a child of the step's process: its memory is counted (dbt alone takes well over 50 MB).
+    assert written["peak_rss_mb"]["full_build"] > 50
+    s = figures["step_s"]
+    assert figures["ours_night_s"] == pytest.approx(
+        s["night_load"] + s["night_build"] + s["night_validation"], abs=0.02
+    )
+    assert figures["naive_night_s"] == pytest.approx(s["naive_reload"] + s["naive_build"], abs=0.02)
+    assert figures["naive_vs_ours"] == pytest.approx(
+        figures["naive_night_s"] / figures["ours_night_s"], rel=0.01
+    )
+    assert figures["validation_vs_build"] == pytest.approx(s["full_validation"] / s["full_build"], rel=0.01)
+    assert figures["incremental_vs_full"] == pytest.approx(s["night_build"] / s["full_build"], rel=0.01)
+    # The night read the change (and the overlap window), not the whole source; the peer reloaded it all.
+    assert 0 < figures["night_rows_in"] < figures["source_rows"] / 2
+    assert figures["naive_rows"] > figures["source_cases"]
+    assert sum(figures["change_cases"].values()) > 0
+    assert any("naive" in line for line in lines)
