@@ -23,8 +23,6 @@ from complaints_warehouse.database import Connection, connect
 
 #: A run holds the lock named this plus its run id while it runs (batches: ``copy_loader.BATCH_ALIVE``).
 RUN_ALIVE = "complaints_warehouse:run:"
-#: The SQL that turns a lock's name into its key.
-KEY = "hashtextextended(%s, 0)"
 
 
 class WarehouseBusy(RuntimeError):
@@ -59,7 +57,7 @@ def advisory_lock(
     try:
         deadline = time.monotonic() + wait_s
         key = f"complaints_warehouse:{name}"
-        while not conn.execute(f"select pg_try_advisory_lock({KEY})", (key,)).fetchone()[0]:
+        while not conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
             if time.monotonic() >= deadline:
                 raise busy()
             if waiting:
@@ -110,7 +108,7 @@ def run_lock(
         )
 
     with advisory_lock(target, "run", wait_s=wait_s, busy=busy, waiting=waiting) as conn:
-        conn.execute(f"select pg_advisory_lock({KEY})", (RUN_ALIVE + run_id,))
+        conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (RUN_ALIVE + run_id,))
         yield
 
 

@@ -22,7 +22,7 @@ class ReportUnavailable(RuntimeError):
     """A report cannot be written yet (e.g. no BMMR month published); the message says why and what to do."""
 
 
-def rows(conn, query: str, params=None) -> list[dict]:
+def rows(conn, query, params=None) -> list[dict]:
     """Run ``query`` and return its rows as dicts."""
     cur = conn.execute(query, params)
     names = [c.name for c in cur.description]

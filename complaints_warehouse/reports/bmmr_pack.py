@@ -21,6 +21,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from psycopg import sql
+
 from complaints_warehouse import database
 from complaints_warehouse.database import Connection
 from complaints_warehouse.publish import KEY_COLUMNS
@@ -145,13 +147,14 @@ def _publication(conn, month: date | None) -> dict:
 
 def _sum_published(conn, month: date, version: int, by_directorate: bool) -> dict:
     """{(period[, directorate]): {measure: summed value}} of one published version."""
-    group = "period, directorate" if by_directorate else "period"
+    group = sql.SQL("period, directorate" if by_directorate else "period")
     totals: dict = defaultdict(dict)
     for r in rows(
         conn,
-        f"select {group}, measure, sum(value) as value from published.bmmr_figures "  # noqa: S608 (fixed text)
-        "where report_month = %s and version = %s and measure = any(%s) group by "
-        f"{group}, measure",
+        sql.SQL(
+            "select {group}, measure, sum(value) as value from published.bmmr_figures "
+            "where report_month = %s and version = %s and measure = any(%s) group by {group}, measure"
+        ).format(group=group),
         (month, version, [*COUNTS, *AMOUNTS]),
     ):
         key = (r["period"], r["directorate"]) if by_directorate else r["period"]
