@@ -150,12 +150,6 @@ def _suppression_threshold() -> int:
     return int(raw)
 
 
-def bi_reader_password() -> str | None:
-    """The password of the read-only ``bi_reader`` login (``WAREHOUSE_BI_READER_PASSWORD``); unset means
-    the role is created without login. Never stored in the repository or printed."""
-    return role_password("bi_reader")
-
-
 #: The warehouse's database roles, by job (see ``complaints_warehouse.roles``).
 ROLE_JOBS = ("loader", "transformer", "bi_reader")
 DEFAULT_RETENTION_YEARS = 6

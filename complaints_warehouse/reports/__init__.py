@@ -68,10 +68,6 @@ def write_reports(
     return written
 
 
-def month_start(value: date) -> date:
-    return value.replace(day=1)
-
-
 def add_months(value: date, months: int) -> date:
     index = value.year * 12 + value.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
