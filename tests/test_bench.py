@@ -110,7 +110,13 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
     ):
         assert written[key] == figures[key] and figures[key] > 0, key
     assert figures["source_councils"] == 2 and figures["source_cases"] > 2_000
+    # The load and the bare COPY read the same rows of the same source: their rates compare like for like.
+    assert figures["load_rows"] == figures["copy_rows"] > figures["source_cases"]
+    assert figures["load_vs_copy"] == pytest.approx(
+        figures["load_rows_per_s"] / figures["copy_rows_per_s"], rel=0.01
+    )
     steps = {
+        "bare_copy",
         "full_load",
         "full_build",
         "full_validation",
