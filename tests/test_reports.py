@@ -131,6 +131,27 @@ def test_suppression_hides_small_counts_and_what_rests_on_them_only_when_public(
     assert Suppression(True, 10).count(9) == "<10"
 
 
+def test_secondary_suppression_leaves_no_small_count_to_work_out_from_a_total():
+    from complaints_warehouse.reports.formatting import secondary_suppression
+
+    def withhold(values: dict, primary: set) -> set:
+        return secondary_suppression(values, primary, [(["a", "b", "c"], "total")], [], 5)
+
+    # One small count beside a total: the next smallest is withheld too.
+    assert withhold({"a": 3, "b": 12, "c": 40, "total": 55}, {"a"}) == {"b"}
+    # 1 + 5: a reader knowing "<5" >= 1 and the other >= 5 would still work out both, so one more goes.
+    assert withhold({"a": 1, "b": 5, "c": 40, "total": 46}, {"a"}) == {"b", "c"}
+    # Two ones sum to 2: both pinned; two small counts summing to 5 are not (1+4, 2+3, ...).
+    assert withhold({"a": 1, "b": 1, "c": 40, "total": 42}, {"a", "b"}) == {"c"}
+    assert withhold({"a": 2, "b": 3, "c": 40, "total": 45}, {"a", "b"}) == set()
+    # Zeros disclose nobody and are never withheld: with nothing else to withhold, the total goes.
+    assert withhold({"a": 3, "b": 0, "c": 0, "total": 9}, {"a"}) == {"total"}
+    # Withholding in one table carries to a figure shown twice and to the tables it is in.
+    groups = [(["a", "b"], "t1"), (["b2", "c"], "t2")]
+    values = {"a": 2, "b": 7, "t1": 9, "b2": 7, "c": 30, "t2": 37}
+    assert secondary_suppression(values, {"a"}, groups, [("b", "b2")], 5) == {"b", "b2", "c"}
+
+
 def test_the_suppression_threshold_is_a_setting(monkeypatch):
     from complaints_warehouse.settings import SettingsError, load_settings
 
@@ -267,6 +288,12 @@ def test_public_bmmr_pack_suppresses_a_count_of_three_in_the_page_and_the_data(d
         d for d in data["directorates"] if d["directorate"] == row["directorate"] and d["period"] == "month"
     )
     assert shown["complaints_received"] == "<5"
+    # Secondary suppression: the council total less the directorates still showing leaves at least two
+    # unknowns, so the 3 cannot be worked out.
+    month_rows = [d for d in data["directorates"] if d["period"] == "month"]
+    withheld = [d for d in month_rows if d["complaints_received"] == "[c]"]
+    assert len(withheld) == 1 and withheld[0]["directorate"] != row["directorate"]
+    assert all(isinstance(d["complaints_received"], int) for d in month_rows if d not in withheld + [shown])
     assert report_data(html) == json.loads(json.dumps(data, default=str))
     line = next(r for r in table_rows(html, "directorate-table") if r[0] == row["directorate"])
     assert line[1] == "&lt;5"

@@ -34,6 +34,7 @@ from complaints_warehouse.reports.formatting import (
     month_label,
     pct,
     plain,
+    secondary_suppression,
     short_month,
     show,
     uk_date,
@@ -71,6 +72,8 @@ RATES = {
     "escalation_rate_pct": ("stage_2_escalations", "stage_1_responded"),
     "upheld_pct": ("outcome_upheld", "outcomes_recorded"),
 }
+#: Every count a record carries (outcomes recorded is the sum of the outcomes).
+MEASURES = (*COUNTS, "outcomes_recorded")
 RAG_SYMBOL = {"green": "● Met", "amber": "▲ Near", "red": "■ Missed", "no data": "No data"}
 
 
@@ -102,21 +105,80 @@ def rag(actual, target, higher_is_better: bool) -> str:
     return "amber" if near else "red"
 
 
-def publicise(record: dict, sup: Suppression) -> dict:
+def publicise(record: dict, sup: Suppression, withheld: frozenset[str] = frozenset()) -> dict:
     """A record's figures as the page and data block show them: small counts, and the rates and amounts
-    resting on them, suppressed when public; other fields as they are."""
+    resting on them, suppressed when public; the counts in ``withheld`` (secondary suppression) and
+    what rests on them withheld; other fields as they are."""
+
+    def label(*counts: str) -> str | None:
+        if any(sup.hides(record.get(c)) for c in counts):
+            return sup.label
+        return sup.withheld if withheld.intersection(counts) else None
+
     out = {}
     for key, value in record.items():
-        if key in COUNTS or key == "outcomes_recorded":
-            out[key] = sup.count(value)
+        if key in MEASURES:
+            hidden = label(key)
         elif key in AMOUNTS:
-            out[key] = sup.derived(value, record.get(AMOUNTS[key]))
+            hidden = label(AMOUNTS[key])
         elif key in RATES:  # a rate of a small count, or of a small base, would give the count away
-            numerator, denominator = (record.get(k) for k in RATES[key])
-            out[key] = sup.label if sup.hides(numerator) or sup.hides(denominator) else plain(value)
+            hidden = label(*RATES[key])
         else:
             out[key] = plain(value) if isinstance(value, Decimal | int | float) else value
+            continue
+        out[key] = hidden or plain(value)
     return out
+
+
+def withheld_cells(figures: dict, sup: Suppression) -> dict[tuple, frozenset[str]]:
+    """{record key: counts withheld by secondary suppression} for a public pack (nothing internally).
+
+    The pack shows three additive tables: the directorates sum to the council, a record's outcomes sum
+    to its outcomes recorded, and this financial year's months sum to the year to date; and the headline
+    month is the trend's last point. Without this, one small directorate count would be the council total
+    less the others."""
+    if not sup.public:
+        return {}
+    records = {record_key(r): r for r in _records(figures)}
+    values = {(k, m): r.get(m) for k, r in records.items() for m in MEASURES}
+    primary = {cell for cell, value in values.items() if sup.hides(value)}
+    groups = []
+    for period in figures["periods"]:
+        members = [k for k in records if k[0] == "directorate" and k[2] == period]
+        groups += [([(k, m) for k in members], (("council", period), m)) for m in MEASURES]
+    groups += [([(k, o) for o in OUTCOMES], (k, "outcomes_recorded")) for k in records]
+    month = figures["month"]
+    year_start = date(month.year if month.month >= 4 else month.year - 1, 4, 1)
+    year_months = [("month", f"{m:%Y-%m}") for m in _months(year_start, month)]
+    ytd = ("council", "financial_year_to_date")
+    groups += [([(k, m) for k in year_months if k in records], (ytd, m)) for m in MEASURES]
+    same = [((("council", "month"), m), (("month", f"{month:%Y-%m}"), m)) for m in MEASURES]
+    plan: dict[tuple, set[str]] = defaultdict(set)
+    for key, measure in secondary_suppression(values, primary, groups, same, sup.threshold):
+        plan[key].add(measure)
+    return {key: frozenset(measures) for key, measures in plan.items()}
+
+
+def record_key(record: dict) -> tuple:
+    """A record of the pack by what it is: a directorate's period, the council's period, or a month."""
+    if "directorate" in record:
+        return ("directorate", record["directorate"], record["period"])
+    if "month" in record:
+        return ("month", record["month"])
+    return ("council", record["period"])
+
+
+def _records(figures: dict) -> list[dict]:
+    headline = [{**r, "period": p} for p, r in figures["periods"].items()]
+    return [*headline, *figures["directorates"], *figures["trend"], *figures["trend_last_year"]]
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, m = [], first
+    while m <= last:
+        months.append(m)
+        m = add_months(m, 1)
+    return months
 
 
 # --- gathering ------------------------------------------------------------------------------------
@@ -224,6 +286,8 @@ def gather(conn, month: date | None = None) -> dict:
                     "period": period,
                     "numerator": num,
                     "denominator": den,
+                    "numerator_measure": t["numerator"],
+                    "denominator_measure": t["denominator"],
                     "actual_pct": actual,
                     "target_pct": t["target_pct"],
                     "higher_is_better": t["higher_is_better"],
@@ -282,6 +346,11 @@ def gather(conn, month: date | None = None) -> dict:
 def data_block(figures: dict, sup: Suppression) -> dict:
     """The pack's figures as its JSON data block carries them (suppressed when public)."""
     pub = figures["publication"]
+    withheld, none = withheld_cells(figures, sup), frozenset()
+
+    def of(record: dict) -> frozenset[str]:
+        return withheld.get(record_key(record), none)
+
     return {
         "report": "bmmr_pack",
         "month": f"{figures['month']:%Y-%m}",
@@ -294,12 +363,18 @@ def data_block(figures: dict, sup: Suppression) -> dict:
             "validation_run_id": pub["validation_run_id"],
             "checksum": pub["checksum"],
         },
-        "headline": {p: publicise(v, sup) for p, v in figures["periods"].items()},
-        "same_month_last_year": publicise(figures["same_month_last_year"], sup),
-        "trend": [publicise(p, sup) for p in figures["trend"]],
-        "trend_last_year": [publicise(p, sup) for p in figures["trend_last_year"]],
-        "directorates": [publicise(d, sup) for d in figures["directorates"]],
-        "scorecard": [_public_kpi(k, sup) for k in figures["scorecard"]],
+        "headline": {
+            p: publicise(v, sup, withheld.get(("council", p), none)) for p, v in figures["periods"].items()
+        },
+        "same_month_last_year": publicise(
+            figures["same_month_last_year"], sup, of(figures["same_month_last_year"])
+        ),
+        "trend": [publicise(p, sup, of(p)) for p in figures["trend"]],
+        "trend_last_year": [publicise(p, sup, of(p)) for p in figures["trend_last_year"]],
+        "directorates": [publicise(d, sup, of(d)) for d in figures["directorates"]],
+        "scorecard": [
+            _public_kpi(k, sup, withheld.get(("council", k["period"]), none)) for k in figures["scorecard"]
+        ],
         "restatements": [
             {
                 **{k: v for k, v in r.items() if k not in ("old_value", "new_value", "restated_at")},
@@ -322,13 +397,22 @@ def _restated_value(r: dict, key: str, sup: Suppression):
     return "suppressed" if sup.public else plain(r[key])
 
 
-def _public_kpi(k: dict, sup: Suppression) -> dict:
-    hidden = sup.hides(k["numerator"]) or sup.hides(k["denominator"])
+def _public_kpi(k: dict, sup: Suppression, withheld: frozenset[str]) -> dict:
+    def count(part: str):
+        return (
+            sup.withheld
+            if k[f"{part}_measure"] in withheld and not sup.hides(k[part])
+            else sup.count(k[part])
+        )
+
+    numerator, denominator = count("numerator"), count("denominator")
+    hidden = isinstance(numerator, str) or isinstance(denominator, str)
+    small = sup.hides(k["numerator"]) or sup.hides(k["denominator"])
     return {
         **{key: plain(v) if isinstance(v, Decimal) else v for key, v in k.items()},
-        "numerator": sup.count(k["numerator"]),
-        "denominator": sup.count(k["denominator"]),
-        "actual_pct": sup.label if hidden else plain(k["actual_pct"]),
+        "numerator": numerator,
+        "denominator": denominator,
+        "actual_pct": (sup.label if small else sup.withheld) if hidden else plain(k["actual_pct"]),
         "rag": "suppressed" if hidden else k["rag"],
     }
 

@@ -131,6 +131,10 @@ class Suppression:
     def label(self) -> str:
         return f"<{self.threshold}"
 
+    #: A figure withheld by secondary suppression: not small itself, but with the totals beside it, it
+    #: would let a small count be worked out (see ``secondary_suppression``).
+    withheld = "[c]"
+
     def hides(self, value) -> bool:
         """Whether a count of ``value`` must not be shown."""
         return self.public and value is not None and 0 < _decimal(value) < self.threshold
@@ -157,7 +161,9 @@ class Suppression:
             return "Internal: every figure is shown as recorded; not for publication."
         return (
             f"Public: counts from 1 to {self.threshold - 1} are shown as “{self.label}”, and so are "
-            "the rates and amounts that rest on them, to protect the people they are about."
+            "the rates and amounts that rest on them, to protect the people they are about; "
+            f"“{self.withheld}” marks a figure withheld so that such a count cannot be worked out "
+            "from the totals."
         )
 
 
@@ -183,3 +189,60 @@ def show(value, kind: str) -> str:
     if kind == "pct0":
         return pct(value, 0)
     return {"count": count, "gbp": gbp, "pct": pct, "number": number}[kind](value)
+
+
+def secondary_suppression(
+    values: dict, primary: set, groups: list[tuple[list, object]], same: list[tuple], threshold: int
+) -> set:
+    """The cells to withhold besides the ``primary`` ones (small counts), so that none of them can be
+    worked out from the figures left showing.
+
+    ``groups`` are additive tables as (members, total): the members sum to the total (directorates to
+    the council, outcomes to outcomes recorded, months to the year to date). ``same`` pairs cells that
+    show one figure in two places. A reader who sees a group's total knows the sum of its hidden members,
+    that a primary cell is from 1 to ``threshold - 1`` and that any other hidden one is at least
+    ``threshold`` (every smaller count is primary): while that pins down any hidden member (one hidden
+    member alone always is), the smallest non-zero member still showing is withheld too (or, if none,
+    the total), and so on across groups until nothing changes. Zeros stay shown: they disclose nobody.
+    """
+    hidden = set(primary)
+    secondary: set = set()
+
+    def withhold(cell) -> None:
+        hidden.add(cell)
+        secondary.add(cell)
+
+    def bounds(cell) -> tuple[float, float]:
+        return (1, threshold - 1) if cell in primary else (threshold, float("inf"))
+
+    def pinned(members: list, total) -> bool:
+        hid = [m for m in members if m in hidden]
+        if not hid:
+            return False
+        known = float(values.get(total) or 0) - sum(
+            float(values.get(m) or 0) for m in members if m not in hidden
+        )
+        spans = [bounds(m) for m in hid]
+        # Each hidden member lies between its own bounds and what the others' bounds leave of the sum.
+        for i, (low, high) in enumerate(spans):
+            others = spans[:i] + spans[i + 1 :]
+            least = max(low, known - sum(h for _, h in others))
+            most = min(high, known - sum(lo for lo, _ in others))
+            if least >= most:
+                return True
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for a, b in same:
+            if (a in hidden) != (b in hidden):
+                withhold(b if a in hidden else a)
+                changed = True
+        for members, total in groups:
+            if total in hidden or not pinned(members, total):
+                continue
+            showing = [m for m in members if m not in hidden and values.get(m)]
+            withhold(min(showing, key=lambda m: values[m]) if showing else total)
+            changed = True
+    return secondary
