@@ -5,6 +5,9 @@ take most of an hour. ``replicate_councils`` instead simulates only a handful of
 the simulator and copies each to further councils in SQL inside the simulator's database: council code,
 case, contact, complaint point, remedy and payment references and Ombudsman references are rewritten,
 so every council's rows are its own and keys stay unique; volumes and rates are those of its template.
+Organisation unit codes, which a one-council system leaves bare ("ASC01"), are qualified by council
+("SIM001-ASC01") once the system holds several: the warehouse keys service areas by code within a
+source system, as a shared service's case system would have to.
 
 ``change_share`` makes a night's worth of change at the source, also set-based: late corrections to
 cases and to stage outcomes, cases registered late, and deletions, each touching a fixed share of cases
@@ -22,7 +25,11 @@ from case_system_simulator import schema
 from case_system_simulator.plan import stamp
 
 #: Columns holding a reference that starts with the council code ("SIM001-...").
-PREFIXED = {"contact_no", "case_ref", "issue_no", "remedy_no", "payment_no"}
+PREFIXED = {"contact_no", "case_ref", "issue_no", "remedy_no", "payment_no", "unit_code"}
+#: The tables whose unit codes are qualified by council when the system holds several councils.
+UNIT_TABLES = tuple(
+    t for t, columns in schema.COLUMNS.items() if {"unit_code", "council_code"} <= set(columns)
+)
 CODE_LENGTH = len("SIM001")
 SECONDARY_INDEXES = (
     *(f"rms.{line.split()[5]}" for line in schema.INDEXES.split(";") if line.strip()),
@@ -56,6 +63,8 @@ def replicate_councils(conninfo: str, total: int) -> dict[str, int]:
         raise ValueError(f"at most {MAX_COUNCILS} councils (codes carry three digits), not {total}")
     with psycopg.connect(conninfo) as conn:
         templates = int(conn.execute("select value from sim.state where key = 'councils'").fetchone()[0])
+        if max(total, templates) > 1:
+            _qualify_unit_codes(conn)
         if total > templates:
             conn.execute(
                 "create temp table clones on commit drop as select idx, format('SIM%%s', lpad(idx::text, 3, '0')) as code, "
@@ -113,6 +122,17 @@ def replicate_councils(conninfo: str, total: int) -> dict[str, int]:
         }
         conn.execute("analyze")
     return counts
+
+
+def _qualify_unit_codes(conn: psycopg.Connection) -> None:
+    """Prefix each organisation unit code with its council's code (once: qualified codes are left)."""
+    for table in UNIT_TABLES:
+        conn.execute(
+            sql.SQL(
+                "update {} set unit_code = council_code || '-' || unit_code "
+                "where unit_code not like council_code || '-%'"
+            ).format(sql.Identifier("rms", table))
+        )
 
 
 #: Shares of cases touched by one night's change (together 0.5 %).

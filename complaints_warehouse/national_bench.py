@@ -328,6 +328,7 @@ def run(
         "to_sql_rows_per_s": round(naive_rows["rows"] / seconds["naive_reload"]),
         "load_vs_to_sql": round((load_rows / load_s) / (naive_rows["rows"] / seconds["naive_reload"]), 2),
         "load_peak_rss_mb": peaks["full_load"],
+        "full_load_quarantined": full_load["quarantined"],
         "to_sql_peak_rss_mb": peaks["naive_reload"],
     }
     ours_s = seconds["night_load"] + seconds["night_build"] + seconds["night_validation"]

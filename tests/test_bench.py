@@ -110,6 +110,8 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
     ):
         assert written[key] == figures[key] and figures[key] > 0, key
     assert figures["source_councils"] == 2 and figures["source_cases"] > 2_000
+    # Two councils in one case system: their service areas stay distinct, nothing of theirs quarantined.
+    assert figures["full_load_quarantined"] == 0
     # The load and the bare COPY read the same rows of the same source: their rates compare like for like.
     assert figures["load_rows"] == figures["copy_rows"] > figures["source_cases"]
     assert figures["load_vs_copy"] == pytest.approx(

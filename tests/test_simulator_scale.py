@@ -36,6 +36,27 @@ def test_copied_councils_have_their_own_rows_with_their_templates_volumes(wareho
         # Every reference belongs to its own council: no copied row points at its template's rows.
         assert count(conn, "select count(*) from rms.cases where left(case_ref, 6) <> council_code") == 0
         assert count(conn, "select count(*) from rms.cases where left(contact_no, 6) <> council_code") == 0
+        # Unit codes are qualified by council, so one system's service areas stay distinct by code, and
+        # every case's unit is one of its own council's.
+        assert (
+            count(conn, "select count(*) from rms.org_units where left(unit_code, 7) <> council_code || '-'")
+            == 0
+        )
+        assert (
+            count(
+                conn,
+                "select count(*) from (select unit_code, effective_from from rms.org_units group by 1, 2 having count(*) > 1) d",
+            )
+            == 0
+        )
+        assert (
+            count(
+                conn,
+                "select count(*) from rms.cases c left join rms.org_units u using (council_code, unit_code) "
+                "where u.unit_code is null",
+            )
+            == 0
+        )
         assert (
             count(
                 conn,
