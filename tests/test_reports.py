@@ -373,7 +373,27 @@ def test_public_annual_report_suppresses_a_count_of_three_in_page_data_and_csv(d
     assert report_data(html)["cells"] == json.loads(json.dumps(data["cells"]))
     written = annual_report.write(demo.settings, demo.target, public=True)
     public_csv = list(csv.DictReader(io.StringIO(written[1].read_text())))
-    assert all(r["value"] == "<5" or not 0 < float(r["value"]) < 5 for r in public_csv)
+    assert all(r["value"] in ("<5", "[c]") or not 0 < float(r["value"]) < 5 for r in public_csv)
+
+    # One service area of 3: the complaints received (section 1) less the others would give it away,
+    # so another service area is withheld too.
+    with database.connect(demo.target) as conn:
+        figures = annual_report.gather(conn, "2023/24")
+    areas = next(s for s in figures["sections"] if s["section"] == "6 complaints by service area")
+    assert all(r["this_year"] >= 5 for r in areas["rows"]) and len(areas["rows"]) > 2
+    areas["rows"][0]["this_year"] = Decimal(3)
+    for r in areas["rows"]:  # a year before, so that the change column could give a figure away too
+        r["last_year"], r["change"] = Decimal(10), r["this_year"] - 10
+    _, data, _ = annual_report.render(figures, Suppression(True, 5))
+    shown = [c for c in data["cells"] if c["section"] == areas["section"]]
+    assert [c["this_year"] for c in shown].count("<5") == 1
+    assert [c["this_year"] for c in shown].count("[c]") == 1
+    withheld = next(c for c in shown if c["this_year"] == "[c]")
+    assert withheld["last_year"] == 10 and withheld["change"] == "[c]"
+    received = next(
+        c for c in data["cells"] if c["section"].startswith("1 ") and c["category"] == "complaint"
+    )
+    assert isinstance(received["this_year"], int)
 
 
 # --- the Ombudsman benchmark -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from complaints_warehouse.reports.formatting import (
     financial_year_start,
     pct,
     plain,
+    secondary_suppression,
     show,
     signed,
     slug,
@@ -191,21 +192,32 @@ def _label(section: str, category: str, natures: dict) -> str:
 
 
 def publicise(figures: dict, sup: Suppression) -> list[dict]:
-    """Every cell as the data block and CSV carry it: small counts suppressed when public (and the
-    change from last year when either year's count is suppressed; the amount paid with the count of
-    payments)."""
+    """Every cell as the data block and CSV carry it: small counts suppressed when public, and the cells
+    withheld so that none can be worked out from another section (``withheld_cells``); the change from
+    last year when either year's count is hidden; the amount paid with the count of payments)."""
+    withheld = {year: withheld_cells(figures, sup, year) for year in ("this_year", "last_year")}
+
+    def hide(cell: tuple[str, str], r: dict, year: str) -> str | None:
+        if sup.hides(r[year]):
+            return sup.label
+        return sup.withheld if cell in withheld[year] else None
+
     out = []
     for s in figures["sections"]:
         payments = {r["category"]: r for r in s["rows"]} if s["section"] == "9 payments" else {}
         for r in s["rows"]:
-            if (s["section"], r["category"]) == MONEY:
+            cell = (s["section"], r["category"])
+            if cell == MONEY:
                 base = payments.get("payments made", {})
                 this = sup.derived(r["this_year"], base.get("this_year"))
                 last = sup.derived(r["last_year"], base.get("last_year"))
                 hidden = sup.hides(base.get("this_year")) or sup.hides(base.get("last_year"))
+                change = sup.label if hidden else None
             else:
-                this, last = sup.count(r["this_year"]), sup.count(r["last_year"])
-                hidden = sup.hides(r["this_year"]) or sup.hides(r["last_year"])
+                this_hidden, last_hidden = hide(cell, r, "this_year"), hide(cell, r, "last_year")
+                this = this_hidden or plain(r["this_year"])
+                last = last_hidden or plain(r["last_year"])
+                change = sup.label if sup.label in (this_hidden, last_hidden) else this_hidden or last_hidden
             out.append(
                 {
                     "financial_year": figures["year"],
@@ -215,10 +227,45 @@ def publicise(figures: dict, sup: Suppression) -> list[dict]:
                     "label": r["label"],
                     "this_year": this,
                     "last_year": last,
-                    "change": sup.label if hidden and r["change"] is not None else plain(r["change"]),
+                    "change": change if change and r["change"] is not None else plain(r["change"]),
                 }
             )
     return out
+
+
+#: Sections whose cells add up to a cell of section 1, and the two sections that both count the
+#: stages responded to (by outcome, and by timescale band).
+ADDS_UP_TO = {
+    "6 complaints by service area": ("1 representations received", "complaint"),
+    "7 compliments by service": ("1 representations received", "compliment"),
+}
+RESPONDED = ("3 outcomes", "4 timescale bands")
+
+
+def withheld_cells(figures: dict, sup: Suppression, year: str) -> set[tuple[str, str]]:
+    """The cells of ``year`` ("this_year" or "last_year") a public report withholds besides the small
+    counts, so that none can be worked out by subtraction across sections: service areas add up to
+    the complaints received, services to the compliments, and outcomes and timescale bands both to
+    the stages responded to (taken as known: a reader gets it from either section when it is whole)."""
+    if not sup.public:
+        return set()
+    values = {
+        (s["section"], r["category"]): r[year]
+        for s in figures["sections"]
+        for r in s["rows"]
+        if (s["section"], r["category"]) != MONEY
+    }
+    primary = {cell for cell, value in values.items() if sup.hides(value)}
+    sections = defaultdict(list)
+    for cell in values:
+        sections[cell[0]].append(cell)
+    groups = [
+        (sections[part], total) for part, total in ADDS_UP_TO.items() if sections[part] and total in values
+    ]
+    responded = ("stages responded", "all")  # not a cell of the report: what sections 3 and 4 both add to
+    values[responded] = max(sum(values[c] or 0 for c in sections[part]) for part in RESPONDED)
+    groups += [(sections[part], responded) for part in RESPONDED if sections[part]]
+    return secondary_suppression(values, primary, groups, [], sup.threshold) - {responded}
 
 
 def to_csv(cells: list[dict], last_year: str) -> str:
