@@ -510,7 +510,13 @@ def _load_batch(
         ),
         {**params, "source": contract.source, "table": contract.name},
     ).rowcount
-    result.rows_in = result.rows_loaded + result.rows_quarantined
+    # Counted from what was landed, not summed from the outcomes: the ledger's reconciliation (rows in =
+    # loaded + quarantined) then checks that every row went one way or the other.
+    result.rows_in = conn.execute(
+        sql.SQL("select (select count(*) from landing) + {}").format(
+            sql.SQL("(select count(*) from undecodable)") if undecodable else sql.SQL("0")
+        )
+    ).fetchone()[0]
     if extract.present_keys is not None and not first_load:
         result.rows_deleted = _record_deletions(conn, contract, extract, params)
     notes = []
@@ -674,10 +680,14 @@ def _append_accepted(
             "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from accepted c "
             "where {not_unchanged} returning _row_hash, {returned_keys}){current_ctes} "
             # An order-independent checksum of what the batch accepted: equal content, equal checksum,
-            # however the source ordered it (XOR of the first 64 bits of each row's hash).
-            "select count(*), (select count(*) from inserted), "
-            "to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint), 0)) from accepted"
+            # however the source ordered it (XOR of the first 64 bits of each row's hash). On a first
+            # load every accepted row is inserted: counted from the insert, the accepted rows are read
+            # once, not kept for a second reading.
+            "select count(*), {inserted_count}, "
+            "to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint), 0)) from {counted}"
         ).format(
+            inserted_count=sql.SQL("count(*)" if first_load else "(select count(*) from inserted)"),
+            counted=sql.SQL("inserted" if first_load else "accepted"),
             cells=sql.SQL(", ").join(sql.Identifier(h) for h in header),
             keys=sql.SQL(", ").join(
                 sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
