@@ -10,6 +10,8 @@ cost of checking).
 
 from __future__ import annotations
 
+import hashlib
+
 from psycopg import sql
 
 from ingestion.contract import BatchRule, Column, TableContract
@@ -30,8 +32,10 @@ def value(column: str) -> sql.Composable:
 
 
 def validity_flag(column: str, sql_type: str) -> sql.Identifier:
-    """The name under which ``prepared_rows`` says whether ``column`` casts to ``sql_type``."""
-    return sql.Identifier(f"_valid_{sql_type}_{column}")
+    """The name under which ``prepared_rows`` says whether ``column`` casts to ``sql_type``: of fixed
+    length, so that long column names cannot be cut to the same 63-character identifier."""
+    digest = hashlib.md5(f"{sql_type}:{column}".encode()).hexdigest()[:16]
+    return sql.Identifier(f"_valid_{digest}")
 
 
 def _type_tests(contract: TableContract, header: list[str]) -> dict[tuple[str, str], None]:
