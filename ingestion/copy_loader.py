@@ -453,6 +453,13 @@ def _load_batch(
     result: BatchResult,
     progress: Progress | None,
 ) -> None:
+    """Land, check and append one extract.
+
+    The work is arranged around the rows being nearly all good: checking writes only the rows it
+    rejects (``rejected``, with every reason), and the good rows go from the landing table to the raw
+    table, the current-version table and the batch's counts in one statement, without an intermediate
+    copy of the extract.
+    """
     ensure_raw_table(conn, contract)
     _copy_into_landing(conn, extract, progress)
     header = extract.header
@@ -467,53 +474,9 @@ def _load_batch(
             )
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
-    key_values = [row_checks.stored(contract.column(k)) for k in contract.key]
+    undecodable = _temp_table_exists(conn, "undecodable")
+    _reject_rows(conn, contract, header, undecodable)
 
-    # One pass: every row's reasons, its content hash and its stored key.
-    conn.execute(
-        sql.SQL(
-            "create temp table checked on commit drop as "
-            "select l.*, array_remove(array[{checks}]::text[], null) as _reasons, "
-            "md5(row({cells})::text) as _row_hash, {keys} from landing l"
-        ).format(
-            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
-            cells=sql.SQL(", ").join(sql.Identifier(h) for h in header),
-            keys=sql.SQL(", ").join(
-                sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
-                for i, v in enumerate(key_values)
-            ),
-        )
-    )
-    conn.execute(
-        sql.SQL("update checked set _reasons = array_append(_reasons, {}) where _row_number in ({})").format(
-            sql.Literal(row_checks.duplicate_key_reason(contract)),
-            row_checks.duplicate_keys(contract, sql.SQL("landing")),
-        )
-    )
-    if _temp_table_exists(conn, "undecodable"):
-        conn.execute(
-            "insert into checked (_row_number, _reasons) "
-            "select _row_number, array['not valid UTF-8 text (shown as Latin-1)'] from undecodable"
-        )
-    for rule in contract.batch_rules:
-        if set(rule.columns) <= set(header):
-            offenders = row_checks.batch_rule_query(
-                contract, rule, sql.SQL("(select * from checked where cardinality(_reasons) = 0) as clean")
-            )
-            conn.execute(
-                sql.SQL(
-                    "update checked set _reasons = array_append(_reasons, {}) where _row_number in ({})"
-                ).format(sql.Literal(rule.reason), offenders)
-            )
-
-    same_key = sql.SQL(" and ").join(
-        sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
-        for i, stored_key in enumerate(contract.stored_key)
-    )
-    unchanged = sql.SQL(
-        "exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key} "
-        "and cur._row_hash = c._row_hash and not cur._is_deleted)"
-    ).format(current=current_table(contract), same_key=same_key)
     params = {"batch": result.batch_id, "system": result.source_system}
     # A source system's first load of a table (every key new) skips the work of recognising rows
     # already held: nothing is, and nothing can have been deleted since.
@@ -521,15 +484,132 @@ def _load_batch(
         sql.SQL("select exists (select 1 from {} where _source_system = %s)").format(current_table(contract)),
         (result.source_system,),
     ).fetchone()[0]
-    not_unchanged = sql.SQL("true") if first_load else sql.SQL("not {}").format(unchanged)
+    accepted, inserted, result.content_checksum = _append_accepted(
+        conn, contract, header, known, params, first_load
+    )
+    result.rows_loaded = accepted
+    result.rows_unchanged = accepted - inserted
+    internal = ["_row_number"]
+    undecodable_rows = (
+        sql.SQL("pg_temp.undecodable")
+        if undecodable
+        else sql.SQL("(select null::bigint as _row_number, null::jsonb as raw_row)")
+    )
+    result.rows_quarantined = conn.execute(
+        sql.SQL(
+            "insert into {quarantine} (batch_id, source, table_name, file_row_number, reasons, raw_row) "
+            "select %(batch)s, %(source)s, %(table)s, rj._row_number, rj._reasons, {raw_row} "
+            "from rejected rj left join landing l on l._row_number = rj._row_number "
+            "left join {undecodable} u on u._row_number = rj._row_number "
+            "cross join lateral (select coalesce(u.raw_row, to_jsonb(l) - {internal}::text[]) as raw) r"
+        ).format(
+            quarantine=sql.Identifier(*contract.quarantine_table.split(".")),
+            raw_row=_quarantined_row(contract),
+            internal=sql.Literal(internal),
+            undecodable=undecodable_rows,
+        ),
+        {**params, "source": contract.source, "table": contract.name},
+    ).rowcount
+    # Counted from what was landed, not summed from the outcomes: the ledger's reconciliation (rows in =
+    # loaded + quarantined) then checks that every row went one way or the other.
+    result.rows_in = conn.execute(
+        sql.SQL("select (select count(*) from landing) + {}").format(
+            sql.SQL("(select count(*) from undecodable)") if undecodable else sql.SQL("0")
+        )
+    ).fetchone()[0]
+    if extract.present_keys is not None and not first_load:
+        result.rows_deleted = _record_deletions(conn, contract, extract, params)
+    notes = []
+    if result.extra_columns:
+        notes.append(f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}")
+    if result.rows_unchanged:
+        notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
+    result.message = "; ".join(notes)
 
+
+def _reject_rows(
+    conn: psycopg.Connection, contract: TableContract, header: list[str], undecodable: bool
+) -> None:
+    """Fill ``rejected`` with every landed row that breaks its contract and all its reasons: the row
+    checks, then duplicate keys, then (after both) the batch rules, which compare only the rows left."""
+    conn.execute(
+        "create temp table rejected (_row_number bigint primary key, _reasons text[] not null) on commit drop"
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into rejected select _row_number, _reasons from ("
+            "select _row_number, array_remove(array[{checks}]::text[], null) as _reasons "
+            "from {prepared} p offset 0) r where cardinality(_reasons) > 0"
+        ).format(
+            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
+            prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
+        )
+    )
+    _add_reason(
+        conn,
+        row_checks.duplicate_key_reason(contract),
+        row_checks.duplicate_keys(contract, sql.SQL("landing")),
+    )
+    if undecodable:
+        conn.execute(
+            "insert into rejected (_row_number, _reasons) "
+            "select _row_number, array['not valid UTF-8 text (shown as Latin-1)'] from undecodable"
+        )
+    for rule in contract.batch_rules:
+        if set(rule.columns) <= set(header):
+            clean = sql.SQL(
+                "(select * from landing l where not exists "
+                "(select 1 from rejected rj where rj._row_number = l._row_number)) as clean"
+            )
+            _add_reason(conn, rule.reason, row_checks.batch_rule_query(contract, rule, clean))
+
+
+def _add_reason(conn: psycopg.Connection, reason: str, offenders: sql.Composable) -> None:
+    """Add ``reason`` to the reasons of every row ``offenders`` (a query of ``_row_number``) lists."""
+    conn.execute(
+        sql.SQL(
+            "insert into rejected (_row_number, _reasons) "
+            "select distinct o._row_number, array[{reason}] from ({offenders}) o "
+            "on conflict (_row_number) do update set _reasons = rejected._reasons || excluded._reasons"
+        ).format(reason=sql.Literal(reason), offenders=offenders)
+    )
+
+
+def _append_accepted(
+    conn: psycopg.Connection,
+    contract: TableContract,
+    header: list[str],
+    known: list,
+    params: dict,
+    first_load: bool,
+) -> tuple[int, int, str]:
+    """Append the batch's accepted rows to the raw table (less those already there, unchanged) and
+    point their keys' current versions at them, in one statement; return (rows accepted, rows
+    appended, the content checksum of the rows accepted).
+
+    Into an empty table an index is built once, sorted, after the rows are in, rather than entry by
+    entry as they go in: the raw table's batch index when the table is empty, the current-version key
+    on a source system's first load into an empty current table.
+    """
+    keys = contract.stored_key
+    key_values = [row_checks.stored(contract.column(k)) for k in contract.key]
+    same_key = sql.SQL(" and ").join(
+        sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
+        for i, stored_key in enumerate(keys)
+    )
+    unchanged = sql.SQL(
+        "exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key} "
+        "and cur._row_hash = c._row_hash and not cur._is_deleted)"
+    ).format(current=current_table(contract), same_key=same_key)
     extra = (
         sql.SQL("jsonb_build_object({})").format(
             sql.SQL(", ").join(
-                sql.SQL("{}, {}").format(sql.Literal(h), sql.Identifier(h)) for h in result.extra_columns
+                sql.SQL("{}, {}").format(sql.Literal(h), sql.Identifier(h))
+                for h in header
+                if h not in {c.name for c in contract.columns}
             )
         )
-        if result.extra_columns
+        if any(h not in {c.name for c in contract.columns} for h in header)
         else sql.SQL("null::jsonb")
     )
     stored_columns, stored_values = [], []
@@ -540,64 +620,102 @@ def _load_batch(
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)
             stored_values.append(row_checks.typed(column))
-    result.rows_loaded = conn.execute(
+    returned_keys = sql.SQL(", ").join(
+        sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
+        for i, k in enumerate(keys)
+    )
+    fragments = {
+        "current": current_table(contract),
+        "keys": sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+        "key_values": sql.SQL(", ").join(sql.Identifier(f"_key_{i}") for i in range(len(keys))),
+        "same_key_i": sql.SQL(" and ").join(
+            sql.SQL("cur.{} = i.{}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
+            for i, k in enumerate(keys)
+        ),
+    }
+    new_versions = sql.SQL(
+        "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
+        "select %(system)s, {key_values}, _row_hash, %(batch)s, false from inserted i"
+    ).format(**fragments)
+    if first_load:
+        current_ctes = sql.SQL(", new_keys as ({})").format(new_versions)
+    else:
+        current_ctes = sql.SQL(
+            ", changed_keys as (update {current} cur set _row_hash = i._row_hash, _batch_id = %(batch)s, "
+            "_is_deleted = false from inserted i where cur._source_system = %(system)s and {same_key_i}), "
+            "new_keys as ({new_versions} where not exists (select 1 from {current} cur "
+            "where cur._source_system = %(system)s and {same_key_i}))"
+        ).format(new_versions=new_versions, **fragments)
+
+    raw_index = sql.Identifier(contract.raw_schema, f"{contract.name}_batch_idx")
+    raw_empty = not conn.execute(
+        sql.SQL("select exists (select 1 from {})").format(raw_table(contract))
+    ).fetchone()[0]
+    if raw_empty:
+        conn.execute(sql.SQL("drop index if exists {}").format(raw_index))
+    primary_key = None
+    if first_load:
+        primary_key = conn.execute(
+            "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
+            (current_table(contract).as_string(conn),),
+        ).fetchone()
+        empty = not conn.execute(
+            sql.SQL("select exists (select 1 from {})").format(fragments["current"])
+        ).fetchone()[0]
+        if primary_key and empty:
+            conn.execute(
+                sql.SQL("alter table {} drop constraint {}").format(
+                    fragments["current"], sql.Identifier(primary_key[0])
+                )
+            )
+        else:
+            primary_key = None
+
+    accepted, inserted, checksum = conn.execute(
         sql.SQL(
-            "insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
-            "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from checked c "
-            "where cardinality(_reasons) = 0 and {not_unchanged}"
+            "with accepted as ("
+            "select l.*, md5(row({cells})::text) as _row_hash, {keys} from landing l "
+            "where not exists (select 1 from rejected rj where rj._row_number = l._row_number)), "
+            "inserted as (insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
+            "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from accepted c "
+            "where {not_unchanged} returning _row_hash, {returned_keys}){current_ctes} "
+            # An order-independent checksum of what the batch accepted: equal content, equal checksum,
+            # however the source ordered it (XOR of the first 64 bits of each row's hash). On a first
+            # load every accepted row is inserted: counted from the insert, the accepted rows are read
+            # once, not kept for a second reading.
+            "select count(*), {inserted_count}, "
+            "to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint), 0)) from {counted}"
         ).format(
+            inserted_count=sql.SQL("count(*)" if first_load else "(select count(*) from inserted)"),
+            counted=sql.SQL("inserted" if first_load else "accepted"),
+            cells=sql.SQL(", ").join(sql.Identifier(h) for h in header),
+            keys=sql.SQL(", ").join(
+                sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
+                for i, v in enumerate(key_values)
+            ),
             table=raw_table(contract),
             columns=sql.SQL(", ").join(sql.Identifier(c) for c in stored_columns),
             extra=extra,
             values=sql.SQL(", ").join(stored_values),
-            not_unchanged=not_unchanged,
+            not_unchanged=sql.SQL("true") if first_load else sql.SQL("not {}").format(unchanged),
+            returned_keys=returned_keys,
+            current_ctes=current_ctes,
         ),
         params,
-    ).rowcount
-    if not first_load:
-        result.rows_unchanged = conn.execute(
-            sql.SQL("select count(*) from checked c where cardinality(_reasons) = 0 and {}").format(
-                unchanged
-            ),
-            params,
-        ).fetchone()[0]
-    result.rows_loaded += result.rows_unchanged
-    _update_current(conn, contract, params, first_load)
-    internal = ["_row_number", "_reasons", "_row_hash", *[f"_key_{i}" for i in range(len(key_values))]]
-    undecodable = (
-        sql.SQL("pg_temp.undecodable")
-        if _temp_table_exists(conn, "undecodable")
-        else sql.SQL("(select null::bigint as _row_number, null::jsonb as raw_row)")
-    )
-    result.rows_quarantined = conn.execute(
-        sql.SQL(
-            "insert into {quarantine} (batch_id, source, table_name, file_row_number, reasons, raw_row) "
-            "select %(batch)s, %(source)s, %(table)s, c._row_number, c._reasons, {raw_row} "
-            "from checked c left join {undecodable} u on u._row_number = c._row_number "
-            "cross join lateral (select coalesce(u.raw_row, to_jsonb(c) - {internal}::text[]) as raw) r "
-            "where cardinality(c._reasons) > 0"
-        ).format(
-            quarantine=sql.Identifier(*contract.quarantine_table.split(".")),
-            raw_row=_quarantined_row(contract),
-            internal=sql.Literal(internal),
-            undecodable=undecodable,
-        ),
-        {**params, "source": contract.source, "table": contract.name},
-    ).rowcount
-    # An order-independent checksum of what the batch accepted: equal content, equal checksum, however
-    # the source ordered it (XOR of the first 64 bits of each row's hash).
-    result.rows_in, result.content_checksum = conn.execute(
-        "select count(*), to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint) "
-        "filter (where cardinality(_reasons) = 0), 0)) from checked"
     ).fetchone()
-    if extract.present_keys is not None and not first_load:
-        result.rows_deleted = _record_deletions(conn, contract, extract, params)
-    notes = []
-    if result.extra_columns:
-        notes.append(f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}")
-    if result.rows_unchanged:
-        notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
-    result.message = "; ".join(notes)
+    if raw_empty:
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+                sql.Identifier(f"{contract.name}_batch_idx"), raw_table(contract)
+            )
+        )
+    if primary_key:
+        conn.execute(
+            sql.SQL("alter table {} add constraint {} primary key (_source_system, {})").format(
+                fragments["current"], sql.Identifier(primary_key[0]), fragments["keys"]
+            )
+        )
+    return accepted, inserted, checksum
 
 
 def _quarantined_row(contract: TableContract) -> sql.Composable:
@@ -620,70 +738,6 @@ def _quarantined_row(contract: TableContract) -> sql.Composable:
 
 def _temp_table_exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (f"pg_temp.{name}",)).fetchone()[0]
-
-
-def _update_current(
-    conn: psycopg.Connection, contract: TableContract, params: dict, first_load: bool
-) -> None:
-    """Point each accepted key at its newest version: update keys already known, insert new ones.
-
-    Two plain statements rather than one INSERT ... ON CONFLICT: on a first load (every key new) the
-    speculative insertion of ON CONFLICT costs more than the anti-join. On the source system's first
-    load there is nothing to update, and into an empty table the key index is built once, sorted,
-    after the insert, rather than entry by entry during it.
-    """
-    keys = contract.stored_key
-    fragments = {
-        "current": current_table(contract),
-        "keys": sql.SQL(", ").join(sql.Identifier(k) for k in keys),
-        "key_values": sql.SQL(", ").join(sql.Identifier(f"_key_{i}") for i in range(len(keys))),
-        "same_key": sql.SQL(" and ").join(
-            sql.SQL("cur.{} = c.{}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
-            for i, k in enumerate(keys)
-        ),
-    }
-    insert = sql.SQL(
-        "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
-        "select %(system)s, {key_values}, _row_hash, %(batch)s, false from checked c "
-        "where cardinality(c._reasons) = 0"
-    ).format(**fragments)
-    if not first_load:
-        conn.execute(
-            sql.SQL(
-                "update {current} cur set _row_hash = c._row_hash, _batch_id = %(batch)s, _is_deleted = false "
-                "from checked c where cardinality(c._reasons) = 0 and cur._source_system = %(system)s "
-                "and {same_key} and (cur._row_hash, cur._is_deleted) is distinct from (c._row_hash, false)"
-            ).format(**fragments),
-            params,
-        )
-        conn.execute(
-            insert
-            + sql.SQL(
-                " and not exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key})"
-            ).format(**fragments),
-            params,
-        )
-        return
-    primary_key = conn.execute(
-        "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
-        (current_table(contract).as_string(conn),),
-    ).fetchone()
-    empty = not conn.execute(
-        sql.SQL("select exists (select 1 from {})").format(fragments["current"])
-    ).fetchone()[0]
-    if primary_key and empty:
-        conn.execute(
-            sql.SQL("alter table {} drop constraint {}").format(
-                fragments["current"], sql.Identifier(primary_key[0])
-            )
-        )
-    conn.execute(insert, params)
-    if primary_key and empty:
-        conn.execute(
-            sql.SQL("alter table {} add constraint {} primary key (_source_system, {})").format(
-                fragments["current"], sql.Identifier(primary_key[0]), fragments["keys"]
-            )
-        )
 
 
 def _record_deletions(

@@ -2,9 +2,15 @@
 
 Landed values are text as delivered; ``value()`` trims them and treats empty as missing, ``typed()`` casts
 them. Each check is a CASE that yields a reason or NULL, so one pass collects all of a row's reasons.
+
+The row checks read ``prepared_rows()``: each value trimmed once and each type test made once per row
+(a check and the rules that compare the same column would otherwise repeat them; they are most of the
+cost of checking).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from psycopg import sql
 
@@ -25,6 +31,47 @@ def value(column: str) -> sql.Composable:
     return sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(column))
 
 
+def validity_flag(column: str, sql_type: str) -> sql.Identifier:
+    """The name under which ``prepared_rows`` says whether ``column`` casts to ``sql_type``: of fixed
+    length, so that long column names cannot be cut to the same 63-character identifier."""
+    digest = hashlib.md5(f"{sql_type}:{column}".encode()).hexdigest()[:16]
+    return sql.Identifier(f"_valid_{digest}")
+
+
+def _type_tests(contract: TableContract, header: list[str]) -> dict[tuple[str, str], None]:
+    """Every (column, type) the row checks test, once each, in a stable order."""
+    tests: dict[tuple[str, str], None] = {}
+    for column in (c for c in contract.columns if c.name in header):
+        if column.type != "text":
+            tests[(column.name, column.sql_type)] = None
+        if column.min_value is not None or column.max_value is not None:
+            tests[(column.name, "numeric")] = None
+    for rule in contract.rules:
+        if set(rule.columns) <= set(header):
+            for name in rule.columns:
+                tests[(name, contract.column(name).sql_type)] = None
+    return tests
+
+
+def prepared_rows(contract: TableContract, header: list[str], rows: sql.Composable) -> sql.Composable:
+    """``rows`` with every cell trimmed (empty as null) and a validity flag per type test, each computed
+    once per row: OFFSET 0 keeps the planner from folding the subqueries back into each use."""
+    trimmed = sql.SQL(", ").join(sql.SQL("{} as {}").format(value(h), sql.Identifier(h)) for h in header)
+    flags = [
+        sql.SQL("audit.is_valid_as({}, {}) as {}").format(
+            sql.Identifier(name), sql.Literal(sql_type), validity_flag(name, sql_type)
+        )
+        for name, sql_type in _type_tests(contract, header)
+    ]
+    return sql.SQL(
+        "(select t.*{flags} from (select _row_number, {trimmed} from {rows} offset 0) t offset 0)"
+    ).format(
+        flags=sql.SQL("").join(sql.SQL(", ") + f for f in flags),
+        trimmed=trimmed,
+        rows=rows,
+    )
+
+
 def typed(column: Column) -> sql.Composable:
     return sql.SQL("{}::{}").format(value(column.name), sql.SQL(column.sql_type))
 
@@ -37,7 +84,8 @@ def stored(column: Column) -> sql.Composable:
 
 
 def column_checks(column: Column, required: bool) -> list[sql.Composable]:
-    v = value(column.name)
+    """Checks of one column over ``prepared_rows`` (values already trimmed, type tests made)."""
+    v = sql.Identifier(column.name)
     checks: list[sql.Composable] = []
     if required:
         checks.append(
@@ -45,9 +93,9 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
         )
     if column.type != "text":
         checks.append(
-            sql.SQL("case when not audit.is_valid_as({v}, {t}) then format({msg}, {v}) end").format(
+            sql.SQL("case when not {ok} then format({msg}, {v}) end").format(
                 v=v,
-                t=sql.Literal(column.sql_type),
+                ok=validity_flag(column.name, column.sql_type),
                 msg=sql.Literal(f"{column.name} is not {TYPE_NOUNS[column.type]}: %s"),
             )
         )
@@ -70,10 +118,9 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
     for bound, op, word in ((column.min_value, "<", "below"), (column.max_value, ">", "above")):
         if bound is not None:
             checks.append(
-                sql.SQL(
-                    "case when audit.is_valid_as({v}, 'numeric') and {v}::numeric {op} {b} then format({msg}, {v}) end"
-                ).format(
+                sql.SQL("case when {ok} and {v}::numeric {op} {b} then format({msg}, {v}) end").format(
                     v=v,
+                    ok=validity_flag(column.name, "numeric"),
                     op=sql.SQL(op),
                     b=sql.Literal(bound),
                     msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
@@ -84,8 +131,8 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
 
 def _all_valid(columns: list[Column]) -> sql.Composable:
     return sql.SQL(" and ").join(
-        sql.SQL("{v} is not null and audit.is_valid_as({v}, {t})").format(
-            v=value(c.name), t=sql.Literal(c.sql_type)
+        sql.SQL("{v} is not null and {ok}").format(
+            v=sql.Identifier(c.name), ok=validity_flag(c.name, c.sql_type)
         )
         for c in columns
     )
@@ -97,7 +144,9 @@ def rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composab
         if not set(rule.columns) <= set(header):
             continue  # an optional column the extract does not carry: nothing to compare
         columns = [contract.column(name) for name in rule.columns]
-        violation = sql.SQL(rule.violation).format(**{c.name: typed(c) for c in columns})
+        violation = sql.SQL(rule.violation).format(
+            **{c.name: sql.SQL("{}::{}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in columns}
+        )
         checks.append(
             sql.SQL("case when {} and ({}) then {} end").format(
                 _all_valid(columns), violation, sql.Literal(rule.reason)
@@ -124,7 +173,8 @@ def duplicate_key_reason(contract: TableContract) -> str:
 
 
 def row_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
-    """Every row-level check of ``contract`` that applies to an extract with this header."""
+    """Every row-level check of ``contract`` that applies to an extract with this header, over
+    ``prepared_rows``."""
     known = [c for c in contract.columns if c.name in header]
     required = set(contract.required_columns)
     checks = [check for c in known for check in column_checks(c, c.name in required)]
