@@ -178,10 +178,16 @@ def build(
     *,
     select: str | None = None,
     full_refresh: bool = False,
+    test_recomputed_rows_only: bool = False,
     echo=print,
 ) -> DbtResult:
-    """``dbt build``: every model, seed and test, in dependency order; raise if anything failed."""
+    """``dbt build``: every model, seed and test, in dependency order; raise if anything failed.
+
+    ``test_recomputed_rows_only``: the data tests of incremental models look only at the rows this build
+    recomputed (the var of the macro get_where_subquery); otherwise every row is tested."""
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    if test_recomputed_rows_only:
+        args += ["--vars", json.dumps({"test_recomputed_rows_only": True})]
     result = run_dbt(settings, target, args, echo=echo)
     if not result.success:
         listed = "\n  ".join(result.failures) or "see dbt's output above"
