@@ -183,18 +183,15 @@ def step_transform(
     ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts).
 
     The night's build tests only the fact rows it recomputed (the rest were tested, unchanged, by the
-    build that wrote them); a full refresh recomputes, and so tests, every row."""
+    build that wrote them); a first build and a full refresh recompute, and so test, every row."""
     scope = f" ({select})" if select else ""
     echo(f"Checking source freshness{scope}")
-    freshness = transform.check_freshness(settings, target, select=select, echo=echo)
+    freshness = transform.check_freshness(
+        settings, target, select=select, test_recomputed_rows_only=True, echo=echo
+    )
     echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
     built = transform.build(
-        settings,
-        target,
-        select=select,
-        full_refresh=full_refresh,
-        test_recomputed_rows_only=not full_refresh,
-        echo=echo,
+        settings, target, select=select, full_refresh=full_refresh, test_recomputed_rows_only=True, echo=echo
     ).as_dict()
     return {**built, "freshness": freshness.as_dict()}
 

@@ -5,9 +5,10 @@
     every node of one invocation). A row a night did not recompute was tested, unchanged, by the run
     that wrote it, so on a nightly incremental build (the pipeline passes the var
     test_recomputed_rows_only) every data test on an incremental model -- not_null, accepted_values,
-    relationships -- looks only at rows with this run's built_at. A full build, --full-refresh, a night
-    that rebuilt every case, and any build without the var test every row (every row then carries this
-    run's built_at, or there is no filter). Uniqueness of the facts' keys is not a test: their primary
+    relationships -- looks only at rows with this run's built_at. A first build, a night that rebuilt
+    every case (every row then carries this run's built_at), --full-refresh and any build without the
+    var test every row. The pipeline passes the var to every dbt command it runs (freshness too), so
+    dbt's partial parsing, which a change of vars defeats, keeps working from one night to the next. Uniqueness of the facts' keys is not a test: their primary
     key constraints make PostgreSQL refuse a duplicate as it is written. The tests of the staging and
     intermediate views of case data are scoped the same way to the cases loaded since the last build.
 -#}
@@ -27,7 +28,7 @@
       case with no new raw row was tested, unchanged, before. A literal key list, so PostgreSQL pushes
       it down to the raw tables; every row when there is no watermark yet or past 200,000 cases. -#}
 {% macro recomputed_rows_condition() -%}
-    {%- if not var('test_recomputed_rows_only', false) or not execute -%}
+    {%- if not execute or flags.FULL_REFRESH or not var('test_recomputed_rows_only', false) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}

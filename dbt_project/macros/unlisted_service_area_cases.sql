@@ -1,6 +1,6 @@
 {#- The cases dim_service_area needs to read: those with any raw version naming a code that the
     sources' service area lists lack (a superset of the cases it uses, which int_service_areas__versions
-    narrows to the current version). Every case ({'all': true}) when not building, or past 200,000. -#}
+    narrows to the current version). Every case ({'all': true}) when not building, or past 20,000. -#}
 {% macro unlisted_service_area_cases() -%}
     {%- set everything = {'all': true, 'cases': []} -%}
     {%- if not execute or flags.WHICH not in ['build', 'run'] -%}
@@ -17,7 +17,8 @@
         )
     {%- endset -%}
     {%- set cases = run_query(cases_sql).columns[0].values() | list -%}
-    {%- if cases | length > 200000 -%}
+    {#- A source that sends no list names every case: past 20,000 a literal list costs more than it saves. -#}
+    {%- if cases | length > 20000 -%}
         {{ return(everything) }}
     {%- endif -%}
     {{ return({'all': false, 'cases': cases}) }}
