@@ -180,12 +180,19 @@ def step_transform(
     echo: Echo = print,
 ) -> dict:
     """``dbt source freshness`` (a source past its error threshold stops here, before the build), then
-    ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts)."""
+    ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts).
+
+    The night's build tests only the fact rows it recomputed (the rest were tested, unchanged, by the
+    build that wrote them); a first build and a full refresh recompute, and so test, every row."""
     scope = f" ({select})" if select else ""
     echo(f"Checking source freshness{scope}")
-    freshness = transform.check_freshness(settings, target, select=select, echo=echo)
+    freshness = transform.check_freshness(
+        settings, target, select=select, test_recomputed_rows_only=True, echo=echo
+    )
     echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
-    built = transform.build(settings, target, select=select, full_refresh=full_refresh, echo=echo).as_dict()
+    built = transform.build(
+        settings, target, select=select, full_refresh=full_refresh, test_recomputed_rows_only=True, echo=echo
+    ).as_dict()
     return {**built, "freshness": freshness.as_dict()}
 
 

@@ -127,8 +127,19 @@ class Freshness:
         return asdict(self)
 
 
+def scope_vars(test_recomputed_rows_only: bool) -> list[str]:
+    """dbt's ``--vars`` for the nightly test scope. Give every command of a run the same vars: a change
+    of vars makes dbt parse the whole project again (no partial parsing)."""
+    return ["--vars", json.dumps({"test_recomputed_rows_only": True})] if test_recomputed_rows_only else []
+
+
 def check_freshness(
-    settings: Settings, target: Connection, *, select: str | None = None, echo=print
+    settings: Settings,
+    target: Connection,
+    *,
+    select: str | None = None,
+    test_recomputed_rows_only: bool = False,
+    echo=print,
 ) -> Freshness:
     """``dbt source freshness`` of every source (or of the sources ``select`` names, e.g. ``source:ombudsman+``).
 
@@ -136,7 +147,11 @@ def check_freshness(
     past ``warn_after`` is reported. A raw table that has never received a row cannot be measured: it
     is listed as never loaded, not failed (a source system may not send every table).
     """
-    args = ["source", "freshness"] + (["--select", select] if select else [])
+    args = (
+        ["source", "freshness"]
+        + (["--select", select] if select else [])
+        + scope_vars(test_recomputed_rows_only)
+    )
     run_dbt(settings, target, args, echo=lambda line: None)
     sources_file = settings.dbt_project_dir / "target" / "sources.json"
     result = Freshness()
@@ -178,10 +193,16 @@ def build(
     *,
     select: str | None = None,
     full_refresh: bool = False,
+    test_recomputed_rows_only: bool = False,
     echo=print,
 ) -> DbtResult:
-    """``dbt build``: every model, seed and test, in dependency order; raise if anything failed."""
+    """``dbt build``: every model, seed and test, in dependency order; raise if anything failed.
+
+    ``test_recomputed_rows_only``: the data tests of incremental models look only at the rows this build
+    recomputed (the var of the macro get_where_subquery; ignored with ``full_refresh``); otherwise every
+    row is tested."""
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    args += scope_vars(test_recomputed_rows_only)
     result = run_dbt(settings, target, args, echo=echo)
     if not result.success:
         listed = "\n  ".join(result.failures) or "see dbt's output above"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import psycopg
+import pytest
 
 from complaints_warehouse import pipeline, transform
 
@@ -52,19 +53,56 @@ def change_the_source(sim) -> dict:
             "(select case_ref from rms.case_issues) order by case_ref desc limit 1",
             (corrected, two_stages),
         ).fetchone()[0]
-        for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
-            conn.execute(f"delete from rms.{table} where case_ref = %s", (deleted,))  # noqa: S608
+        # And a case of the first night, so that the status snapshot has a version to close.
+        deleted_old = conn.execute(
+            "select min(case_ref) from rms.cases where case_ref not in (%s, %s, %s)",
+            (corrected, two_stages, deleted),
+        ).fetchone()[0]
+        for case in (deleted, deleted_old):
+            for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
+                conn.execute(f"delete from rms.{table} where case_ref = %s", (case,))  # noqa: S608
     return {
         "days": days,
         "corrected": corrected,
         "two_stages": two_stages,
         "payment": payment,
         "deleted": deleted,
+        "deleted_old": deleted_old,
     }
 
 
+def columns_but_built_at(sql, fact: str) -> str:
+    """The fact's columns but built_at (when the row was recomputed: a rebuild stamps every row anew)."""
+    names = sql(
+        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = %s "
+        "and column_name <> 'built_at' order by ordinal_position",
+        (fact,),
+    )
+    return ", ".join(name for (name,) in names)
+
+
 def fact_rows(sql, schema: str, fact: str) -> list[tuple]:
-    return sql(f"select * from {schema}.{fact} order by 1")  # noqa: S608
+    return sql(f"select {columns_but_built_at(sql, fact)} from {schema}.{fact} order by 1")  # noqa: S608
+
+
+# The status snapshot with its timestamps as "before" (a version from before the night) or "night".
+SNAPSHOT_ROWS = """
+    select representation_key, status, closed_date, procedure_code, service_area_code, representation_type,
+        batch_id, case when dbt_valid_from > %(before)s then 'night' else 'before' end,
+        case when dbt_valid_to is null then 'open' when dbt_valid_to > %(before)s then 'night' else 'before' end
+    from {} order by 1, 8, 9
+"""
+
+
+def snapshot_build_deleted(sql) -> int:
+    return sql(
+        "select rows_deleted from audit.incremental_watermarks where model = 'marts.representation_status_history' "
+        "and after_batch_id is not null"
+    )[0][0]
+
+
+def night_built_at(sql):
+    return sql("select max(built_at) from marts.fct_representations")[0][0]
 
 
 def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cases(
@@ -81,8 +119,10 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
             "seed",
             "--resource-type",
             "model",
+            "--resource-type",
+            "snapshot",
             "--select",
-            f"+{facts.replace(' ', ' +')}",
+            f"+{facts.replace(' ', ' +')} +representation_status_history",
         ],
         **QUIET,
     )
@@ -91,6 +131,9 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
         "select max(through_batch_id) from audit.incremental_watermarks where status = 'built'"
     )[0]
     cases_before = sql("select count(*) from marts.fct_representations")[0][0]
+    (snapshot_before,) = sql("select max(dbt_valid_from) from marts.representation_status_history")[0]
+    sql("create schema night_copy")
+    sql("create table night_copy.history_before as select * from marts.representation_status_history")
 
     changed = change_the_source(simulated_case_system)
     assert any(day.get("reorganised") for day in changed["days"])
@@ -108,6 +151,8 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
     sql("create schema incremental_copy")
     for fact in FACTS:
         sql(f"create table incremental_copy.{fact} as select * from marts.{fact}")
+    sql("create table incremental_copy.dim_service_area as select * from marts.dim_service_area")
+    sql("create table night_copy.history_night as select * from marts.representation_status_history")
 
     # What the night changed, worked out here from the raw batches by the documented rule: every case a
     # new row or tombstone names, and every case of a service area whose versions changed.
@@ -152,6 +197,16 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
             "where after_batch_id is not null"
         )
     )
+    # The status snapshot compared only the cases named by the night's raw representations.
+    assert "representation_status_history" in night_builds, sql(
+        "select * from audit.incremental_watermarks where model like '%history'"
+    )
+    snapshot_build = night_builds.pop("representation_status_history")
+    night_representations = sql(
+        "select count(distinct representation_id) from raw_case_system.representations where _batch_id > %s",
+        (first_through,),
+    )[0][0]
+    assert snapshot_build == [False, night_representations, first_through, "built"]
     assert set(night_builds) == set(FACTS)
     for fact, (rebuilt_all, changed_cases, after, status) in night_builds.items():
         assert (rebuilt_all, after, status) == (False, first_through, "built"), fact
@@ -191,16 +246,104 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
         (rms(changed["two_stages"]),),
     ) == [(stages_left,)]
 
-    # A full rebuild gives exactly the same rows.
-    rebuilt = transform.run_dbt(settings, warehouse, ["run", "--full-refresh", "--select", facts], **QUIET)
+    # The night's tests of the facts looked only at the rows it recomputed (built_at of this run); of the
+    # staging views, at the cases loaded since the last build.
+    tests = {r["unique_id"]: r for r in results["results"] if r["unique_id"].startswith("test.")}
+    fact_test = next(r for uid, r in tests.items() if "not_null_fct_complaint_stages_directorate" in uid)
+    assert "built_at = '" in fact_test["compiled_code"]
+    view_test = next(r for uid, r in tests.items() if "unique_stg_case_system__representations_" in uid)
+    assert "representation_key = any(array[" in view_test["compiled_code"]
+    assert all(r["status"] == "pass" for r in tests.values())
+    assert sql(
+        "select count(*) from marts.fct_representations where built_at = %s", (night_built_at(sql),)
+    ) == [(inserted["fct_representations"],)]
+
+    # The deleted case's open version was closed off at the night's snapshot time (the time of its new
+    # versions), as hard_deletes: invalidate would.
+    assert sql(
+        "select count(*) filter (where dbt_valid_to is null), count(*) from marts.representation_status_history "
+        "where representation_key = %s",
+        (rms(changed["deleted_old"]),),
+    ) == [(0, 1)]
+    assert sql(
+        "select max(dbt_valid_to) = (select max(dbt_valid_from) from marts.representation_status_history) "
+        "from marts.representation_status_history where representation_key = %s",
+        (rms(changed["deleted_old"]),),
+    ) == [(True,)]
+    assert snapshot_build_deleted(sql) == 1
+
+    # The night's snapshot equals one that compared every case: put the history back as it was before
+    # the night, forget the night's watermark, and snapshot again.
+    sql("truncate marts.representation_status_history")
+    sql("insert into marts.representation_status_history select * from night_copy.history_before")
+    sql("delete from audit.incremental_watermarks where model = 'marts.representation_status_history'")
+    every_case = transform.run_dbt(
+        settings, warehouse, ["snapshot", "--select", "representation_status_history"], **QUIET
+    )
+    assert every_case.success, every_case.failures
+    assert sql(
+        "select rebuilt_all from audit.incremental_watermarks where model = 'marts.representation_status_history'"
+    ) == [(True,)]
+    window = {"before": snapshot_before}
+    assert sql(SNAPSHOT_ROWS.format("night_copy.history_night"), window) == sql(
+        SNAPSHOT_ROWS.format("marts.representation_status_history"), window
+    )
+
+    # A full rebuild gives exactly the same rows (built_at aside: a rebuild stamps every row anew). The
+    # view on dim_service_area goes with it (replacing the table drops the views on it).
+    rebuilt = transform.run_dbt(
+        settings,
+        warehouse,
+        [
+            "run",
+            "--full-refresh",
+            "--select",
+            f"{facts} dim_service_area int_representations__service_area_versions",
+        ],
+        **QUIET,
+    )
     assert rebuilt.success, rebuilt.failures
-    for fact in FACTS:
+    for fact in [*FACTS, "dim_service_area"]:
+        columns = columns_but_built_at(sql, fact)
         assert sql(
-            f"select count(*) from (select * from incremental_copy.{fact} except all "  # noqa: S608
-            f"select * from marts.{fact}) as only_incremental"
+            f"select count(*) from (select {columns} from incremental_copy.{fact} except all "  # noqa: S608
+            f"select {columns} from marts.{fact}) as only_incremental"
         ) == [(0,)], fact
         assert sql(
-            f"select count(*) from (select * from marts.{fact} except all "  # noqa: S608
-            f"select * from incremental_copy.{fact}) as only_rebuilt"
+            f"select count(*) from (select {columns} from marts.{fact} except all "  # noqa: S608
+            f"select {columns} from incremental_copy.{fact}) as only_rebuilt"
         ) == [(0,)], fact
         assert fact_rows(sql, "incremental_copy", fact) == fact_rows(sql, "marts", fact), fact
+
+    # Uniqueness of each fact's key is its primary key's, not a data test: PostgreSQL refuses a duplicate.
+    for fact, key in FACTS.items():
+        assert sql(
+            "select array_agg(attname::text) from pg_constraint inner join pg_attribute "
+            "on attrelid = conrelid and attnum = any(conkey) where conrelid = %s::regclass and contype = 'p'",
+            (f"marts.{fact}",),
+        ) == [([key],)], fact
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        sql("insert into marts.fct_payments select * from marts.fct_payments limit 1")
+
+    # A nightly build tests only the rows it recomputed: a bad row it did not recompute passes its
+    # scoped tests (none of its rows are this run's) and fails the same tests run without the scope.
+    sql(
+        "update marts.fct_representations set directorate = null "
+        "where representation_key = (select min(representation_key) from marts.fct_representations)"
+    )
+    scoped = transform.run_dbt(
+        settings,
+        warehouse,
+        ["test", "--select", "fct_representations", "--vars", '{"test_recomputed_rows_only": true}'],
+        **QUIET,
+    )
+    assert scoped.success, scoped.failures
+    every_row = transform.run_dbt(settings, warehouse, ["test", "--select", "fct_representations"], **QUIET)
+    assert [f.split(":")[0] for f in every_row.failures] == [
+        uid for uid in _test_ids(settings) if "not_null_fct_representations_directorate" in uid
+    ]
+
+
+def _test_ids(settings) -> list[str]:
+    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    return [r["unique_id"] for r in results["results"]]

@@ -12,8 +12,11 @@
       - the older system's case a newer system's case names as its legacy id (a migration removes it);
       - every case of a service area whose version list changed (a reorganisation moves cases to a new
         version), and every case whose service area version no longer exists in dim_service_area;
-      - all cases when the calendar (bank holidays, working days) or the procedures' timescales changed
-        since the last build (their checksum is recorded), or when there is no watermark yet.
+      - all cases when the calendar (bank holidays, working days), the procedures' timescales or the
+        codes of dim_stage, dim_outcome and dim_complaint_nature changed since the last build (their
+        checksum is recorded; the codes because a nightly build tests only the rows it recomputes, so
+        a code taken away must bring every row under its relationships test), or when there is no
+        watermark yet.
 
     When run by `dbt run` / `dbt build` of an existing fact (not --full-refresh), this macro, called as
     the model is compiled: records the build ('building'), works out the changed cases and keys, and
@@ -32,17 +35,16 @@
     {%- set raw = 'raw_case_system' -%}
     {%- set model_name = this.schema ~ '.' ~ this.identifier -%}
 
-    {#- The batch this build reads through: the latest finished batch, but never past a batch still
-        loading (a lower id may commit after a higher one). -#}
-    {%- set through = run_query(
-        "select coalesce(least(max(batch_id) filter (where status <> 'running'),"
-        ~ " min(batch_id) filter (where status = 'running') - 1), 0) from audit.load_batches"
-    ).columns[0].values()[0] -%}
+    {%- set through = loaded_through_batch() -%}
     {%- set dependencies_md5 = run_query(
         "select md5(coalesce((select string_agg(date_day || ':' || working_day_index || ':' || is_working_day, ','"
         ~ " order by date_day) from " ~ ref('dim_date') ~ "), '')"
         ~ " || coalesce((select string_agg(procedures::text, ',' order by procedures::text) from "
-        ~ ref('procedures') ~ " as procedures), ''))"
+        ~ ref('procedures') ~ " as procedures), '')"
+        ~ " || coalesce((select string_agg(codes::text, ',' order by codes::text) from ("
+        ~ " select 'stage', stage_code from " ~ ref('dim_stage')
+        ~ " union all select 'outcome', outcome_code from " ~ ref('dim_outcome')
+        ~ " union all select 'nature', nature_code from " ~ ref('dim_complaint_nature') ~ ") as codes), ''))"
     ).columns[0].values()[0] -%}
     {%- set previous = none -%}
     {%- if incremental -%}
@@ -185,4 +187,14 @@
     update audit.incremental_watermarks
     set status = 'built', finished_at = clock_timestamp()
     where model = '{{ this.schema }}.{{ this.identifier }}' and invocation_id = '{{ invocation_id }}'
+{%- endmacro %}
+
+
+{#- The batch a build reads through: the latest finished batch, but never past a batch still loading (a
+    lower id may commit after a higher one). -#}
+{% macro loaded_through_batch() -%}
+    {{ return(run_query(
+        "select coalesce(least(max(batch_id) filter (where status <> 'running'),"
+        ~ " min(batch_id) filter (where status = 'running') - 1), 0) from audit.load_batches"
+    ).columns[0].values()[0]) }}
 {%- endmacro %}

@@ -9,6 +9,7 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+-- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes(
     own_table='complaint_points', own_key='point_key', own_key_column='point_id'
 ) %}
@@ -41,7 +42,9 @@ final as (
         service_area_versions.service_area_key::text as service_area_key,
         representations.directorate::text as directorate,
         representations.received_date::date as received_date,
-        points.batch_id::bigint as batch_id
+        points.batch_id::bigint as batch_id,
+        -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
+        {{ built_at() }} as built_at
     from points
     inner join representations
         on points.representation_key = representations.representation_key

@@ -10,6 +10,7 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+-- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes() %}
 with
 
@@ -54,7 +55,9 @@ final as (
         stages.outcome_code::text as outcome_code,
         stages.investigator::text as investigator,
         stages.investigation_cost_gbp::numeric as investigation_cost_gbp,
-        stages.batch_id::bigint as batch_id
+        stages.batch_id::bigint as batch_id,
+        -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
+        {{ built_at() }} as built_at
     from stages
     inner join representations
         on stages.representation_key = representations.representation_key

@@ -9,6 +9,7 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+-- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes(
     own_table='payments', own_key='payment_key', own_key_column='payment_id'
 ) %}
@@ -42,7 +43,9 @@ final as (
         representations.procedure_code::text as procedure_code,
         service_area_versions.service_area_key::text as service_area_key,
         representations.directorate::text as directorate,
-        payments.batch_id::bigint as batch_id
+        payments.batch_id::bigint as batch_id,
+        -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
+        {{ built_at() }} as built_at
     from payments
     inner join representations
         on payments.representation_key = representations.representation_key

@@ -10,6 +10,7 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+-- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes(
     own_table='remedies', own_key='remedy_key', own_key_column='remedy_id'
 ) %}
@@ -50,7 +51,9 @@ final as (
         -- Late = completed after its due date (what the Ombudsman reports); an open remedy is not yet late.
         coalesce(remedies.completed_date > remedies.due_date, false)::boolean as is_late,
         remedies.amount_gbp::numeric as amount_gbp,
-        remedies.batch_id::bigint as batch_id
+        remedies.batch_id::bigint as batch_id,
+        -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
+        {{ built_at() }} as built_at
     from remedies
     inner join representations
         on remedies.representation_key = representations.representation_key

@@ -8,6 +8,7 @@
     post_hook="{{ mark_incremental_built() }}",
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
+-- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes() %}
 
 with
@@ -56,7 +57,9 @@ final as (
         (representations.closed_date - representations.received_date)::int as days_open,
         -- Working days after the day received up to the day closed (0: closed the day it came in).
         (closed_day.working_day_index - received_day.working_day_index)::int as working_days_open,
-        representations.batch_id::bigint as batch_id
+        representations.batch_id::bigint as batch_id,
+        -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
+        {{ built_at() }} as built_at
     from representations
     left join stage_rollup
         on representations.representation_key = stage_rollup.representation_key
