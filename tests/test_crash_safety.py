@@ -11,7 +11,7 @@ sometimes itself killed at a later step boundary before the final rerun complete
 "The same" is a fingerprint: an MD5 of every mart table's rows (sorted), the published figures and
 versions, and the raw rows' content. Lineage columns that differ between two databases by construction
 are compared for what they mean: a ``batch_id`` as the batch's table and content checksum; the snapshot's
-``dbt_*`` times and ``loaded_at`` (when, not what) are left out.
+``dbt_*`` times, ``loaded_at`` and the facts' ``built_at`` (when, not what) are left out.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ KILLED = -signal.SIGKILL
 EXIT_BUSY = 4
 TIMEOUT_S = 1200
 #: Snapshot columns that say when a version was seen, not what it is.
-WHEN_COLUMNS = {"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "loaded_at"}
+WHEN_COLUMNS = {"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "loaded_at", "built_at"}
 
 
 # --- running the pipeline ---------------------------------------------------------------------------
