@@ -48,9 +48,15 @@ def record(settings: Settings, figures: dict) -> dict:
     return current
 
 
-def _scratch_database(target: Connection, name: str) -> Connection:
+def drop_database(target: Connection, name: str) -> None:
+    """Drop the scratch database ``name`` on ``target``'s server, closing its connections."""
     with database.connect(target, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _scratch_database(target: Connection, name: str) -> Connection:
+    drop_database(target, name)
+    with database.connect(target, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     scratch = Connection(target.host, target.port, target.user, target.password, name, target.embedded)
     database.bootstrap(scratch)

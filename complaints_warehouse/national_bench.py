@@ -249,15 +249,6 @@ def run_step(settings: Settings, name: str, **kwargs) -> tuple[float, float, dic
 # -- the whole benchmark ----------------------------------------------------------------------------
 
 
-def _drop_database(target: Connection, name: str) -> None:
-    from psycopg import sql
-
-    from complaints_warehouse import database
-
-    with database.connect(target, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
 def _fresh_database(settings: Settings, target: Connection, name: str) -> Connection:
     """An empty warehouse database beside ``target``, prepared as the pipeline prepares its own."""
     from complaints_warehouse import pipeline
@@ -296,7 +287,7 @@ def run(
         target=wh,
         copy=dataclasses.asdict(bench._scratch_database(target, BARE_COPY_DATABASE)),
     )
-    _drop_database(target, BARE_COPY_DATABASE)  # a second copy of the national source is not kept
+    bench.drop_database(target, BARE_COPY_DATABASE)  # a second copy of the national source is not kept
     echo("The first night, into an empty warehouse:")
     full_load = step("full_load", "load", target=wh)
     full_build = step("full_build", "build", target=wh)

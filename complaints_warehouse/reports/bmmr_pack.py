@@ -149,9 +149,9 @@ def withheld_cells(figures: dict, sup: Suppression) -> dict[tuple, frozenset[str
     groups += [([(k, o) for o in OUTCOMES], (k, "outcomes_recorded")) for k in records]
     month = figures["month"]
     year_start = date(month.year if month.month >= 4 else month.year - 1, 4, 1)
-    year_months = [("month", f"{m:%Y-%m}") for m in _months(year_start, month)]
+    year_months = [("month", p["month"]) for p in figures["trend"] if p["month"] >= f"{year_start:%Y-%m}"]
     ytd = ("council", "financial_year_to_date")
-    groups += [([(k, m) for k in year_months if k in records], (ytd, m)) for m in MEASURES]
+    groups += [([(k, m) for k in year_months], (ytd, m)) for m in MEASURES]
     same = [((("council", "month"), m), (("month", f"{month:%Y-%m}"), m)) for m in MEASURES]
     plan: dict[tuple, set[str]] = defaultdict(set)
     for key, measure in secondary_suppression(values, primary, groups, same, sup.threshold):
@@ -171,14 +171,6 @@ def record_key(record: dict) -> tuple:
 def _records(figures: dict) -> list[dict]:
     headline = [{**r, "period": p} for p, r in figures["periods"].items()]
     return [*headline, *figures["directorates"], *figures["trend"], *figures["trend_last_year"]]
-
-
-def _months(first: date, last: date) -> list[date]:
-    months, m = [], first
-    while m <= last:
-        months.append(m)
-        m = add_months(m, 1)
-    return months
 
 
 # --- gathering ------------------------------------------------------------------------------------
