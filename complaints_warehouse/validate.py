@@ -63,8 +63,19 @@ def run_checkpoint(
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from complaints_warehouse import gx_checks  # noqa: F401  (registers the suites' SQL check)
+
     context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
     result = context.checkpoints.get(checkpoint).run(run_id=gx.RunIdentifier(run_name=run_id))
+    # Data Docs once for the whole run: this run's pages and the index.
+    context.build_data_docs(
+        resource_identifiers=[
+            *result.run_results.keys(),
+            *(ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()),
+        ]
+    )
 
     rows = []
     for validation in result.run_results.values():
