@@ -54,9 +54,10 @@ class UnexpectedRowsQueryCountAndSample(UnexpectedRowsQueryTable):
             batch_selectable=batch_selectable,
             execution_engine=execution_engine,
         )
-        # The window is computed over every row before the limit: the count is of all of them.
+        # The window is computed over every row before the limit: the count is of all of them. The
+        # query is a committed suite's, as GX substituted its batch (see tests/test_identifiers.py).
         counted = (
-            f"select count(*) over () as {TOTAL_COLUMN}, unexpected.* from ({query}) as unexpected "
+            f"select count(*) over () as {TOTAL_COLUMN}, unexpected.* from ({query}) as unexpected "  # noqa: S608
             f"limit {MAX_RESULT_RECORDS}"
         )
         rows = [row._asdict() for row in execution_engine.execute_query(sa.text(counted)).fetchall()]

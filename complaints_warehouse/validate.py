@@ -62,7 +62,6 @@ def run_checkpoint(
     export_gx_environment(target)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
-
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from complaints_warehouse import gx_checks  # noqa: F401  (registers the suites' SQL check)

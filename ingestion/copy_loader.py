@@ -25,7 +25,13 @@ from psycopg import sql
 
 from ingestion import row_checks
 from ingestion.contract import TableContract
-from ingestion.raw_tables import current_table, ensure_raw_table, raw_table
+from ingestion.raw_tables import (
+    create_raw_indexes,
+    current_table,
+    drop_raw_indexes,
+    ensure_raw_table,
+    raw_table,
+)
 
 #: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
@@ -647,12 +653,11 @@ def _append_accepted(
             "where cur._source_system = %(system)s and {same_key_i}))"
         ).format(new_versions=new_versions, **fragments)
 
-    raw_index = sql.Identifier(contract.raw_schema, f"{contract.name}_batch_idx")
     raw_empty = not conn.execute(
         sql.SQL("select exists (select 1 from {})").format(raw_table(contract))
     ).fetchone()[0]
     if raw_empty:
-        conn.execute(sql.SQL("drop index if exists {}").format(raw_index))
+        drop_raw_indexes(conn, contract)
     primary_key = None
     if first_load:
         primary_key = conn.execute(
@@ -704,11 +709,7 @@ def _append_accepted(
         params,
     ).fetchone()
     if raw_empty:
-        conn.execute(
-            sql.SQL("create index if not exists {} on {} (_batch_id)").format(
-                sql.Identifier(f"{contract.name}_batch_idx"), raw_table(contract)
-            )
-        )
+        create_raw_indexes(conn, contract)
     if primary_key:
         conn.execute(
             sql.SQL("alter table {} add constraint {} primary key (_source_system, {})").format(

@@ -4,6 +4,12 @@ A raw table is append-only: every version of a row that a source delivered, with
 it, the source system it came from, a hash of its content and a deletion flag (a tombstone row records a
 key the source no longer has). ``<table>__current`` keeps, per key, the hash of the latest version: it
 lets a load skip rows it already has (an overlap window re-reads them) and find deleted keys.
+
+A case-system raw table is also indexed on the keys the warehouse knows its rows by, written as dbt's
+staging models write them (``<source system>:<id>``): the case's key, and a row's own key when it has
+one. A nightly build reads a few thousand cases' rows out of millions by these keys (its conditions
+pass through the staging views to the raw tables), so the night's work follows the night's change,
+not the size of the history.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ import psycopg
 from psycopg import sql
 
 from ingestion.contract import TableContract
+
+CASE_SYSTEM = "case_system"
+#: The column naming a row's case in the case system's tables.
+CASE_COLUMN = "representation_id"
 
 META_COLUMNS = (
     # No foreign key to the ledger: checking one per row would cost a third of the load. The
@@ -34,6 +44,42 @@ def current_table(contract: TableContract) -> sql.Identifier:
     return sql.Identifier(contract.raw_schema, f"{contract.name}__current")
 
 
+def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Composable]]:
+    """The raw table's indexes, each (name, what it indexes): the batch, and for a case-system table
+    the case key and the row's own single-column key (see the module's docstring)."""
+    indexes: list[tuple[sql.Identifier, sql.Composable]] = [
+        (sql.Identifier(f"{contract.name}_batch_idx"), sql.SQL("(_batch_id)"))
+    ]
+    if contract.source != CASE_SYSTEM or contract.personal:
+        return indexes
+    names = {c.name for c in contract.columns}
+    keyed = {"case": CASE_COLUMN if CASE_COLUMN in names else None}
+    if len(contract.key) == 1 and contract.key[0] != CASE_COLUMN:
+        keyed["key"] = contract.key[0]
+    for kind, column in keyed.items():
+        if column:
+            indexes.append(
+                (
+                    sql.Identifier(f"{contract.name}_{kind}_idx"),
+                    sql.SQL("((_source_system || ':' || {}))").format(sql.Identifier(column)),
+                )
+            )
+    return indexes
+
+
+def create_raw_indexes(conn: psycopg.Connection, contract: TableContract) -> None:
+    for name, indexed in raw_indexes(contract):
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} {}").format(name, raw_table(contract), indexed)
+        )
+
+
+def drop_raw_indexes(conn: psycopg.Connection, contract: TableContract) -> None:
+    """Before the first rows go into an empty raw table: its indexes are built once after, sorted."""
+    for name, _ in raw_indexes(contract):
+        conn.execute(sql.SQL("drop index if exists {}.{}").format(sql.Identifier(contract.raw_schema), name))
+
+
 def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
     """Create the raw and current-version tables; add any column the contract has gained since."""
     table = raw_table(contract)
@@ -46,11 +92,7 @@ def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
         )
     # Tombstones have no row number; tables made by the first releases said not null.
     conn.execute(sql.SQL("alter table {} alter column _row_number drop not null").format(table))
-    conn.execute(
-        sql.SQL("create index if not exists {} on {} (_batch_id)").format(
-            sql.Identifier(f"{contract.name}_batch_idx"), table
-        )
-    )
+    create_raw_indexes(conn, contract)
     conn.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(contract.description)))
 
     key_columns = sql.SQL(", ").join(

@@ -93,6 +93,8 @@ def test_no_sql_is_built_by_formatting_a_name_into_a_string():
         "ingestion/adapters/sql_adapter.py",
         # GX expectations are SQL strings; their names are the contracts' constants, checked below.
         "expectations/define.py",
+        # The same expectations' query, as GX substituted it, wrapped to be counted and sampled at once.
+        "complaints_warehouse/gx_checks.py",
     }
     offenders = [
         f"{path.relative_to(PROJECT_DIR)}:{n}"

@@ -99,9 +99,10 @@
                     )
             )
             {% if own_table -%}
-            -- The fact's own rows re-sent or deleted: their case, as any version of the row names it.
+            -- The fact's own rows re-sent or deleted: their case, as any version of the row names it
+            -- (looked up by the raw table's index of the row's key).
             , own_touched as (
-                select distinct _source_system, {{ own_key_column }}
+                select distinct _source_system || ':' || {{ own_key_column }} as own_key
                 from {{ raw }}.{{ own_table }}
                 where {{ window }}
             )
@@ -109,19 +110,22 @@
             from {{ raw }}.{{ own_table }}
             where
                 representation_id is not null
-                and (_source_system, {{ own_key_column }}) in (select * from own_touched)
+                and _source_system || ':' || {{ own_key_column }} in (select own_key from own_touched)
             union
             {%- endif %}
             select representation_key from touched
         {%- endset -%}
         {%- do changes.update({'cases': run_query(cases_sql).columns[0].values() | list}) -%}
         {%- if own_table -%}
+            {#- Two selects, not one with `or`: each is looked up by an index of the raw table. -#}
             {%- set keys_sql -%}
-                select distinct _source_system || ':' || {{ own_key_column }}
+                select _source_system || ':' || {{ own_key_column }}
                 from {{ raw }}.{{ own_table }}
-                where
-                    ({{ window }})
-                    or _source_system || ':' || representation_id = any({{ key_array(changes.cases) }})
+                where {{ window }}
+                union
+                select _source_system || ':' || {{ own_key_column }}
+                from {{ raw }}.{{ own_table }}
+                where _source_system || ':' || representation_id = any({{ key_array(changes.cases) }})
             {%- endset -%}
             {%- do changes.update({'own_keys': run_query(keys_sql).columns[0].values() | list}) -%}
         {%- endif -%}
