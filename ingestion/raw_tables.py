@@ -7,9 +7,9 @@ lets a load skip rows it already has (an overlap window re-reads them) and find 
 
 A case-system raw table is also indexed on the keys the warehouse knows its rows by, written as dbt's
 staging models write them (``<source system>:<id>``): the case's key, and a row's own key when it has
-one. A nightly build reads a few thousand cases' rows out of millions by these keys (its conditions
-pass through the staging views to the raw tables), so the night's work follows the night's change,
-not the size of the history.
+one. A nightly build's conditions on these keys pass through the staging views to the raw tables, so
+it can look a night's cases up rather than scan the history (PostgreSQL still scans when the keys are
+spread over much of a table's pages).
 """
 
 from __future__ import annotations
