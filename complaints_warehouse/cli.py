@@ -162,6 +162,10 @@ def cmd_bench(args, settings) -> int:
         bench.incremental_vs_full(settings, target, representations=args.representations, echo=_echo)
     elif args.load_only:
         bench.run(settings, target, representations=args.representations, echo=_echo)
+    elif args.another_night:
+        from complaints_warehouse import national_bench
+
+        national_bench.another_night(settings, target, echo=_echo)
     else:
         from complaints_warehouse import national_bench
 
@@ -553,6 +557,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--incremental-only",
         action="store_true",
         help="time the parsing of the DAG files and the nightly dbt build, full then incremental, not the load",
+    )
+    p.add_argument(
+        "--another-night",
+        action="store_true",
+        help="after a national run: another 0.5 %% change and our night on its warehouse, with this code",
     )
     p.set_defaults(handler=cmd_bench)
 

@@ -148,3 +148,27 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
     assert figures["naive_rows"] > figures["source_cases"]
     assert sum(figures["change_cases"].values()) > 0
     assert any("naive" in line for line in lines)
+
+    # Another night on the same warehouse: its steps recorded beside the run's, its checkpoint all passed.
+    night = national_bench.another_night(settings, warehouse, echo=lines.append)
+    written = json.loads(results.read_text())
+    assert written["another_night"] == night and written["naive_vs_ours"] == figures["naive_vs_ours"]
+    assert (
+        set(night["step_s"]) == set(night["peak_rss_mb"]) == {"night_load", "night_build", "night_validation"}
+    )
+    assert night["ours_night_s"] == pytest.approx(sum(night["step_s"].values()), abs=0.02)
+    assert 0 < night["night_rows_in"] < figures["source_rows"] / 2
+    assert (
+        night["validation_passed"] == night["validation_expectations"] == figures["validation_expectations"]
+    )
+    assert night["naive_night_s_of_last_run"] == figures["naive_night_s"]
+    assert any("not measured side by side" in line for line in lines)
+
+
+def test_another_night_needs_a_national_run_first(settings, warehouse):
+    from complaints_warehouse import national_bench
+
+    # The test server may hold the national test's databases: without its warehouse there is no night.
+    bench.drop_database(warehouse, national_bench.WAREHOUSE_DATABASE)
+    with pytest.raises(RuntimeError, match="run `make bench`"):
+        national_bench.another_night(settings, warehouse, echo=lambda line: None)
