@@ -369,6 +369,7 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
     from case_system_simulator import scale
     from complaints_warehouse import roles
     from complaints_warehouse.database import connect
+    from ingestion.case_system import contract as case_system
     from ingestion.raw_tables import ensure_raw_table
 
     with connect(target, autocommit=True) as conn:
@@ -385,8 +386,6 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
             f"{SOURCE_DATABASE}): run `make bench` (or `complaints-warehouse bench`) first."
         )
     warehouse = dataclasses.replace(target, dbname=WAREHOUSE_DATABASE)
-    from ingestion.case_system import contract as case_system
-
     started = time.perf_counter()
     with connect(roles.as_role(warehouse, roles.LOADER), autocommit=True) as conn:
         for table in case_system.TABLES:
@@ -419,9 +418,8 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
         "step_s": seconds,
         "peak_rss_mb": peaks,
     }
-    last_run = (
-        json.loads(bench.results_path(settings).read_text()) if bench.results_path(settings).exists() else {}
-    )
+    results_file = bench.results_path(settings)
+    last_run = json.loads(results_file.read_text()) if results_file.exists() else {}
     if last_run.get("naive_night_s"):
         night["naive_night_s_of_last_run"] = last_run["naive_night_s"]
         echo(
