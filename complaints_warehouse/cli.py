@@ -295,6 +295,8 @@ def cmd_db(args, settings) -> int:
         stopped = embedded_db.stop(settings.embedded_dir)
         _echo("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
         return EXIT_OK
+    if args.action == "serve":
+        return _serve(args, settings)
     if args.action == "status":
         if settings.warehouse_url:
             target = database.Connection.from_url(settings.warehouse_url)
@@ -317,6 +319,39 @@ def cmd_db(args, settings) -> int:
         _echo(target.sqlalchemy_url("psycopg").replace("postgresql+psycopg", "postgresql"))
     else:
         _echo(f"Warehouse up: {target.display}")
+    return EXIT_OK
+
+
+def _serve(args, settings) -> int:
+    """Open the embedded warehouse to BI tools on a local TCP port, with the bi_reader login."""
+    from complaints_warehouse import database, embedded_db
+    from complaints_warehouse.roles import role_name
+    from complaints_warehouse.settings import SettingsError, role_password
+
+    if settings.warehouse_url:
+        raise SettingsError(
+            "db serve opens the embedded PostgreSQL; with WAREHOUSE_URL set, your server's own "
+            "listen_addresses and pg_hba.conf decide who connects (BI logins: bi_reader, see docs/bi.md)."
+        )
+    if not role_password("bi_reader"):
+        raise SettingsError(
+            "db serve needs WAREHOUSE_BI_READER_PASSWORD: the password BI tools log in as bi_reader with "
+            "(over TCP every login needs a password)."
+        )
+    target = database.resolve(settings)
+    database.bootstrap(target)  # bi_reader gets its login and password
+    try:
+        embedded_db.serve(settings.embedded_dir, port=args.port, listen=args.listen)
+    except Exception as exc:  # pg_ctl's own failure (the port in use...): its log says why
+        raise database.WarehouseUnavailable(
+            f"Could not open the embedded PostgreSQL on {args.listen}:{args.port}: {exc}. "
+            f"Its log is {settings.embedded_dir / 'pgdata' / 'log'}."
+        ) from exc
+    _echo(
+        f"Warehouse served on {args.listen}:{args.port} (until `complaints-warehouse db stop`): "
+        f"host {args.listen}, port {args.port}, database {settings.database_name}, user {role_name('bi_reader')}, "
+        "password WAREHOUSE_BI_READER_PASSWORD, SSL off (local only). Start with the marts and published schemas."
+    )
     return EXIT_OK
 
 
@@ -565,11 +600,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_bench)
 
-    p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
+    p = sub.add_parser(
+        "db",
+        help="the warehouse database: start, stop, status, init (schemas), url, env, serve (to BI tools)",
+    )
     p.add_argument(
         "action",
-        choices=["start", "stop", "status", "init", "url", "env"],
-        help="start/stop the embedded server; status; init the schemas; print its url, or shell exports for dbt",
+        choices=["start", "stop", "status", "init", "url", "env", "serve"],
+        help="start/stop the embedded server; status; init the schemas; print its url, or shell exports for "
+        "dbt; serve: open the embedded server to BI tools on a local TCP port (bi_reader, with a password)",
+    )
+    p.add_argument("--port", type=int, default=5432, help="db serve: the TCP port (default 5432)")
+    p.add_argument(
+        "--listen", default="localhost", help="db serve: the address to listen on (default localhost)"
     )
     p.set_defaults(handler=cmd_db)
 
