@@ -382,13 +382,26 @@ def cmd_airflow_run(args, settings) -> int:
         _echo("Airflow could not prepare its metadata database (see above).")
         return EXIT_FAILED
     logical_date = args.date or date.today().isoformat()
+    log = settings.outputs_dir / "logs" / f"{args.dag}-{logical_date}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     _echo(f"Running DAG {args.dag} for {logical_date} with `airflow dags test`")
-    test = subprocess.run([airflow, "dags", "test", args.dag, logical_date], env=env)
+    command = [airflow, "dags", "test", args.dag, logical_date]
+    if os.environ.get("VERBOSE", "").strip() not in ("", "0"):
+        test = subprocess.run(command, env=env)
+    else:  # Airflow's and dbt's own lines go to the log; the screen gets each task as it ends
+        with log.open("w") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            _follow_tasks(env, args.dag, process)
+            test = subprocess.CompletedProcess(command, process.wait())
+        _echo(f"Full log: {log} (VERBOSE=1 shows it as it runs)")
     state = _last_dag_run_state(env, args.dag)
     _echo(f"DAG {args.dag}: {state or 'no run recorded'}")
     if test.returncode != 0 or state != "success":
+        if log.exists() and os.environ.get("VERBOSE", "").strip() in ("", "0"):
+            _echo("".join(log.read_text(errors="replace").splitlines(keepends=True)[-40:]).rstrip())
         _echo(
-            f"See the task logs above, and audit.pipeline_runs in the warehouse ({settings.airflow_home}/logs)."
+            f"See the log above or {log}, the task logs in {settings.airflow_home}/logs, and "
+            "audit.pipeline_runs in the warehouse."
         )
         return EXIT_FAILED
     summary = pipeline.output_paths(settings)["run summary"]
@@ -397,6 +410,48 @@ def cmd_airflow_run(args, settings) -> int:
     for name, path in pipeline.output_paths(settings).items():
         _echo(f"  {name}: {path}")
     return EXIT_OK
+
+
+#: Task states an `airflow dags test` run ends a task in.
+FINISHED_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
+
+
+def _follow_tasks(env: dict[str, str], dag_id: str, process: subprocess.Popen) -> None:
+    """Print each task of the run ``process`` is making as it finishes, from Airflow's own metadata
+    (its SQLite database): one line a task, whatever Airflow and dbt log."""
+    import sqlite3
+    import time
+
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if not url.startswith("sqlite:///"):
+        return
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        try:
+            before = conn.execute("select coalesce(max(id), 0) from dag_run").fetchone()[0]
+        except sqlite3.Error:
+            before = 0
+    shown: set[str] = set()
+    while True:
+        running = process.poll() is None
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+                rows = conn.execute(
+                    "select ti.task_id, ti.state, ti.duration from task_instance ti "
+                    "join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id "
+                    "where ti.dag_id = ? and dr.id > ? order by ti.end_date",
+                    (dag_id, before),
+                ).fetchall()
+        except sqlite3.Error:  # locked while Airflow writes, or not there yet: look again
+            rows = []
+        for task, state, duration in rows:
+            if state in FINISHED_STATES and task not in shown:
+                shown.add(task)
+                took = f" ({duration:.0f} s)" if duration is not None else ""
+                _echo(f"  {task}: {state}{took}")
+        if not running:
+            return
+        time.sleep(1.0)
 
 
 def _last_dag_run_state(env: dict[str, str], dag_id: str) -> str | None:

@@ -1,9 +1,10 @@
 """A BI tool connects to the quick-start warehouse: over TCP, as ``bi_reader``, seeing the marts' foreign
-keys and nothing outside ``marts`` and ``published``.
+keys and nothing outside ``marts`` and ``published``; and ``make run`` says what it did in a few lines.
 
-The warehouse is a whole pipeline run (`complaints-warehouse run`: the steps `make run`'s DAG calls) on an
-embedded server of its own (opening the session's shared server to TCP would restart it under the other
-tests), then ``complaints-warehouse db serve``. The client is psycopg over TCP with the password, as
+The warehouse is what `make run` leaves: its two commands (`simulator create --if-missing`, then
+`airflow-run`: the nightly DAG through Airflow) on an embedded server and an Airflow home of their own
+(opening the session's shared server to TCP would restart it under the other tests), then
+``complaints-warehouse db serve``. The client is psycopg over TCP with the password, as
 Metabase or Power BI would log in; the relationships are read with the catalog query a JDBC driver's
 ``DatabaseMetaData.getImportedKeys`` runs (pg_constraint's foreign keys, column by column).
 """
@@ -55,22 +56,29 @@ def served():
     folder = Path(tempfile.mkdtemp(prefix="cw-bi-"))
     os.chmod(folder, 0o755)  # the embedded server runs as its own user when tests run as root
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "WAREHOUSE_SOURCES"},  # make run's default source
         "WAREHOUSE_EMBEDDED_DIR": str(folder / "warehouse"),
         "WAREHOUSE_OUTPUTS_DIR": str(folder / "outputs"),
         "WAREHOUSE_EMBEDDED_DATABASE": "complaints_warehouse",
         "WAREHOUSE_BI_READER_PASSWORD": PASSWORD,
+        "AIRFLOW_HOME": str(folder / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{folder / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(folder / "airflow" / "logs"),
     }
+    env.pop("VERBOSE", None)
     try:
-        run = subprocess.run([CLI, "run"], env=env, capture_output=True, text=True, timeout=1200)
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        printed = []
+        for command in (["simulator", "create", "--if-missing"], ["airflow-run"]):  # the Makefile's run
+            done = subprocess.run([CLI, *command], env=env, capture_output=True, text=True, timeout=1800)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            printed += (done.stdout + done.stderr).splitlines()
         port = free_port()
         serve = subprocess.run(
             [CLI, "db", "serve", "--port", str(port)], env=env, capture_output=True, text=True, timeout=120
         )
         assert serve.returncode == 0, serve.stdout + serve.stderr
         assert f"port {port}" in serve.stdout and PASSWORD not in serve.stdout + serve.stderr
-        yield port, env
+        yield port, env, printed
     finally:
         subprocess.run([CLI, "db", "stop"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
@@ -98,7 +106,7 @@ def declared_joins() -> set[tuple[str, str, str, str]]:
 
 
 def test_bi_reader_logs_in_over_tcp_with_its_password_and_nobody_gets_in_without_one(served):
-    port, _ = served
+    port, *_ = served
     with bi_connect(port) as conn:
         assert conn.execute("select current_user, inet_server_port()").fetchone() == ("bi_reader", port)
         assert conn.info.host == "localhost"
@@ -108,7 +116,7 @@ def test_bi_reader_logs_in_over_tcp_with_its_password_and_nobody_gets_in_without
 
 
 def test_bi_tools_see_a_foreign_key_for_every_join_from_a_fact_to_its_dimension(served):
-    port, _ = served
+    port, *_ = served
     with bi_connect(port) as conn:
         imported = {
             (table, column, parent, key)
@@ -133,7 +141,7 @@ def test_bi_tools_see_a_foreign_key_for_every_join_from_a_fact_to_its_dimension(
 
 
 def test_bi_reader_sees_nothing_outside_marts_and_published(served):
-    port, _ = served
+    port, *_ = served
     with bi_connect(port) as conn:
         visible = {
             schema
@@ -154,3 +162,38 @@ def test_db_serve_needs_the_bi_reader_password_and_says_so():
     result = subprocess.run([CLI, "db", "serve"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "WAREHOUSE_BI_READER_PASSWORD" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_make_run_prints_each_task_and_the_summary_in_at_most_40_lines(served):
+    *_, printed = served
+    assert len(printed) + 2 <= 40, "\n".join(printed)  # + make's echo of its two commands
+    text = "\n".join(printed)
+    for task in ("load_case_system", "transform", "validate", "publish", "report"):
+        assert f"  {task}: success" in text, text
+    assert "DAG case_system_nightly: success" in text
+    assert "expectations passed" in text
+    log = next(line for line in printed if line.startswith("Full log: ")).split()[2]
+    assert "dbt" in Path(log).read_text(), "Airflow's and dbt's own output is kept in the log"
+
+
+def test_the_bmmr_period_views_sum_as_bi_tools_sum_them(served):
+    port, *_ = served
+    with bi_connect(port) as conn:
+        for view in ("bmmr_month", "bmmr_financial_year_to_date", "bmmr_same_month_last_year"):
+            columns = [
+                name
+                for (name,) in conn.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'marts' and table_name = %s",
+                    (view,),
+                ).fetchall()
+            ]
+            assert "complaints_received" in columns and "stage_1_responded" in columns, columns
+            assert "period" not in columns and not [c for c in columns if c.endswith("_pct")], columns
+        # A BI tool's default sum: the months of a financial year add up to its year to date at March.
+        month_sum, year_to_date = conn.execute(
+            "select (select sum(complaints_received) from marts.bmmr_month where financial_year = '2023/24'), "
+            "(select sum(complaints_received) from marts.bmmr_financial_year_to_date "
+            "where report_month = '2024-03-01')"
+        ).fetchone()
+        assert month_sum == year_to_date and month_sum > 0, (month_sum, year_to_date)
