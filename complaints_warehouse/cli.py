@@ -295,6 +295,8 @@ def cmd_db(args, settings) -> int:
         stopped = embedded_db.stop(settings.embedded_dir)
         _echo("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
         return EXIT_OK
+    if args.action == "serve":
+        return _serve(args, settings)
     if args.action == "status":
         if settings.warehouse_url:
             target = database.Connection.from_url(settings.warehouse_url)
@@ -317,6 +319,39 @@ def cmd_db(args, settings) -> int:
         _echo(target.sqlalchemy_url("psycopg").replace("postgresql+psycopg", "postgresql"))
     else:
         _echo(f"Warehouse up: {target.display}")
+    return EXIT_OK
+
+
+def _serve(args, settings) -> int:
+    """Open the embedded warehouse to BI tools on a local TCP port, with the bi_reader login."""
+    from complaints_warehouse import database, embedded_db
+    from complaints_warehouse.roles import role_name
+    from complaints_warehouse.settings import SettingsError, role_password
+
+    if settings.warehouse_url:
+        raise SettingsError(
+            "db serve opens the embedded PostgreSQL; with WAREHOUSE_URL set, your server's own "
+            "listen_addresses and pg_hba.conf decide who connects (BI logins: bi_reader, see docs/bi.md)."
+        )
+    if not role_password("bi_reader"):
+        raise SettingsError(
+            "db serve needs WAREHOUSE_BI_READER_PASSWORD: the password BI tools log in as bi_reader with "
+            "(over TCP every login needs a password)."
+        )
+    target = database.resolve(settings)
+    database.bootstrap(target)  # bi_reader gets its login and password
+    try:
+        embedded_db.serve(settings.embedded_dir, port=args.port, listen=args.listen)
+    except Exception as exc:  # pg_ctl's own failure (the port in use...): its log says why
+        raise database.WarehouseUnavailable(
+            f"Could not open the embedded PostgreSQL on {args.listen}:{args.port}: {exc}. "
+            f"Its log is {settings.embedded_dir / 'pgdata' / 'log'}."
+        ) from exc
+    _echo(
+        f"Warehouse served on {args.listen}:{args.port} (until `complaints-warehouse db stop`): "
+        f"host {args.listen}, port {args.port}, database {settings.database_name}, user {role_name('bi_reader')}, "
+        "password WAREHOUSE_BI_READER_PASSWORD, SSL off (local only). Start with the marts and published schemas."
+    )
     return EXIT_OK
 
 
@@ -347,13 +382,26 @@ def cmd_airflow_run(args, settings) -> int:
         _echo("Airflow could not prepare its metadata database (see above).")
         return EXIT_FAILED
     logical_date = args.date or date.today().isoformat()
+    log = settings.outputs_dir / "logs" / f"{args.dag}-{logical_date}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     _echo(f"Running DAG {args.dag} for {logical_date} with `airflow dags test`")
-    test = subprocess.run([airflow, "dags", "test", args.dag, logical_date], env=env)
+    command = [airflow, "dags", "test", args.dag, logical_date]
+    if os.environ.get("VERBOSE", "").strip() not in ("", "0"):
+        test = subprocess.run(command, env=env)
+    else:  # Airflow's and dbt's own lines go to the log; the screen gets each task as it ends
+        with log.open("w") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            _follow_tasks(env, args.dag, process)
+            test = subprocess.CompletedProcess(command, process.wait())
+        _echo(f"Full log: {log} (VERBOSE=1 shows it as it runs)")
     state = _last_dag_run_state(env, args.dag)
     _echo(f"DAG {args.dag}: {state or 'no run recorded'}")
     if test.returncode != 0 or state != "success":
+        if log.exists() and os.environ.get("VERBOSE", "").strip() in ("", "0"):
+            _echo("".join(log.read_text(errors="replace").splitlines(keepends=True)[-40:]).rstrip())
         _echo(
-            f"See the task logs above, and audit.pipeline_runs in the warehouse ({settings.airflow_home}/logs)."
+            f"See the log above or {log}, the task logs in {settings.airflow_home}/logs, and "
+            "audit.pipeline_runs in the warehouse."
         )
         return EXIT_FAILED
     summary = pipeline.output_paths(settings)["run summary"]
@@ -362,6 +410,48 @@ def cmd_airflow_run(args, settings) -> int:
     for name, path in pipeline.output_paths(settings).items():
         _echo(f"  {name}: {path}")
     return EXIT_OK
+
+
+#: Task states an `airflow dags test` run ends a task in.
+FINISHED_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
+
+
+def _follow_tasks(env: dict[str, str], dag_id: str, process: subprocess.Popen) -> None:
+    """Print each task of the run ``process`` is making as it finishes, from Airflow's own metadata
+    (its SQLite database): one line a task, whatever Airflow and dbt log."""
+    import sqlite3
+    import time
+
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if not url.startswith("sqlite:///"):
+        return
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        try:
+            before = conn.execute("select coalesce(max(id), 0) from dag_run").fetchone()[0]
+        except sqlite3.Error:
+            before = 0
+    shown: set[str] = set()
+    while True:
+        running = process.poll() is None
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+                rows = conn.execute(
+                    "select ti.task_id, ti.state, ti.duration from task_instance ti "
+                    "join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id "
+                    "where ti.dag_id = ? and dr.id > ? order by ti.end_date",
+                    (dag_id, before),
+                ).fetchall()
+        except sqlite3.Error:  # locked while Airflow writes, or not there yet: look again
+            rows = []
+        for task, state, duration in rows:
+            if state in FINISHED_STATES and task not in shown:
+                shown.add(task)
+                took = f" ({duration:.0f} s)" if duration is not None else ""
+                _echo(f"  {task}: {state}{took}")
+        if not running:
+            return
+        time.sleep(1.0)
 
 
 def _last_dag_run_state(env: dict[str, str], dag_id: str) -> str | None:
@@ -565,11 +655,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_bench)
 
-    p = sub.add_parser("db", help="the warehouse database: start, stop, status, init (schemas), url, env")
+    p = sub.add_parser(
+        "db",
+        help="the warehouse database: start, stop, status, init (schemas), url, env, serve (to BI tools)",
+    )
     p.add_argument(
         "action",
-        choices=["start", "stop", "status", "init", "url", "env"],
-        help="start/stop the embedded server; status; init the schemas; print its url, or shell exports for dbt",
+        choices=["start", "stop", "status", "init", "url", "env", "serve"],
+        help="start/stop the embedded server; status; init the schemas; print its url, or shell exports for "
+        "dbt; serve: open the embedded server to BI tools on a local TCP port (bi_reader, with a password)",
+    )
+    p.add_argument("--port", type=int, default=5432, help="db serve: the TCP port (default 5432)")
+    p.add_argument(
+        "--listen", default="localhost", help="db serve: the address to listen on (default localhost)"
     )
     p.set_defaults(handler=cmd_db)
 

