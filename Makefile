@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline advance bench bench-small db-stop db-status expectations bad-input-doc constraints clean
+.PHONY: help install run test lint sqlfluff pipeline fuzz advance bench bench-small db-stop db-status expectations bad-input-doc constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: install  ## ruff, then the whole pytest suite against a real (embedded) Po
 	$(BIN)/ruff check .
 	scripts/ensure-chromium
 	$(BIN)/pytest
+
+fuzz: install  ## the loader's property-based fuzz test with a large example budget (the suite runs a small one)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/test_fuzz_loader.py
 
 lint: install sqlfluff  ## ruff and sqlfluff
 	$(BIN)/ruff check .
