@@ -610,7 +610,8 @@ def _future_versions(contract: TableContract, window_end: datetime | None) -> sq
     bound = sql.SQL("{}::timestamptz").format(sql.Literal(window_end)) if window_end else sql.SQL("now()")
     return sql.SQL(
         "select _row_number, format({msg}, {v}, ({bound})::text) as _reason from {prepared} p "
-        "where {v} is not null and {ok} and {typed} > {bound} + interval {margin}"
+        "where {v} is not null and case when {ok} and lower({v}) not in ('infinity', '+infinity') "
+        "then {typed} > {bound} + interval {margin} else lower({v}) in ('infinity', '+infinity') end"
     ).format(
         msg=sql.Literal(
             f"{column.name} is in the future: %s (after the extract was taken, %s): "
