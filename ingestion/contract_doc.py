@@ -68,8 +68,13 @@ def render_table(table: TableContract) -> str:
             )
         required = "key" if c.name in table.key else ("yes" if c.required else "")
         lines.append(f"| `{c.name}` | {c.type} | {required} | {'; '.join(allowed)} | {' '.join(notes)} |")
-    rules = [r.reason for r in table.rules] + [r.reason for r in table.batch_rules]
+    rules = [r.reason for r in table.rules] + [
+        r.reason + (" (also against the rows already loaded)" if r.held_group else "")
+        for r in table.batch_rules
+    ]
     rules.append(f"duplicate key in batch ({', '.join(table.key)})")
+    if table.version_column:
+        rules.append(f"{table.version_column} is in the future (more than a day after the extract was taken)")
     lines += ["", "Rows are quarantined when: " + "; ".join(rules) + ".", ""]
     return "\n".join(lines)
 
