@@ -289,3 +289,41 @@ def test_the_load_step_analyzes_the_tables_it_changed_and_dbt_each_table_it_buil
     assert sql(
         "select last_analyze is not null from pg_stat_user_tables where schemaname = 'marts' and relname = 'dim_stage'"
     ) == [(True,)]
+
+
+def test_an_existing_warehouse_chooses_its_current_versions_again_by_source_time(tmp_path, warehouse, sql):
+    """A warehouse whose current versions were chosen by batch alone (before ``_updated_at``): the next
+    load gives its tombstones their time and chooses every current version again, once."""
+    jan10 = "2024-01-10T10:00:00Z"
+    newer = load_night(
+        warehouse, REPRESENTATIONS, write(tmp_path, "n1.csv", [HEADER, case("R1", jan10), case("R2", jan10)])
+    )
+    older = load_night(
+        warehouse,
+        REPRESENTATIONS,
+        write(tmp_path, "n2.csv", [HEADER, case("R1", "2024-01-05T10:00:00Z", "open")]),
+    )
+    load_night(
+        warehouse, REPRESENTATIONS, write(tmp_path, "n3.csv", [HEADER, case("R1", jan10)]), present=["R1"]
+    )
+    # As the loader left them before: R1 current from the latest batch, tombstones with no time.
+    sql("alter table raw_case_system.representations__current drop column _updated_at")
+    sql("update raw_case_system.representations set updated_at = null where _is_deleted")
+    sql(
+        "update raw_case_system.representations__current set _batch_id = %s, _row_hash = 'old' "
+        "where representation_id = 'R1'",
+        (older.batch_id,),
+    )
+    load_night(warehouse, REPRESENTATIONS, write(tmp_path, "n4.csv", [HEADER, case("R3", jan10)]))
+    assert sql(
+        "select c.representation_id, c._batch_id, c._is_deleted, c._updated_at::text, c._row_hash = r._row_hash "
+        "from raw_case_system.representations__current c join raw_case_system.representations r "
+        "on r.representation_id = c.representation_id and r._batch_id = %s order by 1",
+        (newer.batch_id,),
+    ) == [
+        ("R1", newer.batch_id, False, "2024-01-10 10:00:00+00", True),
+        ("R2", newer.batch_id + 2, True, "2024-01-10 10:00:00+00", False),
+    ]
+    assert sql("select updated_at::text from raw_case_system.representations where _is_deleted") == [
+        ("2024-01-10 10:00:00+00",)
+    ]
