@@ -565,7 +565,9 @@ def _reject_rows(
             "select _row_number, array_remove(array[{checks}]::text[], null) as _reasons "
             "from {prepared} p offset 0) r where cardinality(_reasons) > 0"
         ).format(
-            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
+            checks=sql.SQL(", ").join(
+                [*row_checks.row_checks(contract, header), *_future_check(contract, header, window_end)]
+            ),
             prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
         )
     )
@@ -579,8 +581,6 @@ def _reject_rows(
             "insert into rejected (_row_number, _reasons) "
             "select _row_number, array['not valid UTF-8 text (shown as Latin-1)'] from undecodable"
         )
-    if contract.version_column in header:
-        _add_reason(conn, None, _future_versions(contract, window_end))
     for rule in contract.batch_rules:
         if set(rule.columns) <= set(header):
             clean = sql.SQL(
@@ -604,26 +604,33 @@ def _reject_rows(
 FUTURE_MARGIN = "1 day"
 
 
-def _future_versions(contract: TableContract, window_end: datetime | None) -> sql.Composable:
-    """Rows (with a valid time) whose ``updated_at`` is in the future, each with its reason."""
+def _future_check(
+    contract: TableContract, header: list[str], window_end: datetime | None
+) -> list[sql.Composable]:
+    """The check (over ``prepared_rows``) that a row's ``updated_at`` is not in the future, if it has one."""
+    if contract.version_column not in header:
+        return []
     column = contract.column(contract.version_column)
     bound = sql.SQL("{}::timestamptz").format(sql.Literal(window_end)) if window_end else sql.SQL("now()")
-    return sql.SQL(
-        "select _row_number, format({msg}, {v}, ({bound})::text) as _reason from {prepared} p "
-        "where {v} is not null and case when {ok} and lower({v}) not in ('infinity', '+infinity') "
-        "then {typed} > {bound} + interval {margin} else lower({v}) in ('infinity', '+infinity') end"
-    ).format(
-        msg=sql.Literal(
-            f"{column.name} is in the future: %s (after the extract was taken, %s): "
-            "the source's clock or the row is wrong"
-        ),
-        v=sql.Identifier(column.name),
-        ok=row_checks.validity_flag(column.name, column.sql_type),
-        typed=sql.SQL("{}::{}").format(sql.Identifier(column.name), sql.SQL(column.sql_type)),
-        bound=bound,
-        margin=sql.Literal(FUTURE_MARGIN),
-        prepared=row_checks.prepared_rows(contract, [column.name], sql.SQL("landing")),
-    )
+    infinite = sql.SQL("lower({}) in ('infinity', '+infinity')").format(sql.Identifier(column.name))
+    return [
+        sql.SQL(
+            "case when {v} is not null and case when {ok} and not {infinite} "
+            "then {typed} > {bound} + interval {margin} else {infinite} end "
+            "then format({msg}, {v}, ({bound})::text) end"
+        ).format(
+            msg=sql.Literal(
+                f"{column.name} is in the future: %s (after the extract was taken, %s): "
+                "the source's clock or the row is wrong"
+            ),
+            v=sql.Identifier(column.name),
+            ok=row_checks.validity_flag(column.name, column.sql_type),
+            infinite=infinite,
+            typed=sql.SQL("{}::{}").format(sql.Identifier(column.name), sql.SQL(column.sql_type)),
+            bound=bound,
+            margin=sql.Literal(FUTURE_MARGIN),
+        )
+    ]
 
 
 def _with_held_versions(
@@ -641,6 +648,13 @@ def _with_held_versions(
     ).format(cols=clean_cols)
     conn.execute("drop table if exists pg_temp.held_rule_rows")
     conn.execute(sql.SQL("create temp table held_rule_rows on commit drop as {}").format(clean))
+    held_any = conn.execute(
+        sql.SQL("select exists (select 1 from {} where _source_system = %s)").format(current_table(contract)),
+        (source_system,),
+    ).fetchone()[0]
+    if not held_any:  # a source system's first load: nothing held to compare with
+        return sql.SQL("held_rule_rows as clean")
+    conn.execute("analyze held_rule_rows")
     group, key = rule.held_group, contract.key
     group_match = sql.SQL(" and ").join(
         sql.SQL("cur.{0} = btrim(b.{0})").format(sql.Identifier(g)) for g in group
@@ -678,15 +692,14 @@ def _with_held_versions(
     return sql.SQL("held_rule_rows as clean")
 
 
-def _add_reason(conn: psycopg.Connection, reason: str | None, offenders: sql.Composable) -> None:
-    """Add ``reason`` to the reasons of every row ``offenders`` (a query of ``_row_number``) lists;
-    with no ``reason``, each offender's own (``offenders`` also gives ``_reason``)."""
+def _add_reason(conn: psycopg.Connection, reason: str, offenders: sql.Composable) -> None:
+    """Add ``reason`` to the reasons of every row ``offenders`` (a query of ``_row_number``) lists."""
     conn.execute(
         sql.SQL(
             "insert into rejected (_row_number, _reasons) "
             "select distinct o._row_number, array[{reason}] from ({offenders}) o "
             "on conflict (_row_number) do update set _reasons = rejected._reasons || excluded._reasons"
-        ).format(reason=sql.Literal(reason) if reason else sql.SQL("o._reason"), offenders=offenders)
+        ).format(reason=sql.Literal(reason), offenders=offenders)
     )
 
 
