@@ -141,15 +141,19 @@ def _order_versions_by_source_time(conn: psycopg.Connection, contract: TableCont
         sql.Identifier(contract.version_column),
     )
     keys = contract.stored_key
-    same_key = sql.SQL(" and ").join(sql.SQL("v.{0} = t.{0}").format(sql.Identifier(k)) for k in keys)
+    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    # Set-based: every version of each key with a timeless tombstone, in delivery order; a tombstone
+    # takes the latest time among the versions before it.
     conn.execute(
         sql.SQL(
-            "update {raw} t set {version} = (select max(v.{version}) from {raw} v where "
-            "v._source_system = t._source_system and {same_key} and not v._is_deleted "
-            "and v._batch_id < t._batch_id) where t._is_deleted and t.{version} is null"
-        ).format(raw=raw, version=version, same_key=same_key)
+            "update {raw} t set {version} = w.before from ("
+            "select ctid as row_id, _is_deleted, max({version}) over (partition by _source_system, {keys} "
+            "order by _batch_id, _row_number nulls first) as before from {raw} "
+            "where (_source_system, {keys}) in (select _source_system, {keys} from {raw} "
+            "where _is_deleted and {version} is null)) w "
+            "where t.ctid = w.row_id and w._is_deleted and t.{version} is null"
+        ).format(raw=raw, version=version, keys=key_list)
     )
-    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
     conn.execute(sql.SQL("truncate {}").format(current))
     conn.execute(
         sql.SQL(
