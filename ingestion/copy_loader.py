@@ -296,7 +296,8 @@ def analyze_loaded(conn: psycopg.Connection, contract: TableContract) -> None:
     without statistics the first build after a large load plans its joins for empty tables (a nested
     loop over millions of rows). The session's own counts of the rows it changed are flushed first, so
     the statistics system does not count them again as changed since the analyze."""
-    conn.execute("select pg_stat_force_next_flush()")
+    if conn.info.server_version >= 150000:  # PostgreSQL 14's statistics collector has no such call
+        conn.execute("select pg_stat_force_next_flush()")
     conn.execute(sql.SQL("analyze {}, {}").format(raw_table(contract), current_table(contract)))
 
 
