@@ -363,7 +363,13 @@ def _source_extract(conn, engine, config: SourceConfig, mapping, since, until, d
     source that cannot be reached says which (without its password)."""
     try:
         return sql_adapter.table_extract(
-            engine, config, mapping, since, until, detect_deletions=detect_deletions
+            engine,
+            config,
+            mapping,
+            since,
+            until,
+            detect_deletions=detect_deletions,
+            read_future=detect_deletions,  # an incremental load (a backfill reads its window exactly)
         )
     except RefusedFile as exc:
         record_refusal(conn, mapping.contract, str(exc.path), exc.problem, config.source_system)

@@ -30,12 +30,13 @@ from complaints_warehouse.settings import retention_years
 EXPIRED_COMPLAINANTS = """
 create temporary table expired_complainants on commit drop as
 with latest_case as (
-    -- the latest version of every case the warehouse holds, per source system
+    -- the latest version of every case the warehouse holds, per source system: by the source's own time,
+    -- then batch, as everywhere a current version is chosen (ingestion/raw_tables.py)
     select distinct on (r._source_system, r.representation_id)
         r._source_system, r.representation_id, r.complainant_pseudonym, r.status, r.closed_date, r.received_date
     from raw_case_system.representations as r
     where not r._is_deleted
-    order by r._source_system, r.representation_id, r._batch_id desc
+    order by r._source_system, r.representation_id, r.updated_at desc nulls last, r._batch_id desc
 ),
 case_ends as (
     select

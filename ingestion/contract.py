@@ -67,11 +67,17 @@ class BatchRule:
     """A rule across rows of one batch: a query over ``{rows}`` returning the ``_row_number`` of offenders.
 
     Only rows that passed every row-level check are in ``{rows}``; ``{column}`` is the typed value.
+
+    ``held_group`` (key columns, not pseudonymised): the rule also compares the batch's rows with the
+    versions the warehouse already holds (current, not deleted) of the same group -- a correction that
+    breaks the rule against what an earlier night loaded. Held rows are in ``{rows}`` with a null
+    ``_row_number``; the query names a batch row (or null, which is ignored) for each offence.
     """
 
     reason: str
     query: str
     columns: tuple[str, ...]
+    held_group: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,14 @@ class TableContract:
                 raise ValueError(f"{self.qualified_name}: {name!r} is used but not a column")
         if any(c.keep_original for c in self.columns) and not self.personal:
             raise ValueError(f"{self.qualified_name}: only a personal table may keep identifying values")
+        for rule in (r for r in self.batch_rules if r.held_group):
+            if not set(rule.held_group) <= set(self.key) <= set(rule.columns) or any(
+                self.column(k).pseudonymise for k in (*self.key, *rule.columns)
+            ):
+                raise ValueError(
+                    f"{self.qualified_name}: a batch rule's held_group must be key columns, the key among "
+                    "the rule's columns, and none of them pseudonymised"
+                )
 
     @property
     def qualified_name(self) -> str:
@@ -109,6 +123,13 @@ class TableContract:
     def quarantine_table(self) -> str:
         """A refused row of personal data is personal data too: it is kept in the restricted schema."""
         return "restricted.quarantine" if self.personal else "audit.quarantine"
+
+    @property
+    def version_column(self) -> str | None:
+        """The column giving the source's own time of a version (``updated_at``), if the table has one.
+        The current version of a key is the one with the latest such time, then the latest batch."""
+        names = {c.name: c.type for c in self.columns}
+        return "updated_at" if names.get("updated_at") == "timestamp" else None
 
     @property
     def required_columns(self) -> list[str]:

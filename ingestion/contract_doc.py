@@ -23,7 +23,11 @@ tables and columns to these and translates its codes to the codes below, so a co
 without code.
 
 Every table carries `updated_at`: the warehouse loads rows changed since the last night (less an overlap
-window) and asks the source for its full list of keys to notice deletions. Rows that break the contract
+window) and asks the source for its full list of keys to notice deletions. `updated_at` also orders a
+row's versions: the current version is the one with the latest `updated_at` (then the latest delivery),
+so an older export delivered late is kept but does not overwrite newer data; a deletion beats the
+versions before it, and a row that comes back with a newer `updated_at` is current again. A row stamped
+more than a day in the future (a wrong clock, `2099`, `infinity`) is quarantined. Rows that break the contract
 are quarantined with their reasons (`audit.quarantine`; personal tables: `restricted.quarantine`);
 a delivery that is not the contract at all (a required column missing, not CSV, not UTF-8 throughout)
 is refused whole. Columns the contract does not know are kept (`_extra`) and reported.
@@ -68,8 +72,13 @@ def render_table(table: TableContract) -> str:
             )
         required = "key" if c.name in table.key else ("yes" if c.required else "")
         lines.append(f"| `{c.name}` | {c.type} | {required} | {'; '.join(allowed)} | {' '.join(notes)} |")
-    rules = [r.reason for r in table.rules] + [r.reason for r in table.batch_rules]
+    rules = [r.reason for r in table.rules] + [
+        r.reason + (" (also against the rows already loaded)" if r.held_group else "")
+        for r in table.batch_rules
+    ]
     rules.append(f"duplicate key in batch ({', '.join(table.key)})")
+    if table.version_column:
+        rules.append(f"{table.version_column} is in the future (more than a day after the extract was taken)")
     lines += ["", "Rows are quarantined when: " + "; ".join(rules) + ".", ""]
     return "\n".join(lines)
 

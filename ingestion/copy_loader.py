@@ -274,7 +274,10 @@ def load_extract(
     result = BatchResult(contract.source, contract.name, extract.name, "running", source_system=source_system)
     try:
         result.batch_id = _open_batch(conn, contract, extract, source_system)
-        return _settle_batch(conn, contract, extract, result, pseudonym_key, progress, reload, before_commit)
+        _settle_batch(conn, contract, extract, result, pseudonym_key, progress, reload, before_commit)
+        if result.status == "loaded" and (result.rows_loaded > result.rows_unchanged or result.rows_deleted):
+            analyze_loaded(conn, contract)
+        return result
     except Exception as exc:
         if connection_lost(conn, exc):  # its ledger row cannot be written now: the retry says what happened
             raise ConnectionLost(result.batch_id, exc) from exc
@@ -286,6 +289,16 @@ def load_extract(
                 "select pg_advisory_unlock(hashtextextended(%s || %s::bigint, 0))",
                 (BATCH_ALIVE, result.batch_id),
             )
+
+
+def analyze_loaded(conn: psycopg.Connection, contract: TableContract) -> None:
+    """Analyze the raw and current-version tables a committed batch changed, before anything reads them:
+    without statistics the first build after a large load plans its joins for empty tables (a nested
+    loop over millions of rows). The session's own counts of the rows it changed are flushed first, so
+    the statistics system does not count them again as changed since the analyze."""
+    if conn.info.server_version >= 150000:  # PostgreSQL 14's statistics collector has no such call
+        conn.execute("select pg_stat_force_next_flush()")
+    conn.execute(sql.SQL("analyze {}, {}").format(raw_table(contract), current_table(contract)))
 
 
 def _settle_batch(
@@ -481,7 +494,7 @@ def _load_batch(
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
     undecodable = _temp_table_exists(conn, "undecodable")
-    _reject_rows(conn, contract, header, undecodable)
+    _reject_rows(conn, contract, header, undecodable, extract.window_end, result.source_system)
 
     params = {"batch": result.batch_id, "system": result.source_system}
     # A source system's first load of a table (every key new) skips the work of recognising rows
@@ -534,10 +547,16 @@ def _load_batch(
 
 
 def _reject_rows(
-    conn: psycopg.Connection, contract: TableContract, header: list[str], undecodable: bool
+    conn: psycopg.Connection,
+    contract: TableContract,
+    header: list[str],
+    undecodable: bool,
+    window_end: datetime | None = None,
+    source_system: str = "file",
 ) -> None:
     """Fill ``rejected`` with every landed row that breaks its contract and all its reasons: the row
-    checks, then duplicate keys, then (after both) the batch rules, which compare only the rows left."""
+    checks, then duplicate keys, then (after both) the batch rules, which compare only the rows left
+    (and, for a rule with ``held_group``, the versions already held)."""
     conn.execute(
         "create temp table rejected (_row_number bigint primary key, _reasons text[] not null) on commit drop"
     )
@@ -547,7 +566,9 @@ def _reject_rows(
             "select _row_number, array_remove(array[{checks}]::text[], null) as _reasons "
             "from {prepared} p offset 0) r where cardinality(_reasons) > 0"
         ).format(
-            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
+            checks=sql.SQL(", ").join(
+                [*row_checks.row_checks(contract, header), *_future_check(contract, header, window_end)]
+            ),
             prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
         )
     )
@@ -567,7 +588,109 @@ def _reject_rows(
                 "(select * from landing l where not exists "
                 "(select 1 from rejected rj where rj._row_number = l._row_number)) as clean"
             )
-            _add_reason(conn, rule.reason, row_checks.batch_rule_query(contract, rule, clean))
+            if rule.held_group:
+                clean = _with_held_versions(conn, contract, rule, source_system)
+            offenders = row_checks.batch_rule_query(contract, rule, clean)
+            _add_reason(
+                conn,
+                rule.reason,
+                sql.SQL("select _row_number from ({}) o where _row_number is not null").format(offenders),
+            )
+
+
+#: A version stamped later than this after the extract's end (or the load, for a file) is in the future:
+#: a wrong clock or a placeholder (2099, infinity). It is quarantined -- it would otherwise stay the
+#: current version for good, or move the high-water mark past every later change. A day's margin allows
+#: for a source's clock running ahead and for rows changed while the extract was read.
+FUTURE_MARGIN = "1 day"
+
+
+def _future_check(
+    contract: TableContract, header: list[str], window_end: datetime | None
+) -> list[sql.Composable]:
+    """The check (over ``prepared_rows``) that a row's ``updated_at`` is not in the future, if it has one."""
+    if contract.version_column not in header:
+        return []
+    column = contract.column(contract.version_column)
+    bound = sql.SQL("{}::timestamptz").format(sql.Literal(window_end)) if window_end else sql.SQL("now()")
+    infinite = sql.SQL("lower({}) in ('infinity', '+infinity')").format(sql.Identifier(column.name))
+    return [
+        sql.SQL(
+            "case when {v} is not null and case when {ok} and not {infinite} "
+            "then {typed} > {bound} + interval {margin} else {infinite} end "
+            "then format({msg}, {v}, ({bound})::text) end"
+        ).format(
+            msg=sql.Literal(
+                f"{column.name} is in the future: %s (after the extract was taken, %s): "
+                "the source's clock or the row is wrong"
+            ),
+            v=sql.Identifier(column.name),
+            ok=row_checks.validity_flag(column.name, column.sql_type),
+            infinite=infinite,
+            typed=sql.SQL("{}::{}").format(sql.Identifier(column.name), sql.SQL(column.sql_type)),
+            bound=bound,
+            margin=sql.Literal(FUTURE_MARGIN),
+        )
+    ]
+
+
+def _with_held_versions(
+    conn: psycopg.Connection, contract: TableContract, rule, source_system: str
+) -> sql.Composable:
+    """The batch's clean rows (the rule's columns, as text) and the current versions already held of the
+    same groups whose keys the batch does not deliver again (``_row_number`` null), for a batch rule
+    that compares across nights. The held rows are found by key in the current-version table, then by
+    the case index in the raw table (the group's first column is the case)."""
+    columns = rule.columns
+    clean_cols = sql.SQL(", ").join(sql.SQL("l.{}").format(sql.Identifier(c)) for c in columns)
+    clean = sql.SQL(
+        "select l._row_number, {cols} from landing l where not exists "
+        "(select 1 from rejected rj where rj._row_number = l._row_number)"
+    ).format(cols=clean_cols)
+    conn.execute("drop table if exists pg_temp.held_rule_rows")
+    conn.execute(sql.SQL("create temp table held_rule_rows on commit drop as {}").format(clean))
+    held_any = conn.execute(
+        sql.SQL("select exists (select 1 from {} where _source_system = %s)").format(current_table(contract)),
+        (source_system,),
+    ).fetchone()[0]
+    if not held_any:  # a source system's first load: nothing held to compare with
+        return sql.SQL("held_rule_rows as clean")
+    conn.execute("analyze held_rule_rows")
+    group, key = rule.held_group, contract.key
+    group_match = sql.SQL(" and ").join(
+        sql.SQL("cur.{0} = btrim(b.{0})").format(sql.Identifier(g)) for g in group
+    )
+    key_match = sql.SQL(" and ").join(
+        sql.SQL("cur.{0} = btrim(b.{0})").format(sql.Identifier(k)) for k in key
+    )
+    raw_match = sql.SQL(" and ").join(
+        [
+            sql.SQL("(r._source_system || ':' || r.{0}) = (cur._source_system || ':' || cur.{0})").format(
+                sql.Identifier(group[0])
+            ),
+            *(sql.SQL("r.{0}::text = cur.{0}").format(sql.Identifier(k)) for k in key),
+        ]
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into held_rule_rows (_row_number, {cols}) "
+            "select null, {raw_cols} from {current} cur join {raw} r on r._batch_id = cur._batch_id "
+            "and r._source_system = cur._source_system and {raw_match} and not r._is_deleted "
+            "where cur._source_system = %(system)s and not cur._is_deleted "
+            "and exists (select 1 from held_rule_rows b where {group_match}) "
+            "and not exists (select 1 from held_rule_rows b where {key_match})"
+        ).format(
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            raw_cols=sql.SQL(", ").join(sql.SQL("r.{}::text").format(sql.Identifier(c)) for c in columns),
+            current=current_table(contract),
+            raw=raw_table(contract),
+            raw_match=raw_match,
+            group_match=group_match,
+            key_match=key_match,
+        ),
+        {"system": source_system},
+    )
+    return sql.SQL("held_rule_rows as clean")
 
 
 def _add_reason(conn: psycopg.Connection, reason: str, offenders: sql.Composable) -> None:
@@ -629,6 +752,8 @@ def _append_accepted(
     returned_keys = sql.SQL(", ").join(
         sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
         for i, k in enumerate(keys)
+    ) + sql.SQL(", {} as _version_at").format(
+        sql.Identifier(contract.version_column) if contract.version_column else sql.SQL("null::timestamptz")
     )
     fragments = {
         "current": current_table(contract),
@@ -640,15 +765,20 @@ def _append_accepted(
         ),
     }
     new_versions = sql.SQL(
-        "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted) "
-        "select %(system)s, {key_values}, _row_hash, %(batch)s, false from inserted i"
+        "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted, _updated_at) "
+        "select %(system)s, {key_values}, _row_hash, %(batch)s, false, _version_at from inserted i"
     ).format(**fragments)
     if first_load:
         current_ctes = sql.SQL(", new_keys as ({})").format(new_versions)
     else:
+        # A version older (by the source's own time) than the one held is kept in the raw table but
+        # does not become current: a late, older export must not overwrite newer data. Equal times:
+        # the later batch wins. A tombstone holds the time of the version it deleted.
         current_ctes = sql.SQL(
             ", changed_keys as (update {current} cur set _row_hash = i._row_hash, _batch_id = %(batch)s, "
-            "_is_deleted = false from inserted i where cur._source_system = %(system)s and {same_key_i}), "
+            "_is_deleted = false, _updated_at = i._version_at from inserted i "
+            "where cur._source_system = %(system)s and {same_key_i} and (i._version_at is null "
+            "or cur._updated_at is null or i._version_at >= cur._updated_at)), "
             "new_keys as ({new_versions} where not exists (select 1 from {current} cur "
             "where cur._source_system = %(system)s and {same_key_i}))"
         ).format(new_versions=new_versions, **fragments)
@@ -693,7 +823,7 @@ def _append_accepted(
         ).format(
             inserted_count=sql.SQL("count(*)" if first_load else "(select count(*) from inserted)"),
             counted=sql.SQL("inserted" if first_load else "accepted"),
-            cells=sql.SQL(", ").join(sql.Identifier(h) for h in header),
+            cells=sql.SQL(", ").join(sql.Identifier(h) for h in hashed_columns(contract, header)),
             keys=sql.SQL(", ").join(
                 sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
                 for i, v in enumerate(key_values)
@@ -717,6 +847,13 @@ def _append_accepted(
             )
         )
     return accepted, inserted, checksum
+
+
+def hashed_columns(contract: TableContract, header: list[str]) -> list[str]:
+    """The order of a row's cells in its hash: the contract's columns, then any extra columns by name --
+    not the file's order, so a file whose columns are merely reordered is recognised as unchanged."""
+    known = [c.name for c in contract.columns if c.name in header]
+    return known + sorted(h for h in header if h not in known)
 
 
 def _quarantined_row(contract: TableContract) -> sql.Composable:
@@ -765,7 +902,7 @@ def _record_deletions(
         for k in contract.key
     )
     gone = sql.SQL(
-        "select {keys} from {current} where _source_system = %(system)s and not _is_deleted "
+        "select {keys}, _updated_at from {current} where _source_system = %(system)s and not _is_deleted "
         "and ({keys}) not in (select {present} from present_keys)"
     ).format(
         keys=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
@@ -779,11 +916,23 @@ def _record_deletions(
         for k, t in contract.stored_columns()
         if k in keys
     )
+    # A tombstone is ordered by the time of the version it deletes (see ingestion.raw_tables).
+    version = (
+        sql.SQL(", {}").format(sql.Identifier(contract.version_column))
+        if contract.version_column
+        else sql.SQL("")
+    )
     deleted = conn.execute(
         sql.SQL(
-            "insert into {raw} (_batch_id, _source_system, _is_deleted, {keys}) "
-            "select %(batch)s, %(system)s, true, {typed} from gone"
-        ).format(raw=raw_table(contract), keys=key_list, typed=typed_keys),
+            "insert into {raw} (_batch_id, _source_system, _is_deleted, {keys}{version}) "
+            "select %(batch)s, %(system)s, true, {typed}{version_value} from gone"
+        ).format(
+            raw=raw_table(contract),
+            keys=key_list,
+            typed=typed_keys,
+            version=version,
+            version_value=sql.SQL(", _updated_at") if contract.version_column else sql.SQL(""),
+        ),
         params,
     ).rowcount
     conn.execute(

@@ -2,8 +2,15 @@
 
 A raw table is append-only: every version of a row that a source delivered, with the batch that brought
 it, the source system it came from, a hash of its content and a deletion flag (a tombstone row records a
-key the source no longer has). ``<table>__current`` keeps, per key, the hash of the latest version: it
+key the source no longer has). ``<table>__current`` keeps, per key, the hash of the current version: it
 lets a load skip rows it already has (an overlap window re-reads them) and find deleted keys.
+
+Which version is current: the one with the latest source time (``updated_at``, for a table that has
+one), then the latest batch, then the last row of the batch -- never simply the latest batch, so a late,
+older export does not overwrite newer data. A tombstone has no time of its own: it is stored with the
+time of the version it deletes (``updated_at`` of the current version when the deletion was seen), so
+it beats that version and every older one, and a row that re-appears with a newer ``updated_at`` is
+current again. The dbt staging models (macro ``latest_versions``) order versions the same way.
 
 A case-system raw table is also indexed on the keys the warehouse knows its rows by, written as dbt's
 staging models write them (``<source system>:<id>``): the case's key, and a row's own key when it has
@@ -98,14 +105,68 @@ def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
     key_columns = sql.SQL(", ").join(
         sql.SQL("{} text not null").format(sql.Identifier(k)) for k in contract.stored_key
     )
+    current = current_table(contract)
+    existed = conn.execute("select to_regclass(%s) is not null", (current.as_string(conn),)).fetchone()[0]
     conn.execute(
         sql.SQL(
             "create table if not exists {} (_source_system text not null, {}, _row_hash text not null, "
-            "_batch_id bigint not null, _is_deleted boolean not null default false, primary key ({}))"
+            "_batch_id bigint not null, _is_deleted boolean not null default false, _updated_at timestamptz, "
+            "primary key ({}))"
         ).format(
-            current_table(contract),
+            current,
             key_columns,
             sql.SQL(", ").join(sql.Identifier(k) for k in ("_source_system", *contract.stored_key)),
+        )
+    )
+    if existed and not _has_column(conn, current, "_updated_at"):
+        conn.execute(sql.SQL("alter table {} add column _updated_at timestamptz").format(current))
+        if contract.version_column:
+            _order_versions_by_source_time(conn, contract)
+
+
+def _has_column(conn: psycopg.Connection, table: sql.Identifier, column: str) -> bool:
+    return conn.execute(
+        "select exists (select 1 from pg_attribute where attrelid = %s::regclass and attname = %s "
+        "and not attisdropped)",
+        (table.as_string(conn), column),
+    ).fetchone()[0]
+
+
+def _order_versions_by_source_time(conn: psycopg.Connection, contract: TableContract) -> None:
+    """Once, on a warehouse whose current versions were chosen by batch alone: give each tombstone the
+    time of the version it deleted, and choose every key's current version again by source time."""
+    raw, current, version = (
+        raw_table(contract),
+        current_table(contract),
+        sql.Identifier(contract.version_column),
+    )
+    keys = contract.stored_key
+    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    # Set-based: every version of each key with a timeless tombstone, in delivery order; a tombstone
+    # takes the latest time among the versions before it.
+    conn.execute(
+        sql.SQL(
+            "update {raw} t set {version} = w.before from ("
+            "select ctid as row_id, _is_deleted, max({version}) over (partition by _source_system, {keys} "
+            "order by _batch_id, _row_number nulls first) as before from {raw} "
+            "where (_source_system, {keys}) in (select _source_system, {keys} from {raw} "
+            "where _is_deleted and {version} is null)) w "
+            "where t.ctid = w.row_id and w._is_deleted and t.{version} is null"
+        ).format(raw=raw, version=version, keys=key_list)
+    )
+    conn.execute(sql.SQL("truncate {}").format(current))
+    conn.execute(
+        sql.SQL(
+            "insert into {current} (_source_system, {keys}, _row_hash, _batch_id, _is_deleted, _updated_at) "
+            "select distinct on (_source_system, {keys}) _source_system, {text_keys}, coalesce(_row_hash, ''), "
+            "_batch_id, _is_deleted, {version} from {raw} "
+            "order by _source_system, {keys}, {version} desc nulls last, _batch_id desc, _row_number desc nulls first"
+        ).format(
+            current=current,
+            keys=key_list,
+            text_keys=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys),
+            version=version,
+            raw=raw,
         )
     )
 

@@ -1,18 +1,25 @@
 {#-
-    The current version of each key in an append-only raw table: the row from the latest batch (and,
-    within a batch, the last row), per source system. Keys whose latest version is a tombstone (the
-    source deleted them) are gone. Every staging model starts here.
+    The current version of each key in an append-only raw table, per source system: the row with the
+    latest source time (version_column, the source's updated_at), then from the latest batch, then the
+    last row of the batch -- so a late, older export does not overwrite newer data. Without a
+    version_column (sources with no time of their own), the latest batch. Keys whose current version is
+    a tombstone (the source deleted them) are gone: the loader stores a tombstone with the time of the
+    version it deleted, so it beats that version and older ones, and a row re-appearing with a newer
+    updated_at is current again (ingestion/raw_tables.py; the loader's <table>__current agrees).
+    Every staging model starts here.
     only_keys_where: consider only the keys that ever had a row meeting this condition (filtered before
     the window function, so it is cheap on a large raw table).
 -#}
-{% macro latest_versions(relation, key_columns, only_keys_where=none) -%}
+{% macro latest_versions(relation, key_columns, only_keys_where=none, version_column=none) -%}
     select *
     from (
         select
             *,
             row_number() over (
                 partition by _source_system, {{ key_columns | join(', ') }}
-                order by _batch_id desc, _row_number desc nulls first
+                order by
+                    {% if version_column %}{{ version_column }} desc nulls last, {% endif -%}
+                    _batch_id desc, _row_number desc nulls first
             ) as version_rank
         from {{ relation }}
         {%- if only_keys_where %}

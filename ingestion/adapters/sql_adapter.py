@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ingestion.copy_loader import CHUNK_BYTES, Extract, RefusedFile
 from ingestion.source_config import SourceConfig, TableMapping
+
+#: As ``copy_loader.FUTURE_MARGIN``: rows stamped later than this after the window's end are read, to be
+#: quarantined as being in the future.
+FUTURE_MARGIN = timedelta(days=1)
 
 
 def engine_for(config: SourceConfig) -> sa.Engine:
@@ -80,12 +84,22 @@ def table_extract(
     until: datetime,
     *,
     detect_deletions: bool,
+    read_future: bool = False,
 ) -> Extract:
-    """The rows of one table changed in (since, until], as an extract the loader can COPY."""
+    """The rows of one table changed in (since, until], as an extract the loader can COPY.
+
+    ``read_future`` (an incremental load) also reads the rows stamped more than a day after ``until``
+    (2099, infinity: a wrong clock or a placeholder), so that the loader quarantines them, with their
+    reason, rather than skipping them without a trace (see ``copy_loader.FUTURE_MARGIN``). Rows changed
+    within that day after ``until`` are left for the next load, as before.
+    """
     table = _reflect(engine, mapping, config)
     query, header = build_query(table, mapping, config)
     updated = _updated_at(table, mapping)
-    query = query.where(updated <= until)
+    if read_future:
+        query = query.where(sa.or_(updated <= until, updated > until + FUTURE_MARGIN))
+    else:
+        query = query.where(updated <= until)
     if since is not None:
         query = query.where(updated > since)
     query = query.order_by(updated)

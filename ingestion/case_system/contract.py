@@ -142,20 +142,24 @@ STAGES_TABLE = TableContract(
     batch_rules=(
         BatchRule(
             "stage out of order: opened before the previous stage",
-            # Stages 0-3 in number order, the Ombudsman after them; compare each with the one before it.
+            # Stages 0-3 in number order, the Ombudsman after them; compare each with the one before it,
+            # in the batch and as already held (a correction on a later night). Of two stages out of
+            # order, the later is quarantined when the batch delivers it, else the batch's earlier one
+            # (a Stage 1 corrected to open after the Stage 2 already held).
             """
             with staged as (
                 select _row_number, {representation_id} as case_id, {opened_date} as opened,
                        case {stage} when 'ombudsman' then 4 else {stage}::int end as stage_order
                 from {rows}
             )
-            select later._row_number
+            select coalesce(later._row_number, earlier._row_number) as _row_number
             from staged later
             join staged earlier
               on earlier.case_id = later.case_id and earlier.stage_order < later.stage_order
             where later.opened < earlier.opened
             """,
             ("representation_id", "stage", "opened_date"),
+            held_group=("representation_id",),
         ),
     ),
 )

@@ -1354,5 +1354,8 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .versions_entries import ENTRIES as VERSIONS_ENTRIES  # noqa: E402
+
+CATALOGUE = (*CATALOGUE, *VERSIONS_ENTRIES)
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"

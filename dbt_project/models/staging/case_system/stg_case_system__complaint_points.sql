@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'complaint_points'), ['point_id']) }}
+    {{ latest_versions(source('case_system', 'complaint_points'), ['point_id'], version_column='updated_at') }}
 ),
 
 renamed as (

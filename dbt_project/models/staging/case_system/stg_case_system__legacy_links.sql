@@ -6,6 +6,7 @@ source as (
     {{ latest_versions(
         source('case_system', 'representations'), ['representation_id'],
         only_keys_where='legacy_representation_id is not null',
+        version_column='updated_at',
     ) }}
 ),
 

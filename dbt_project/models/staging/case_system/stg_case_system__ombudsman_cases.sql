@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'ombudsman_cases'), ['ombudsman_reference']) }}
+    {{ latest_versions(source('case_system', 'ombudsman_cases'), ['ombudsman_reference'], version_column='updated_at') }}
 ),
 
 renamed as (

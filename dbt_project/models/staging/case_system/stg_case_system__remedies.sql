@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'remedies'), ['remedy_id']) }}
+    {{ latest_versions(source('case_system', 'remedies'), ['remedy_id'], version_column='updated_at') }}
 ),
 
 renamed as (
