@@ -179,11 +179,13 @@ def cmd_bench(args, settings) -> int:
 
 
 def cmd_transform(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import database, pipeline
     from complaints_warehouse.locks import marts_lock
 
-    target = pipeline.prepare(settings)
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
     with marts_lock(target, wait_s=args.wait, purpose="transform (dbt build)", echo=_echo):
+        pipeline.prepare(settings, target)
         pipeline.step_transform(
             settings, target, select=args.select, full_refresh=args.full_refresh, echo=_echo
         )
@@ -191,12 +193,14 @@ def cmd_transform(args, settings) -> int:
 
 
 def cmd_validate(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import database, pipeline
     from complaints_warehouse.locks import marts_lock
 
-    target = pipeline.prepare(settings)
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
     run_id = pipeline.new_run_id("cli-validate")
     with marts_lock(target, wait_s=args.wait, purpose=f"validate ({run_id})", echo=_echo):
+        pipeline.prepare(settings, target)
         pipeline.step_validate(settings, target, run_id, echo=_echo)
     return EXIT_OK
 
@@ -206,12 +210,16 @@ def cmd_publish(args, settings) -> int:
     marts are held from the validation to the publication, so no build can change them in between."""
     import getpass
 
-    from complaints_warehouse import pipeline, publish
+    from complaints_warehouse import database, integrity, pipeline, publish
     from complaints_warehouse.locks import marts_lock
 
-    target = pipeline.prepare(settings)
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
     run_id = pipeline.new_run_id("cli-publish")
     with marts_lock(target, wait_s=args.wait, purpose=f"publish ({run_id})", echo=_echo):
+        pipeline.prepare(settings, target)
+        with database.connect(target) as conn:  # a tampered record refuses at once, before validating
+            integrity.refuse_if_tampered(conn, "Publication")
         pipeline.step_validate(settings, target, run_id, echo=_echo)
         month = date.fromisoformat(f"{args.month}-01") if args.month else None
         result = publish.publish_month(
