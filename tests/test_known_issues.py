@@ -118,7 +118,7 @@ def test_a_known_issue_lets_publication_through_only_for_its_expectation_and_row
         f"representation_key, {rest} from marts.fct_representations order by representation_key limit 1"
     )
     blocked = _failed(copy, "test-more-failures")
-    assert {f["expectation"] for f in blocked.summary.failed} == {PERCENTAGES, UNIQUE_KEYS}
+    assert {PERCENTAGES, UNIQUE_KEYS} <= {f["expectation"] for f in blocked.summary.failed}
     with pytest.raises(publish.PublicationRefused, match="not covered"):
         publish.publish_month(copy.target, "test-more-failures", published_by="test")
 
