@@ -8,7 +8,8 @@
   so a build waits instead; Airflow's tasks are separate processes and rely on the checksum.)
 * **Tamper evidence.** Every publication's figures are checked against the checksum recorded with it,
   and publications form a hash chain (``published.publication_chain``: each hash covers the
-  publication's record, its figures' checksum and the previous publication's hash). ``verify`` names
+  publication's record, its figures' checksum, its restatements and honoured known issues, and the
+  previous publication's hash). ``verify`` names
   every edited, removed or unchained publication by month and version; ``publish`` and the BMMR pack
   run it first and refuse (``TamperingDetected``; the command line exits 5).
 
@@ -146,7 +147,8 @@ def verify_publications(conn) -> list[Problem]:
         "select p.report_month, p.version, p.checksum, p.figures_count, "
         "f.cells, f.checksum, "
         "published.publication_hash(c.previous_hash, p.report_month, p.version, p.checksum, p.figures_count, "
-        "p.validation_run_id, p.published_by, p.published_at), c.chain_hash, c.chain_seq "
+        "p.validation_run_id, p.published_by, p.published_at, "
+        "published.attachments_digest(p.report_month, p.version)), c.chain_hash, c.chain_seq "
         "from published.bmmr_publications p "
         "left join (select report_month, version, count(*) as cells, "
         "{checksum} as checksum from published.bmmr_figures group by 1, 2) f using (report_month, version) "
@@ -173,8 +175,9 @@ def verify_publications(conn) -> list[Problem]:
             at(
                 month,
                 version,
-                "its publication record (checksum, figures count, validation run, publisher or time) was "
-                f"changed after it was chained (chain position {seq})",
+                "its publication record (checksum, figures count, validation run, publisher or time), its "
+                "restatements or the known issues it was published despite were changed after it was "
+                f"chained (chain position {seq})",
             )
 
     for month, version in conn.execute(

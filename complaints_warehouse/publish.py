@@ -173,9 +173,10 @@ def publish_month(
             "select %s, %s, directorate, procedure_code, period, measure, value from new_figures",
             (month, version),
         )
-        conn.execute("select published.chain_publication(%s, %s, false)", (month, version))
         honoured = _honour_known_issues(conn, run_id, month, version, today)
         restated = _restate(conn, month, previous, version, reason) if previous else 0
+        # Last: the chain's hash covers the figures' checksum, the restatements and the known issues.
+        conn.execute("select published.chain_publication(%s, %s, false)", (month, version))
     message = f"published {label} version {version}" + (
         f" restating {restated} figure(s) of version {version - 1}" if previous else ""
     )

@@ -103,6 +103,10 @@ def test_a_known_issue_lets_publication_through_only_for_its_expectation_and_row
     for shown in (PERCENTAGES, f"bmmr_key={key}", REASON, SIGNED_OFF_BY):
         assert shown in html
 
+    # The known issue is part of the published record: hiding it from the pack is tampering.
+    with_issue = copy.cli("verify")
+    assert with_issue.returncode == 0, with_issue
+
     # Anything else still blocks: a second row of the same expectation, and another expectation.
     _break_a_percentage(copy, 3)
     columns = [
@@ -139,3 +143,8 @@ def test_a_known_issue_lets_publication_through_only_for_its_expectation_and_row
         ("add",),
         ("withdraw",),
     ]
+
+    # Removing the honoured known issue from the published record (to hide it from the pack) is found.
+    copy.as_owner_bypassing_triggers("delete from published.known_issues_honoured")
+    hidden = copy.cli("verify")
+    assert hidden.returncode == 5 and "2024-03 version 2: its publication record" in hidden.stdout, hidden

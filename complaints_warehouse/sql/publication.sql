@@ -50,7 +50,8 @@ comment on table published.known_issues_honoured is
     'For each publication, the signed-off known issues whose failures it was published despite.';
 
 -- The publication chain: each publication's hash covers its record (month, version, checksum of its
--- figures, count, validation run, publisher, time) and the hash of the publication chained before it,
+-- figures, count, validation run, publisher, time), its restatements and the known issues it was
+-- published despite, and the hash of the publication chained before it,
 -- so that an edited or removed publication breaks the chain where it was.
 create table if not exists published.publication_chain (
     chain_seq         bigint primary key,
@@ -67,13 +68,30 @@ create table if not exists published.publication_chain (
 comment on table published.publication_chain is
     'A hash chain over every publication (see complaints-warehouse verify); upgraded: chained when the chain was introduced, after its publication.';
 
+-- What a publication carries beside its figures: the known issues it was published despite and the
+-- restatements it made. Both are shown on the BMMR pack, so both are covered by the chain.
+create or replace function published.attachments_digest(month date, ver int)
+returns text language sql stable parallel safe as $$
+    select md5(
+        coalesce((select string_agg(concat_ws('|', issue_id::text, expectation, rows::text, failing_rows::text,
+            reason, signed_off_by, expires_on::text), e'\n' order by issue_id)
+            from published.known_issues_honoured where report_month = month and version = ver), '')
+        || '#' ||
+        coalesce((select string_agg(concat_ws('|', from_version::text, directorate, procedure_code, period, measure,
+            coalesce(trim_scale(old_value)::text, 'null'), coalesce(trim_scale(new_value)::text, 'null'), reason,
+            source_batches::text), e'\n' order by directorate, procedure_code, period, measure)
+            from published.bmmr_restatements where report_month = month and to_version = ver), '')
+    )
+$$;
+
+drop function if exists published.publication_hash(text, date, int, text, int, text, text, timestamptz);
 create or replace function published.publication_hash(
     previous_hash text, report_month date, version int, checksum text, figures_count int,
-    validation_run_id text, published_by text, published_at timestamptz
+    validation_run_id text, published_by text, published_at timestamptz, attachments text
 ) returns text language sql stable parallel safe as $$
     select encode(sha256(convert_to(concat_ws('|', previous_hash, to_char(report_month, 'YYYY-MM'),
         version::text, checksum, figures_count::text, validation_run_id, published_by,
-        to_char(published_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8')), 'hex')
+        to_char(published_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), attachments), 'UTF8')), 'hex')
 $$;
 
 -- Append a publication to the chain (called by publish, in the publication's transaction).
@@ -87,7 +105,8 @@ begin
     select * into head from published.publication_chain order by chain_seq desc limit 1;
     select * into strict pub from published.bmmr_publications where report_month = month and version = ver;
     hash := published.publication_hash(coalesce(head.chain_hash, 'genesis'), pub.report_month, pub.version,
-        pub.checksum, pub.figures_count, pub.validation_run_id, pub.published_by, pub.published_at);
+        pub.checksum, pub.figures_count, pub.validation_run_id, pub.published_by, pub.published_at,
+        published.attachments_digest(month, ver));
     insert into published.publication_chain (chain_seq, report_month, version, previous_month,
         previous_version, previous_hash, chain_hash, upgraded)
     values (coalesce(head.chain_seq, 0) + 1, month, ver, head.report_month, head.version,
