@@ -119,7 +119,9 @@ def publish_month(
 ) -> Publication:
     """Publish ``month`` (default: the latest complete month) from the validated run ``run_id``.
 
-    Raises ``PublicationRefused`` when the run's validation did not pass or the month has no figures.
+    Raises ``PublicationRefused`` when the run's validation did not pass (beyond what unexpired known
+    issues cover), the month has no figures, or its figures are not those the run validated; raises
+    ``integrity.TamperingDetected`` when the published record was changed outside ``publish``.
     Everything happens in one transaction: a publication interrupted half-way leaves nothing behind.
     """
     with (
