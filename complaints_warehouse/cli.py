@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 a step failed (dbt error, failing test or expectation); 2 a setting is wrong
 or the warehouse cannot be reached; 3 an input file was refused; 4 another run holds the warehouse
-(nothing was changed).
+(nothing was changed); 5 the published record has been tampered with (``verify``, ``publish`` and the
+BMMR pack refuse, naming each edited or removed publication).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_SETTINGS, EXIT_REFUSED, EXIT_BUSY = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_SETTINGS, EXIT_REFUSED, EXIT_BUSY, EXIT_TAMPERED = 0, 1, 2, 3, 4, 5
 
 DESCRIPTION = """\
 The complaints warehouse: loads the council's complaints case system and the Local Government and
@@ -35,6 +36,8 @@ typical use:
   complaints-warehouse load rms            one step at a time: load, transform, validate
   complaints-warehouse publish             validate, then freeze the latest complete month's BMMR
   complaints-warehouse restatements        every published BMMR figure a later version changed
+  complaints-warehouse verify              check every publication's figures and the publication chain
+  complaints-warehouse known-issue list    signed-off validation failures the publication gate honours
   complaints-warehouse retention purge     purge personal data past its retention period (--dry-run)
   complaints-warehouse subject-access REF --out FILE   everything held about one complainant
   complaints-warehouse report bmmr         the BMMR pack of the latest published month (HTML)
@@ -42,7 +45,7 @@ typical use:
   complaints-warehouse db status           where the warehouse is and whether it is up
 
 exit codes: 0 ok, 1 a step failed, 2 settings or connection problem, 3 input file refused,
-            4 another run is in progress (nothing changed)
+            4 another run is in progress (nothing changed), 5 published figures tampered with
 """
 
 
@@ -176,35 +179,125 @@ def cmd_bench(args, settings) -> int:
 
 
 def cmd_transform(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import database, pipeline
+    from complaints_warehouse.locks import marts_lock
 
-    target = pipeline.prepare(settings)
-    pipeline.step_transform(settings, target, select=args.select, full_refresh=args.full_refresh, echo=_echo)
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
+    with marts_lock(target, wait_s=args.wait, purpose="transform (dbt build)", echo=_echo):
+        pipeline.prepare(settings, target)
+        pipeline.step_transform(
+            settings, target, select=args.select, full_refresh=args.full_refresh, echo=_echo
+        )
     return EXIT_OK
 
 
 def cmd_validate(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import database, pipeline
+    from complaints_warehouse.locks import marts_lock
 
-    target = pipeline.prepare(settings)
-    pipeline.step_validate(settings, target, pipeline.new_run_id("cli-validate"), echo=_echo)
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
+    run_id = pipeline.new_run_id("cli-validate")
+    with marts_lock(target, wait_s=args.wait, purpose=f"validate ({run_id})", echo=_echo):
+        pipeline.prepare(settings, target)
+        pipeline.step_validate(settings, target, run_id, echo=_echo)
     return EXIT_OK
 
 
 def cmd_publish(args, settings) -> int:
-    """Validate the warehouse as it is now, then publish from that validation (never unvalidated)."""
+    """Validate the warehouse as it is now, then publish from that validation (never unvalidated): the
+    marts are held from the validation to the publication, so no build can change them in between."""
     import getpass
 
-    from complaints_warehouse import pipeline, publish
+    from complaints_warehouse import database, integrity, pipeline, publish
+    from complaints_warehouse.locks import marts_lock
+
+    # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
+    target = database.resolve(settings)
+    run_id = pipeline.new_run_id("cli-publish")
+    with marts_lock(target, wait_s=args.wait, purpose=f"publish ({run_id})", echo=_echo):
+        pipeline.prepare(settings, target)
+        with database.connect(target) as conn:  # a tampered record refuses at once, before validating
+            integrity.refuse_if_tampered(conn, "Publication")
+        pipeline.step_validate(settings, target, run_id, echo=_echo)
+        month = date.fromisoformat(f"{args.month}-01") if args.month else None
+        result = publish.publish_month(
+            target, run_id, month=month, published_by=f"{getpass.getuser()} (complaints-warehouse publish)"
+        )
+    _echo(result.message)
+    return EXIT_OK
+
+
+def cmd_verify(args, settings) -> int:
+    """Check every publication's figures against its checksum and the publication chain; exit 5 naming
+    each problem, or 0 with the chain's head (to keep, e.g. on the signed-off pack)."""
+    from complaints_warehouse import database, integrity, pipeline
 
     target = pipeline.prepare(settings)
-    run_id = pipeline.new_run_id("cli-publish")
-    pipeline.step_validate(settings, target, run_id, echo=_echo)
-    month = date.fromisoformat(f"{args.month}-01") if args.month else None
-    result = publish.publish_month(
-        target, run_id, month=month, published_by=f"{getpass.getuser()} (complaints-warehouse publish)"
-    )
-    _echo(result.message)
+    with database.connect(target) as conn:
+        problems = integrity.verify_publications(conn)
+        head = integrity.chain_head(conn)
+        count = conn.execute("select count(*) from published.bmmr_publications").fetchone()[0]
+        anchored = integrity.head_known(conn, args.head) if args.head else True
+    if args.head and not anchored:
+        problems.append(
+            integrity.Problem(
+                None,
+                None,
+                f"the chain no longer contains {args.head}: the publication it headed, or one before it, "
+                "was removed or changed",
+            )
+        )
+    if problems:
+        _echo(f"The published record has been tampered with: {len(problems)} problem(s):")
+        for problem in problems:
+            _echo(f"  - {problem}")
+        return EXIT_TAMPERED
+    if head is None:
+        _echo("Nothing has been published yet: nothing to verify.")
+    else:
+        _echo(
+            f"Verified {count} publication(s): every figure matches its checksum and the chain is unbroken. "
+            f"Chain head: position {head[0]}, {head[1]}"
+        )
+    return EXIT_OK
+
+
+def cmd_known_issue(args, settings) -> int:
+    """Record, list or withdraw a signed-off known issue; or list the latest failures to sign off."""
+    import getpass
+
+    from complaints_warehouse import database, known_issues, pipeline
+
+    target = pipeline.prepare(settings)
+    recorded_by = f"{getpass.getuser()} (complaints-warehouse known-issue)"
+    if args.action == "add":
+        issue = known_issues.add(
+            target,
+            expectation=args.expectation,
+            rows=[known_issues.parse_row(r) for r in args.row or []],
+            reason=args.reason,
+            signed_off_by=args.signed_off_by,
+            expires_on=date.fromisoformat(args.expires),
+            recorded_by=recorded_by,
+        )
+        _echo(
+            f"Recorded known issue #{issue}: {args.expectation!r}, {len(args.row)} row(s), signed off by "
+            f"{args.signed_off_by}, expires {args.expires}. The publication gate honours it from the next "
+            "validation (`complaints-warehouse publish`)."
+        )
+    elif args.action == "withdraw":
+        known_issues.withdraw(
+            target, args.issue, reason=args.reason, signed_off_by=args.signed_off_by, recorded_by=recorded_by
+        )
+        _echo(f"Withdrew known issue #{args.issue}: it no longer covers any failure.")
+    else:
+        with database.connect(target) as conn:
+            if args.action == "failures":
+                _echo(known_issues.format_failures(*known_issues.latest_failures(conn)))
+            else:
+                _echo(known_issues.format_issues(known_issues.issues(conn, active_only=not args.all)))
     return EXIT_OK
 
 
@@ -554,16 +647,66 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the incremental facts from scratch (dbt --full-refresh)",
     )
     p.set_defaults(handler=cmd_transform)
+    marts_wait = {
+        "type": float,
+        "default": 3600.0,
+        "metavar": "SECONDS",
+        "help": "if another command holds the marts (a run between its validation and publication, a build), "
+        "wait up to this long (default 3600; 0: exit 4 at once)",
+    }
+    p.add_argument("--wait", **marts_wait)
 
-    sub.add_parser("validate", help="run the Great Expectations checkpoint and write Data Docs").set_defaults(
-        handler=cmd_validate
-    )
+    p = sub.add_parser("validate", help="run the Great Expectations checkpoint and write Data Docs")
+    p.add_argument("--wait", **marts_wait)
+    p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser(
         "publish", help="validate, then publish (freeze) a month's BMMR; a changed month gets a new version"
     )
     p.add_argument("--month", type=_month, help="YYYY-MM (default: the latest complete month)")
+    p.add_argument("--wait", **marts_wait)
     p.set_defaults(handler=cmd_publish)
+
+    p = sub.add_parser(
+        "verify",
+        help="check every published figure against its checksum and the publication chain (exit 5 if tampered)",
+    )
+    p.add_argument(
+        "--head", metavar="HASH", help="a chain head printed earlier (verify, a BMMR pack): still there?"
+    )
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser(
+        "known-issue",
+        help="signed-off validation failures the publication gate lets through: add, list, withdraw, failures",
+        description="A known issue lets publication go on despite a failed expectation, for the failing rows "
+        "it names, until it expires or is withdrawn; the BMMR pack shows it. See docs/publication.md.",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="record a signed-off known issue")
+    a.add_argument("--expectation", required=True, help="the expectation's name, as validation reports it")
+    a.add_argument(
+        "--row",
+        action="append",
+        required=True,
+        metavar="COLUMN=VALUE[,COLUMN=VALUE]",
+        help="a failing row it covers (repeat for each; `known-issue failures` prints them), or a JSON object",
+    )
+    a.add_argument("--reason", required=True, help="why publication may go on despite it")
+    a.add_argument("--signed-off-by", required=True, help="who signed it off (name and role)")
+    a.add_argument(
+        "--expires", required=True, type=_day, help="YYYY-MM-DD: from this day on it no longer covers"
+    )
+    w = actions.add_parser("withdraw", help="withdraw a known issue (recorded; it stops covering at once)")
+    w.add_argument("issue", type=int, help="the issue's number (#N in `known-issue list`)")
+    w.add_argument("--reason", required=True)
+    w.add_argument("--signed-off-by", required=True)
+    li = actions.add_parser("list", help="the active known issues (--all: expired and withdrawn too)")
+    li.add_argument("--all", action="store_true")
+    actions.add_parser(
+        "failures", help="the latest failed validation's expectations and rows, ready for `add`"
+    )
+    p.set_defaults(handler=cmd_known_issue)
 
     p = sub.add_parser("restatements", help="print every published BMMR figure a later version restated")
     p.add_argument("--month", type=_month, help="only this month, YYYY-MM")
@@ -681,6 +824,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from complaints_warehouse.database import WarehouseUnavailable
+    from complaints_warehouse.integrity import TamperingDetected
     from complaints_warehouse.locks import WarehouseBusy
     from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError, load_settings
@@ -701,6 +845,9 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except TamperingDetected as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_TAMPERED
     except (TransformFailed, ValidationFailed, PublicationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -196,5 +196,7 @@ def bootstrap(target: Connection) -> list[str]:
             )
         roles.ensure_roles(conn)
         conn.execute(ddl)
+        # Publication integrity: validated snapshots, known issues, the publication chain (and its upgrade).
+        conn.execute(resources.files("complaints_warehouse").joinpath("sql/publication.sql").read_text())
         roles.grant_privileges(conn)
     return list(SCHEMAS)

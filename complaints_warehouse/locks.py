@@ -4,7 +4,11 @@
   stops at once with a message naming the run in progress;
 * one loader per source (``source_lock``): Airflow's ``max_active_runs=1`` keeps one run of a DAG going;
   these also keep a manual CLI run, a backfill and the scheduled night from loading a source together;
-* one dbt at a time (``dbt_lock``): two would replace the same relations and share dbt's ``target/``.
+* one dbt at a time (``dbt_lock``): two would replace the same relations and share dbt's ``target/``;
+* one changer or reader-for-publication of the marts at a time (``marts_lock``): ``transform`` (dbt build),
+  ``validate`` and ``publish`` each hold it, and a pipeline run holds it from its transform through its
+  publication, so no build can slip between the validation of the marts and their publication. (Load
+  changes only the raw schemas; it does not wait.) It is re-entrant within a process.
 
 A session lock is released when its connection closes, so a killed process never leaves one behind. The
 same property tells a dead run or batch from a live one: each holds a lock named after itself while it
@@ -16,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import psycopg
 
@@ -39,6 +44,16 @@ class DbtBusy(WarehouseBusy):
 
 class RunInProgress(WarehouseBusy):
     """Another pipeline run holds the warehouse; this one changed nothing."""
+
+
+class MartsBusy(WarehouseBusy):
+    """Another command is building, validating or publishing the marts and did not finish within the wait."""
+
+
+#: The marts locks this process holds (by database): a step called inside a run that holds it goes on.
+_HELD: ContextVar[frozenset[tuple]] = ContextVar("complaints_warehouse_marts_locks", default=frozenset())
+#: How long transform, validate and publish wait for the marts by default (a night's build, at most).
+MARTS_WAIT_S = 3600.0
 
 
 @contextmanager
@@ -85,6 +100,62 @@ def dbt_lock(target: Connection, *, wait_s: float = 3600.0) -> Iterator[None]:
     busy = DbtBusy(f"Another dbt command is running against this warehouse; gave up after {wait_s:.0f} s.")
     with advisory_lock(target, "dbt", wait_s=wait_s, busy=lambda: busy):
         yield
+
+
+@contextmanager
+def marts_lock(
+    target: Connection,
+    *,
+    wait_s: float | None = None,
+    purpose: str = "",
+    echo: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the warehouse's marts: no other transform, validate or publish runs until this is left.
+    Re-entrant: inside a block that holds it (a pipeline run), a step's own request goes straight on."""
+    key = (target.host, target.port, target.dbname)
+    if key in _HELD.get():
+        yield
+        return
+    wait_s = MARTS_WAIT_S if wait_s is None else wait_s
+
+    def busy() -> Exception:
+        return MartsBusy(
+            f"Another command is building, validating or publishing the marts ({_describe_marts_holder(target)})"
+            f"; {purpose or 'this command'} stopped without changing anything"
+            f"{f' after waiting {wait_s:.0f} s' if wait_s else ''}. Let it finish, or use --wait SECONDS."
+        )
+
+    def waiting() -> None:
+        if echo:
+            echo(f"The marts are in use ({_describe_marts_holder(target)}); waiting up to {wait_s:.0f} s.")
+
+    with advisory_lock(target, "marts", wait_s=wait_s, busy=busy, waiting=waiting) as conn:
+        conn.execute(
+            "select set_config('application_name', %s, false)", (f"complaints-warehouse marts {purpose}",)
+        )
+        token = _HELD.set(_HELD.get() | {key})
+        try:
+            yield
+        finally:
+            _HELD.reset(token)
+
+
+def _describe_marts_holder(target: Connection) -> str:
+    """Who holds the marts: the holding session's application name (``complaints-warehouse marts <what>``)."""
+    try:
+        with connect(target) as conn:
+            row = conn.execute(
+                "select a.application_name from pg_locks l join pg_stat_activity a using (pid) "
+                "where l.locktype = 'advisory' and l.granted and l.database = "
+                "(select oid from pg_database where datname = current_database()) "
+                "and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) limit 1",
+                ("complaints_warehouse:marts",),
+            ).fetchone()
+    except Exception:  # only a description: never fail for it
+        return "held by another session"
+    if not row or not row[0]:
+        return "held by another session"
+    return f"held by {row[0].removeprefix('complaints-warehouse marts ').strip() or 'another session'}"
 
 
 @contextmanager

@@ -97,6 +97,7 @@ def fail_fast(error: Exception) -> Exception:
     """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from complaints_warehouse.integrity import TamperingDetected
     from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError
     from complaints_warehouse.transform import TransformFailed
@@ -110,6 +111,7 @@ def fail_fast(error: Exception) -> Exception:
         RefusedFile
         | ValidationFailed
         | PublicationRefused
+        | TamperingDetected
         | TransformFailed
         | SettingsError
         | SourceConfigError

@@ -6,7 +6,10 @@ The report step writes the run's summary and the reports people look at (``repor
 of the published month, the annual report, the Ombudsman benchmark) to ``outputs/``.
 
 Publish freezes the latest complete month's BMMR (see ``publish``); it runs only after a validation
-that passed, so a failed expectation leaves the previously published figures as they were.
+that passed (or whose failures signed-off known issues cover), so a failed expectation leaves the
+previously published figures as they were. A run holds the marts (``locks.marts_lock``) from its
+transform to its publication: a build started meanwhile (``complaints-warehouse transform``, another
+DAG's) waits, and publication publishes exactly the figures its validation validated (``integrity``).
 
 A run is recorded in ``audit.pipeline_runs``; every load in ``audit.load_batches``; every expectation
 in ``audit.validation_results``. Steps return plain dicts so Airflow can pass them between tasks.
@@ -29,7 +32,7 @@ from psycopg.types.json import Jsonb
 from complaints_warehouse import database, load, publish, recovery, reports, roles, transform, validate
 from complaints_warehouse.database import Connection
 from complaints_warehouse.faults import crash_point
-from complaints_warehouse.locks import run_lock
+from complaints_warehouse.locks import marts_lock, run_lock
 from complaints_warehouse.settings import Settings, SettingsError
 from ingestion import raw_tables
 
@@ -202,6 +205,9 @@ def step_validate(
     echo(f"Validating with Great Expectations (checkpoint '{checkpoint}')")
     summary = validate.run_checkpoint(settings, target, run_id, checkpoint)
     echo(f"  {summary.passed} of {summary.evaluated} expectations passed; Data Docs: {summary.data_docs}")
+    for covered in summary.covered:
+        issues = ", ".join(f"#{i}" for i in covered["known_issues"])
+        echo(f"  failed, covered by known issue(s) {issues}: {covered['expectation']}")
     return summary.as_dict()
 
 
@@ -338,14 +344,17 @@ def run_all(
         published_by = f"complaints-warehouse {driver} run"
         try:
             step("load", load_everything)
-            summary["transform"] = step("transform", lambda: step_transform(settings, target, echo=echo))
-            summary["validation"] = step(
-                "validate", lambda: step_validate(settings, target, run_id, echo=echo)
-            )
-            summary["publication"] = step(
-                "publish",
-                lambda: step_publish(settings, target, run_id, published_by=published_by, echo=echo),
-            )
+            # The marts held from the build to the publication: nothing changes them in between, so
+            # what is published is what was validated (``locks.marts_lock``, ``integrity``).
+            with marts_lock(target, purpose=f"run {run_id}", echo=echo):
+                summary["transform"] = step("transform", lambda: step_transform(settings, target, echo=echo))
+                summary["validation"] = step(
+                    "validate", lambda: step_validate(settings, target, run_id, echo=echo)
+                )
+                summary["publication"] = step(
+                    "publish",
+                    lambda: step_publish(settings, target, run_id, published_by=published_by, echo=echo),
+                )
             mark_step(target, run_id, "report")
         except Exception as exc:
             finish_run(target, run_id, "failed", {**summary, "error": str(exc)})

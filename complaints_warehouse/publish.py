@@ -2,7 +2,13 @@
 
 Governance leads sign off the monthly BMMR; once published a month's figures never change silently:
 
-* a month is published only from a run whose every expectation passed (``audit.validation_results``);
+* a month is published only from a run whose every expectation passed (``audit.validation_results``),
+  or whose every failure a signed-off, unexpired known issue covers (``known_issues``; the publication
+  records which, and the BMMR pack shows them);
+* only the figures that run validated: the month's checksum must equal the one the validation recorded
+  (``integrity``), and publication holds the marts (``locks.marts_lock``) so that no build runs meanwhile;
+* never over a tampered record: every publication's figures and the publication chain are verified
+  first (``integrity.verify_publications``); the new publication is appended to the chain;
 * its figures (the month and the financial year to date, one row per measure) are copied to
   ``published.bmmr_figures`` as version 1, with a checksum, the validation run and who published it;
 * publishing again with identical figures does nothing (same checksum);
@@ -18,11 +24,14 @@ on into April, it still publishes March until April's data is complete.)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from complaints_warehouse import integrity, known_issues
 from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.faults import crash_point
+from complaints_warehouse.locks import marts_lock
 
 #: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
 PUBLISHED_PERIODS = ("month", "financial_year_to_date")
@@ -46,6 +55,8 @@ class Publication:
     figures: int = 0
     restated: int = 0
     message: str = ""
+    #: The known issues (ids) whose failures this publication was published despite.
+    known_issues: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,8 +74,9 @@ def latest_complete_month(conn, today: date | None = None) -> date | None:
     ).fetchone()[0]
 
 
-def failed_validation(conn, run_id: str) -> str | None:
-    """Why the run ``run_id`` may not publish (no validation recorded, or failed expectations), or None."""
+def failed_validation(conn, run_id: str, today: date | None = None) -> str | None:
+    """Why the run ``run_id`` may not publish (no validation recorded, or failed expectations that no
+    unexpired known issue covers), or None."""
     evaluated, failed = conn.execute(
         "select count(*), count(*) filter (where not success) from audit.validation_results where run_id = %s",
         (run_id,),
@@ -72,7 +84,14 @@ def failed_validation(conn, run_id: str) -> str | None:
     if evaluated == 0:
         return f"run {run_id} recorded no validation results: only validated figures are published"
     if failed:
-        return f"run {run_id} failed {failed} of {evaluated} expectations: nothing is published"
+        uncovered = known_issues.coverage(conn, run_id, today=today).uncovered
+        if uncovered:
+            names = "; ".join(f["expectation"] for f in uncovered)
+            return (
+                f"run {run_id} failed {failed} of {evaluated} expectations, {len(uncovered)} of them not covered "
+                f"by an unexpired known issue ({names}): nothing is published. Fix the source and run again, "
+                "or record a signed-off known issue (docs/publication.md)."
+            )
     return None
 
 
@@ -86,12 +105,7 @@ def _stage_figures(conn, month: date) -> tuple[int, str | None]:
         "where b.report_month = %s and b.period = any(%s)",
         (list(KEY_COLUMNS), month, list(PUBLISHED_PERIODS)),
     )
-    # trim_scale: 50 and 50.0 are the same figure and must give the same checksum.
-    return conn.execute(
-        "select count(*), md5(string_agg(concat_ws('|', directorate, procedure_code, period, measure, "
-        "coalesce(trim_scale(value)::text, 'null')), e'\\n' order by directorate, procedure_code, period, measure)) "
-        "from new_figures"
-    ).fetchone()
+    return conn.execute(f"select count(*), {integrity.FIGURES_CHECKSUM} from new_figures").fetchone()  # noqa: S608
 
 
 def publish_month(
@@ -105,13 +119,19 @@ def publish_month(
 ) -> Publication:
     """Publish ``month`` (default: the latest complete month) from the validated run ``run_id``.
 
-    Raises ``PublicationRefused`` when the run's validation did not pass or the month has no figures.
+    Raises ``PublicationRefused`` when the run's validation did not pass (beyond what unexpired known
+    issues cover), the month has no figures, or its figures are not those the run validated; raises
+    ``integrity.TamperingDetected`` when the published record was changed outside ``publish``.
     Everything happens in one transaction: a publication interrupted half-way leaves nothing behind.
     """
-    with connect(target, purpose="publisher") as conn:
+    with (
+        marts_lock(target, purpose=f"publish ({run_id})"),
+        connect(target, purpose="publisher") as conn,
+    ):
         # One publisher at a time: two would race for the same version number.
         conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.publish'))")
-        refusal = failed_validation(conn, run_id)
+        integrity.refuse_if_tampered(conn, "Publication")
+        refusal = failed_validation(conn, run_id, today)
         if refusal:
             raise PublicationRefused(refusal)
         if month is None:
@@ -122,6 +142,9 @@ def publish_month(
         cells, checksum = _stage_figures(conn, month)
         if not cells:
             raise PublicationRefused(f"marts.bmmr_monthly has no figures for {label}: nothing to publish")
+        refusal = integrity.validated_checksum_refusal(conn, run_id, month, checksum)
+        if refusal:
+            raise PublicationRefused(refusal)
 
         previous = conn.execute(
             "select version, checksum, published_at from published.bmmr_publications "
@@ -152,11 +175,45 @@ def publish_month(
             "select %s, %s, directorate, procedure_code, period, measure, value from new_figures",
             (month, version),
         )
+        honoured = _honour_known_issues(conn, run_id, month, version, today)
         restated = _restate(conn, month, previous, version, reason) if previous else 0
+        # Last: the chain's hash covers the figures' checksum, the restatements and the known issues.
+        conn.execute("select published.chain_publication(%s, %s, false)", (month, version))
     message = f"published {label} version {version}" + (
         f" restating {restated} figure(s) of version {version - 1}" if previous else ""
     )
-    return Publication("published", label, version, checksum, cells, restated, message)
+    if honoured:
+        message += f", despite known issue(s) {', '.join(f'#{i}' for i in honoured)}"
+    return Publication("published", label, version, checksum, cells, restated, message, honoured)
+
+
+def _honour_known_issues(conn, run_id: str, month: date, version: int, today: date | None) -> list[int]:
+    """Record the known issues whose failures this publication goes out despite; returns their ids."""
+    honoured = []
+    for failure in known_issues.coverage(conn, run_id, today=today).covered:
+        for issue in failure["issues"]:
+            failing = [
+                r
+                for r in failure["unexpected_rows"]
+                if any(known_issues.matches(r, pattern) for pattern in issue["rows"])
+            ]
+            conn.execute(
+                "insert into published.known_issues_honoured (report_month, version, issue_id, expectation, "
+                "rows, failing_rows, reason, signed_off_by, expires_on) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    month,
+                    version,
+                    issue["issue_id"],
+                    issue["expectation"],
+                    json.dumps(issue["rows"]),
+                    json.dumps(failing, default=str),
+                    issue["reason"],
+                    issue["signed_off_by"],
+                    issue["expires_on"],
+                ),
+            )
+            honoured.append(issue["issue_id"])
+    return honoured
 
 
 def _restate(conn, month: date, previous: tuple, version: int, reason: str) -> int:

@@ -201,9 +201,13 @@ def build(
     ``test_recomputed_rows_only``: the data tests of incremental models look only at the rows this build
     recomputed (the var of the macro get_where_subquery; ignored with ``full_refresh``); otherwise every
     row is tested."""
+    from complaints_warehouse.locks import marts_lock
+
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
     args += scope_vars(test_recomputed_rows_only)
-    result = run_dbt(settings, target, args, echo=echo)
+    # A build changes the marts: never while a validation or publication holds them (``locks``).
+    with marts_lock(target, purpose="transform (dbt build)", echo=echo):
+        result = run_dbt(settings, target, args, echo=echo)
     if not result.success:
         listed = "\n  ".join(result.failures) or "see dbt's output above"
         raise TransformFailed(f"dbt build failed:\n  {listed}")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import database
+from complaints_warehouse import database, integrity
 from complaints_warehouse.database import Connection
 from complaints_warehouse.publish import KEY_COLUMNS
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
@@ -246,7 +246,10 @@ def _monthly_totals(conn, months: list[date]) -> dict[date, tuple[dict, str]]:
 
 
 def gather(conn, month: date | None = None) -> dict:
-    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed."""
+    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed.
+    Refuses (``integrity.TamperingDetected``) when any published figure or publication was changed or
+    removed outside ``publish``: the pack never shows figures that are not what was signed off."""
+    integrity.refuse_if_tampered(conn, "The BMMR pack")
     publication = _publication(conn, month)
     month, version = publication["report_month"], publication["version"]
     totals = _sum_published(conn, month, version, by_directorate=False)
@@ -328,6 +331,13 @@ def gather(conn, month: date | None = None) -> dict:
         "restatements": restated,
         "since_last_pack": previous,
         "validation": {"evaluated": validation[0], "passed": validation[1], "validated_at": validation[2]},
+        "known_issues": rows(
+            conn,
+            "select issue_id, expectation, rows, failing_rows, reason, signed_off_by, expires_on "
+            "from published.known_issues_honoured where report_month = %s and version = %s order by issue_id",
+            (month, version),
+        ),
+        "chain_head": integrity.chain_head(conn),
         "freshness": {"latest_case_received": freshness[0], "latest_case_system_load": freshness[1]},
     }
 
@@ -377,6 +387,18 @@ def data_block(figures: dict, sup: Suppression) -> dict:
             for r in figures["restatements"]
         ],
         "validation": {**figures["validation"], "run_id": pub["validation_run_id"]},
+        "known_issues": [
+            {
+                "issue": k["issue_id"],
+                "expectation": k["expectation"],
+                "failing_rows": len(k["failing_rows"]),
+                "reason": k["reason"],
+                "signed_off_by": k["signed_off_by"],
+                "expires_on": k["expires_on"].isoformat(),
+            }
+            for k in figures["known_issues"]
+        ],
+        "chain_head": figures["chain_head"][1] if figures["chain_head"] else None,
         "freshness": figures["freshness"],
     }
 
@@ -723,6 +745,36 @@ def _restatements(data: dict, since) -> str:
     )
 
 
+def _known_issues(issues: list[dict]) -> str:
+    """The known issues this publication went out despite, first on the page: never in small print."""
+    if not issues:
+        return ""
+    body = [
+        [
+            f"#{k['issue_id']}",
+            k["expectation"],
+            str(len(k["failing_rows"])),
+            "; ".join(",".join(f"{c}={v}" for c, v in r.items()) for r in k["rows"]),
+            k["reason"],
+            k["signed_off_by"],
+            uk_date(k["expires_on"]),
+        ]
+        for k in issues
+    ]
+    return page.section(
+        f"Published despite {len(issues)} known issue(s)",
+        "<p class='note'>These validation failures were signed off as known issues: the figures below were "
+        "published with them. Each names its rows and expires.</p>"
+        + page.table(
+            ["Issue", "Expectation failed", "Rows", "Which rows", "Why", "Signed off by", "Expires"],
+            body,
+            numeric=[False, False, True, False, False, False, False],
+            table_id="known-issues",
+        ),
+        "known-issues",
+    )
+
+
 def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
     """The pack's HTML and its data block."""
     data = data_block(figures, sup)
@@ -730,6 +782,7 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
     fresh, validation = figures["freshness"], figures["validation"]
     body = "".join(
         [
+            _known_issues(figures["known_issues"]),
             page.section(f"{month_label(month)} at a glance", _tiles(data), "headline"),
             page.section("Trends", _trend_charts(data, figures) + _trend_table(data), "trends"),
             page.section("By directorate", _directorates(data), "directorates"),
@@ -751,7 +804,19 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
         (
             "Validation run",
             f"{pub['validation_run_id']}: {validation['passed']} of {validation['evaluated']} expectations passed"
-            + (f" ({uk_datetime(validation['validated_at'])})" if validation["validated_at"] else ""),
+            + (f" ({uk_datetime(validation['validated_at'])})" if validation["validated_at"] else "")
+            + (
+                f"; {len(figures['known_issues'])} failure(s) published under signed-off known issues"
+                if figures["known_issues"]
+                else ""
+            ),
+        ),
+        (
+            "Publication chain",
+            f"verified; head {figures['chain_head'][1]} (position {figures['chain_head'][0]}): keep it to check "
+            "later with `complaints-warehouse verify --head`"
+            if figures["chain_head"]
+            else "verified",
         ),
         (
             "Data freshness",
@@ -765,6 +830,11 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
         lede=(
             f"Published figures for {month_label(month)} and the financial year to date, "
             f"version {pub['version']}. Stage figures count each stage a case reached."
+            + (
+                f" Published despite {len(figures['known_issues'])} signed-off known issue(s): see below."
+                if figures["known_issues"]
+                else ""
+            )
         ),
         public=sup.public,
         body=body,
