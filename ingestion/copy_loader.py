@@ -154,13 +154,26 @@ def read_header(path: Path, contract: TableContract, renames: dict[str, str] | N
     packed = packed_file_problem(head)
     if packed:
         raise RefusedFile(path, packed)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order marks (UTF-32 LE starts so too)
+        raise RefusedFile(path, "the file is UTF-16 text, not UTF-8: save it as CSV UTF-8")
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
         raise RefusedFile(path, "the file is binary, not CSV text (an XLSX or other binary file?)")
+    line_end = re.search(rb"\r\n?|\n", head)
+    if line_end and line_end.group() == b"\r" and line_end.end() < len(head):
+        # COPY reads only LF or CRLF as a row's end: the whole file would be one row.
+        raise RefusedFile(
+            path,
+            "the file's lines end in CR only (old Mac line endings): "
+            "save it with Windows (CRLF) or Unix (LF) line endings",
+        )
     try:
         text = head.split(b"\n", 1)[0].decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RefusedFile(path, "the header row is not UTF-8 text") from None
-    cells = next(csv.reader(io.StringIO(text)))
+    try:
+        cells = next(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise RefusedFile(path, f"the header row is not well-formed CSV ({exc})") from None
     for separator, called in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
         if len(cells) == 1 and separator in text:  # read as one column: a European or tab export
             raise RefusedFile(
@@ -377,31 +390,60 @@ def _copy_into_landing(conn: psycopg.Connection, extract: Extract, progress: Pro
         columns
     )
     conn.execute("savepoint landing")
+    # Every column lands as text, so any data error COPY raises is the file's bytes or layout (a ragged
+    # or unterminated row, a stray carriage return, a NUL byte, bytes that are not UTF-8), wherever in
+    # the file it is: the file is refused whole, never left to fail the same way every night.
     try:
-        _stream(conn, copy_sql, extract.chunks(), extract.size, progress)
-    except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
-        if extract.path is None:
-            raise RefusedFile(extract.name, f"the extract is not UTF-8 text ({_where(exc)})") from None
-        # Keep the rows that are text; quarantine the ones that are not (see _utf8_rows).
-        conn.execute("rollback to savepoint landing")
-        conn.execute("truncate landing")
-        copy_sql = sql.SQL(
-            "copy landing (_row_number, {}) from stdin with (format csv, encoding 'UTF8')"
-        ).format(columns)
-        undecodable: list[tuple[int, dict]] = []
-        _stream(conn, copy_sql, _utf8_rows(extract.path, extract.header, undecodable), None, None)
-        conn.execute(
-            "create temp table undecodable (_row_number bigint, raw_row jsonb) on commit drop",
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into undecodable values (%s, %s)",
-                [(n, psycopg.types.json.Jsonb(row)) for n, row in undecodable],
+        try:
+            _stream(conn, copy_sql, extract.chunks(), extract.size, progress)
+        except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
+            if _is_nul(exc) or extract.path is None:
+                raise
+            _land_utf8_rows(conn, extract, columns)
+    except psycopg.errors.DataError as exc:
+        if _is_nul(exc):
+            problem = (
+                f"the file contains a NUL byte ({_line(exc)}): it is corrupt or not text; export it again"
             )
-    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.InvalidTextRepresentation) as exc:
-        raise RefusedFile(
-            extract.name, f"the file is not well-formed CSV for its header ({_where(exc)})"
-        ) from None
+        elif extract.path is None and isinstance(
+            exc, (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter)
+        ):
+            problem = f"the extract is not UTF-8 text ({_where(exc)})"
+        else:
+            problem = f"the file is not well-formed CSV for its header ({_where(exc)})"
+        raise RefusedFile(extract.name, problem) from None
+    except csv.Error as exc:  # read again in Python (see _land_utf8_rows)
+        raise RefusedFile(extract.name, f"the file is not well-formed CSV for its header ({exc})") from None
+
+
+def _land_utf8_rows(conn: psycopg.Connection, extract: Extract, columns: sql.Composable) -> None:
+    """Land a file whose bytes are not all UTF-8: keep the rows that are text; quarantine the ones that
+    are not (see _utf8_rows)."""
+    conn.execute("rollback to savepoint landing")
+    conn.execute("truncate landing")
+    copy_sql = sql.SQL("copy landing (_row_number, {}) from stdin with (format csv, encoding 'UTF8')").format(
+        columns
+    )
+    undecodable: list[tuple[int, dict]] = []
+    _stream(conn, copy_sql, _utf8_rows(extract.path, extract.header, undecodable), None, None)
+    conn.execute(
+        "create temp table undecodable (_row_number bigint, raw_row jsonb) on commit drop",
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into undecodable values (%s, %s)",
+            [(n, psycopg.types.json.Jsonb(row)) for n, row in undecodable],
+        )
+
+
+def _is_nul(exc: psycopg.Error) -> bool:
+    """PostgreSQL text cannot hold a NUL byte: it reports one as an invalid UTF-8 sequence 0x00."""
+    return (exc.diag.message_primary or "").rstrip().endswith(": 0x00")
+
+
+def _line(exc: psycopg.Error) -> str:
+    found = re.search(r"line (\d+)", exc.diag.context or "")
+    return f"line {found.group(1)}" if found else "somewhere after its header"
 
 
 def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress: Progress | None) -> None:

@@ -1354,5 +1354,9 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
+
+CATALOGUE = (*CATALOGUE, *OPERATIONS_ENTRIES)
+
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"
