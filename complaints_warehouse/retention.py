@@ -10,6 +10,9 @@ was last updated before the cutoff. A purge then removes, in one transaction:
 * the source's complainant identifier from rows refused before the cutoff in ``audit.quarantine``
   (rows quarantined since the loader pseudonymises it there carry only the pseudonym).
 
+Rows deleted are counted against the batches that loaded them (``audit.load_batches.rows_purged`` and
+``quarantined_purged``), so the ledger still reconciles with the raw tables and the quarantine.
+
 Cases, stages, remedies and payments stay: they hold only the pseudonym, so the marts and every published
 figure are unaffected. Each purge -- a dry run too -- is recorded in ``audit.retention_purges`` (who, when,
 the cutoff, rows per table). A source that still holds a person and sends them again brings them back:
@@ -21,6 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from complaints_warehouse.database import Connection, connect
@@ -60,28 +64,54 @@ where not coalesce(c.has_open_case, false)
     and coalesce(c.last_closed, h.last_updated::date) < %(cutoff)s
 """
 
-#: (what is purged, the statement): each reads expired_complainants and %(cutoff)s.
+
+def _counted_in_ledger(deleted: str, batch: str, ledger_column: str) -> sql.Composed:
+    """``deleted`` (a DELETE ... RETURNING the batch id as ``batch``), each batch's rows added to its
+    ledger row's ``ledger_column``: the ledger keeps reconciling with what the tables hold (the
+    raw_loads_reconcile expectations). Returns the rows deleted."""
+    return sql.SQL(
+        "with gone as ({deleted}), per_batch as (select {batch} as batch_id, count(*) as n from gone group by 1), "
+        "counted as (update audit.load_batches b set {column} = b.{column} + p.n "
+        "from per_batch p where b.batch_id = p.batch_id returning 1) "
+        "select coalesce(sum(n), 0)::bigint from per_batch"
+    ).format(deleted=sql.SQL(deleted), batch=sql.Identifier(batch), column=sql.Identifier(ledger_column))
+
+
+#: (what is purged, the statement): each reads expired_complainants and %(cutoff)s, and returns the
+#: count of rows it purged.
 PURGES = (
     (
         "restricted.complainants",
-        "delete from restricted.complainants "
-        "where complainant_pseudonym in (select complainant_pseudonym from expired_complainants)",
+        _counted_in_ledger(
+            "delete from restricted.complainants "
+            "where complainant_pseudonym in (select complainant_pseudonym from expired_complainants) "
+            "returning _batch_id",
+            "_batch_id",
+            "rows_purged",
+        ),
     ),
     (
         "restricted.complainants__current",
-        "delete from restricted.complainants__current "
-        "where complainant_pseudonym in (select complainant_pseudonym from expired_complainants)",
+        "with gone as (delete from restricted.complainants__current "
+        "where complainant_pseudonym in (select complainant_pseudonym from expired_complainants) returning 1) "
+        "select count(*) from gone",
     ),
     (
         "restricted.quarantine",
-        "delete from restricted.quarantine where quarantined_at < %(cutoff)s "
-        "or raw_row ->> 'complainant_id' in (select unnest(ids) from expired_complainants)",
+        _counted_in_ledger(
+            "delete from restricted.quarantine where quarantined_at < %(cutoff)s "
+            "or raw_row ->> 'complainant_id' in (select unnest(ids) from expired_complainants) "
+            "returning batch_id",
+            "batch_id",
+            "quarantined_purged",
+        ),
     ),
     (
         "audit.quarantine",
-        "update audit.quarantine set raw_row = raw_row - 'complainant_id' "
+        "with changed as (update audit.quarantine set raw_row = raw_row - 'complainant_id' "
         "where raw_row ? 'complainant_id' and (quarantined_at < %(cutoff)s "
-        "or raw_row ->> 'complainant_id' in (select unnest(ids) from expired_complainants))",
+        "or raw_row ->> 'complainant_id' in (select unnest(ids) from expired_complainants)) returning 1) "
+        "select count(*) from changed",
     ),
 )
 
@@ -132,7 +162,7 @@ def purge_expired(
         # A dry run makes the same changes inside a savepoint and rolls them back: its counts are exact.
         with conn.transaction(force_rollback=dry_run):
             for table, statement in PURGES:
-                counts[table] = conn.execute(statement, params).rowcount
+                counts[table] = conn.execute(statement, params).fetchone()[0]
         purge_id = conn.execute(
             "insert into audit.retention_purges (purged_by, retention_years, cutoff, dry_run, complainants, "
             "rows_by_table) values (%s || ' (' || session_user || ')', %s, %s, %s, %s, %s) returning purge_id",

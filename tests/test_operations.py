@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,3 +233,57 @@ def test_write_atomic_on_a_full_disk_keeps_the_old_file(tmp_path):
         write_atomic(page, "<html>" + "x" * 5000 + "</html>")
     assert page.read_text() == "<html>yesterday</html>"
     assert [p.name for p in tmp_path.iterdir()] == ["dbt-docs.html"]
+
+
+# --- B1: a retention purge keeps the ledger reconciling -----------------------------------------------
+
+COMPLAINANTS_HEADER = "complainant_id,given_name,family_name,date_of_birth,updated_at"
+
+
+def reconcile_results(settings, target) -> dict[str, bool]:
+    """Run the raw_loads_reconcile suite alone, as the nightly checkpoint runs it: {check: success}."""
+    import logging
+
+    from complaints_warehouse import validate
+
+    validate.export_gx_environment(target)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    from complaints_warehouse import gx_checks  # noqa: F401  (registers the suite's SQL check)
+
+    context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
+    result = context.validation_definitions.get("raw_loads_reconcile").run(result_format="COMPLETE")
+    return {r.expectation_config.description: bool(r.success) for r in result.results}
+
+
+@pytest.mark.slow
+def test_the_ledger_reconciles_after_a_retention_purge(warehouse, settings, sql, tmp_path):
+    from complaints_warehouse import retention
+    from ingestion.case_system.contract import COMPLAINANTS
+    from ingestion.copy_loader import load_file
+
+    old = tmp_path / "complainants-1.csv"
+    old.write_text(f"{COMPLAINANTS_HEADER}\nC-1,Ada,Lovelace,1960-02-01,2015-01-01T00:00:00Z\n")
+    new = tmp_path / "complainants-2.csv"
+    new.write_text(
+        f"{COMPLAINANTS_HEADER}\nC-1,Ada,Lovelace,not a date,2015-02-01T00:00:00Z\n"
+        "C-2,Bea,Jones,1970-03-01,2029-06-01T00:00:00Z\n"
+    )
+    with database.connect(warehouse, autocommit=True) as conn:
+        for path in (old, new):
+            load_file(conn, COMPLAINANTS, path, pseudonym_key=settings.pseudonym_key())
+    assert sql("select count(*) from restricted.quarantine") == [(1,)]
+
+    done = retention.purge_expired(warehouse, purged_by="test", years=6, today=date(2030, 1, 1))
+    assert done.complainants == 1
+    assert (done.rows_by_table["restricted.complainants"], done.rows_by_table["restricted.quarantine"]) == (
+        1,
+        1,
+    )
+    assert sql(
+        "select source_file like '%%-1.csv', rows_purged, quarantined_purged from audit.load_batches "
+        "where status = 'loaded' order by batch_id"
+    ) == [(True, 1, 0), (False, 0, 1)]
+    results = reconcile_results(settings, warehouse)
+    assert results and all(results.values()), results

@@ -34,6 +34,12 @@ comment on column audit.load_batches.rows_loaded is
     'Rows accepted: appended to the raw table, or already there unchanged (rows_unchanged, re-read by an overlap window).';
 comment on column audit.load_batches.rows_deleted is
     'Keys the source no longer holds, recorded as tombstone rows (_is_deleted) in the raw table.';
+alter table audit.load_batches add column if not exists rows_purged bigint not null default 0;
+alter table audit.load_batches add column if not exists quarantined_purged bigint not null default 0;
+comment on column audit.load_batches.rows_purged is
+    'Rows of the batch since deleted from its raw table by retention purges (audit.retention_purges): raw rows = rows_loaded - rows_unchanged + rows_deleted - rows_purged.';
+comment on column audit.load_batches.quarantined_purged is
+    'Quarantined rows of the batch since deleted by retention purges: rows kept in quarantine = rows_quarantined - quarantined_purged.';
 
 create table if not exists audit.quarantine (
     quarantine_id   bigserial primary key,
