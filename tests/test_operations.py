@@ -281,9 +281,9 @@ def test_the_ledger_reconciles_after_a_retention_purge(warehouse, settings, sql,
         1,
         1,
     )
+    results = reconcile_results(settings, warehouse)
+    assert results and all(results.values()), results
     assert sql(
         "select source_file like '%%-1.csv', rows_purged, quarantined_purged from audit.load_batches "
         "where status = 'loaded' order by batch_id"
     ) == [(True, 1, 0), (False, 0, 1)]
-    results = reconcile_results(settings, warehouse)
-    assert results and all(results.values()), results
