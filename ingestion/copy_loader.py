@@ -85,6 +85,9 @@ class Extract:
     window_end: datetime | None = None
     present_keys: Callable[[], Iterator[bytes]] | None = None
     code_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What becomes of columns the contract does not know (``UNKNOWN_COLUMNS``); None: the contract's
+    #: default (``unknown_columns_policy``).
+    unknown_columns: str | None = None
 
 
 @dataclass
@@ -108,6 +111,32 @@ class BatchResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+#: What the loader does with a column the contract does not know:
+#: ``keep`` -- in the raw row's ``_extra`` (and in a quarantined row): for sources holding no personal data;
+#: ``drop`` -- not loaded at all, the ledger naming the columns dropped: the default for a source whose
+#:   contract holds personal data, as nobody can tell what an unknown column holds;
+#: ``restricted`` -- kept apart in ``restricted.unknown_columns`` (a personal table's ``_extra``, already
+#:   in ``restricted``), purged with the complainant by retention.
+UNKNOWN_COLUMNS = ("drop", "restricted", "keep")
+
+
+def source_holds_personal_data(source: str) -> bool:
+    """Whether any table of ``source``'s contract is personal or carries a personal identifier."""
+    from ingestion.case_system import contract as case_system
+    from ingestion.ombudsman import contract as ombudsman
+    from ingestion.reference import contract as reference
+
+    tables = {module.SOURCE: module.TABLES for module in (case_system, ombudsman, reference)}
+    return any(t.personal or any(c.pseudonymise for c in t.columns) for t in tables.get(source, ()))
+
+
+def unknown_columns_policy(contract: TableContract, configured: str | None = None) -> str:
+    """``configured``, else ``drop`` for a source whose contract holds personal data, else ``keep``."""
+    if configured:
+        return configured
+    return "drop" if contract.personal or source_holds_personal_data(contract.source) else "keep"
 
 
 def normalise_header(name: str) -> str:
@@ -242,6 +271,7 @@ def load_file(
     renames: dict[str, str] | None = None,
     code_maps: dict[str, dict[str, str]] | None = None,
     source_file: Path | None = None,
+    unknown_columns: str | None = None,
     **kwargs,
 ) -> BatchResult:
     """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused.
@@ -252,6 +282,7 @@ def load_file(
     try:
         extract = file_extract(path, contract, renames)
         extract.code_maps = code_maps or {}
+        extract.unknown_columns = unknown_columns
         if source_file is not None:
             extract.name = str(source_file)
     except RefusedFile as exc:
@@ -523,6 +554,9 @@ def _load_batch(
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
     undecodable = _temp_table_exists(conn, "undecodable")
+    policy = unknown_columns_policy(contract, extract.unknown_columns)
+    if result.extra_columns and (policy == "drop" or (policy == "restricted" and not contract.personal)):
+        header = _set_unknown_columns_aside(conn, contract, result, header, undecodable, policy)
     _reject_rows(conn, contract, header, undecodable)
 
     params = {"batch": result.batch_id, "system": result.source_system}
@@ -569,10 +603,75 @@ def _load_batch(
         result.rows_deleted = _record_deletions(conn, contract, extract, params)
     notes = []
     if result.extra_columns:
-        notes.append(f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}")
+        unknown = ", ".join(result.extra_columns)
+        if policy == "drop":
+            notes.append(
+                f"warning: dropped unknown column(s) {unknown} (not in the contract, and the source holds "
+                "personal data: set unknown_columns: restricted in its configuration to keep them)"
+            )
+        elif policy == "restricted" and not contract.personal:
+            notes.append(f"kept unknown column(s) in restricted.unknown_columns: {unknown}")
+        else:
+            notes.append(f"kept unknown column(s) in _extra: {unknown}")
     if result.rows_unchanged:
         notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
     result.message = "; ".join(notes)
+
+
+def _set_unknown_columns_aside(
+    conn: psycopg.Connection,
+    contract: TableContract,
+    result: BatchResult,
+    header: list[str],
+    undecodable: bool,
+    policy: str,
+) -> list[str]:
+    """Take the columns the contract does not know out of the landed rows (and rows set aside as not
+    UTF-8) before anything is checked, hashed, appended or quarantined; with ``restricted``, first copy
+    their values to ``restricted.unknown_columns``, with the row's case and complainant pseudonym so
+    that retention purges them with the person. Returns the header without them."""
+    unknown = result.extra_columns
+    if policy == "restricted":
+        names = {c.name: c for c in contract.columns}
+
+        def key_of(row: sql.Composable, name: str, pseudonymised: bool) -> sql.Composable:
+            present = name in header and (not pseudonymised or names[name].pseudonymise)
+            if not present:
+                return sql.SQL("null::text")
+            value = sql.SQL("nullif(btrim({} ->> {}), '')").format(row, sql.Literal(name))
+            return sql.SQL("audit.pseudonym({})").format(value) if pseudonymised else value
+
+        def insert(rows: sql.Composable, raw: sql.Composable) -> None:
+            conn.execute(
+                sql.SQL(
+                    "insert into restricted.unknown_columns (batch_id, source_system, table_name, file_row_number, "
+                    "representation_id, complainant_pseudonym, columns) "
+                    "select * from (select %(batch)s::bigint, %(system)s, %(table)s, _row_number, {case}, {person}, "
+                    "jsonb_strip_nulls({raw} - array(select jsonb_object_keys({raw}) "
+                    "except select unnest(%(unknown)s::text[]))) as columns from {rows}) kept "
+                    "where columns <> '{{}}'::jsonb"
+                ).format(
+                    case=key_of(raw, "representation_id", False),
+                    person=key_of(raw, "complainant_id", True),
+                    raw=raw,
+                    rows=rows,
+                ),
+                {
+                    "batch": result.batch_id,
+                    "system": result.source_system,
+                    "table": contract.name,
+                    "unknown": unknown,
+                },
+            )
+
+        insert(sql.SQL("landing l"), sql.SQL("to_jsonb(l)"))
+        if undecodable:
+            insert(sql.SQL("pg_temp.undecodable u"), sql.SQL("u.raw_row"))
+    for column in unknown:
+        conn.execute(sql.SQL("alter table landing drop column {}").format(sql.Identifier(column)))
+    if undecodable:
+        conn.execute("update undecodable set raw_row = raw_row - %s::text[]", (unknown,))
+    return [h for h in header if h not in unknown]
 
 
 def _reject_rows(

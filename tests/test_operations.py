@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 import resource
@@ -287,3 +288,131 @@ def test_the_ledger_reconciles_after_a_retention_purge(warehouse, settings, sql,
         "select source_file like '%%-1.csv', rows_purged, quarantined_purged from audit.load_batches "
         "where status = 'loaded' order by batch_id"
     ) == [(True, 1, 0), (False, 0, 1)]
+
+
+# --- C5: columns the contract does not know, from a source holding personal data ---------------------
+
+CASES_HEADER = (
+    "representation_id,representation_type,procedure,received_date,service_area_code,directorate,status,"
+    "closed_date,complainant_id,updated_at,Complainant Name,Email"
+)
+CASES = (
+    "R1,complaint,corporate,2023-01-10,ENV,Environment,closed,2023-02-01,C-1,2023-02-01T10:00:00Z,"
+    "Ada Lovelace,ada@example.org\n"
+    "R2,complaint,corporate,soon,ENV,Environment,closed,2023-02-01,C-1,2023-02-01T10:00:00Z,"
+    "Ada Lovelace,ada@example.org\n"
+    "R3,complaint,corporate,2025-06-01,ENV,Environment,open,,C-2,2025-06-01T10:00:00Z,Bea Jones,bea@example.org\n"
+)
+PEOPLE = (
+    f"{COMPLAINANTS_HEADER}\nC-1,Ada,Lovelace,1960-02-01,2023-02-01T00:00:00Z\n"
+    "C-2,Bea,Jones,1970-03-01,2025-06-01T00:00:00Z\n"
+)
+
+
+def load_landing(settings, target, tmp_path, unknown_columns: str | None) -> list[dict]:
+    from complaints_warehouse import pipeline
+    from ingestion.source_config import load_source_config
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "representations.csv").write_text(f"{CASES_HEADER}\n{CASES}")
+    (landing / "complainants.csv").write_text(PEOPLE)
+    setting = f"unknown_columns: {unknown_columns}\n" if unknown_columns else ""
+    config = tmp_path / "council.yml"
+    config.write_text(
+        f"source_system: council\ncontract: case_system\nadapter: files\nlanding: {landing}\n{setting}"
+        "tables:\n  complainants: {from: complainants.csv}\n  representations: {from: representations.csv}\n"
+    )
+    return pipeline.step_load_source_system(
+        settings, target, load_source_config(config), echo=lambda line: None
+    )
+
+
+def nowhere_but_restricted(sql) -> None:
+    """No name or email from the unknown columns outside the restricted schema."""
+    extras = sql("select _extra from raw_case_system.representations where _extra is not null")
+    quarantined = [json.dumps(r) for (r,) in sql("select raw_row from audit.quarantine")]
+    assert extras == []
+    assert len(quarantined) == 1 and "R2" in quarantined[0]
+    assert not any(
+        word in quarantined[0] for word in ("Lovelace", "example.org", "complainant_name", "email")
+    )
+
+
+def test_unknown_columns_of_a_personal_data_source_are_dropped_by_default_with_a_warning(
+    warehouse, settings, sql, tmp_path
+):
+    loads = {b["table"]: b for b in load_landing(settings, warehouse, tmp_path, None)}
+    cases = loads["representations"]
+    assert (cases["rows_in"], cases["rows_loaded"], cases["rows_quarantined"]) == (3, 2, 1)
+    assert cases["extra_columns"] == ["complainant_name", "email"]
+    assert "dropped unknown column(s) complainant_name, email" in cases["message"]
+    nowhere_but_restricted(sql)
+    assert sql("select count(*) from restricted.unknown_columns") == [(0,)]
+
+
+def test_unknown_columns_kept_in_restricted_are_purged_with_the_complainant(
+    warehouse, settings, sql, tmp_path
+):
+    from complaints_warehouse import retention
+
+    loads = {b["table"]: b for b in load_landing(settings, warehouse, tmp_path, "restricted")}
+    assert "kept unknown column(s) in restricted.unknown_columns" in loads["representations"]["message"]
+    nowhere_but_restricted(sql)
+    kept = sql(
+        "select u.file_row_number, u.representation_id, u.complainant_pseudonym = p.complainant_pseudonym, "
+        "u.columns from restricted.unknown_columns u left join restricted.complainants p "
+        "on p.complainant_id = case u.representation_id when 'R3' then 'C-2' else 'C-1' end "
+        "where u.table_name = 'representations' order by 1"
+    )
+    assert kept == [
+        (1, "R1", True, {"complainant_name": "Ada Lovelace", "email": "ada@example.org"}),
+        (2, "R2", True, {"complainant_name": "Ada Lovelace", "email": "ada@example.org"}),
+        (3, "R3", True, {"complainant_name": "Bea Jones", "email": "bea@example.org"}),
+    ]
+    done = retention.purge_expired(warehouse, purged_by="test", years=6, today=date(2030, 1, 1))
+    assert done.complainants == 1 and done.rows_by_table["restricted.unknown_columns"] == 2
+    assert sql("select representation_id from restricted.unknown_columns") == [("R3",)]
+
+
+def test_retention_purges_unknown_columns_an_older_release_kept_outside_restricted(
+    warehouse, settings, sql, tmp_path
+):
+    from complaints_warehouse import retention
+    from ingestion.case_system.contract import COMPLAINANTS, REPRESENTATIONS
+    from ingestion.copy_loader import load_file
+
+    (tmp_path / "representations.csv").write_text(f"{CASES_HEADER}\n{CASES}")
+    (tmp_path / "complainants.csv").write_text(PEOPLE)
+    key = settings.pseudonym_key()
+    with database.connect(warehouse, autocommit=True) as conn:  # as the release before this one did
+        load_file(conn, COMPLAINANTS, tmp_path / "complainants.csv", pseudonym_key=key)
+        load_file(
+            conn, REPRESENTATIONS, tmp_path / "representations.csv", pseudonym_key=key, unknown_columns="keep"
+        )
+    assert len(sql("select 1 from raw_case_system.representations where _extra is not null")) == 2
+    retention.purge_expired(warehouse, purged_by="test", years=6, today=date(2030, 1, 1))
+    assert sql(
+        "select representation_id, _extra ->> 'email' from raw_case_system.representations order by 1"
+    ) == [("R1", None), ("R3", "bea@example.org")]  # R3's complainant is not past retention
+    (raw_row,) = sql("select raw_row from audit.quarantine")[0]
+    assert raw_row["representation_id"] == "R2" and not {"complainant_name", "email"} & set(raw_row)
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("keep", "unknown_columns: keep would put columns the case_system contract does not know"),
+        ("sometimes", "unknown_columns 'sometimes' is not one of drop, restricted, keep"),
+    ],
+)
+def test_a_personal_data_source_may_not_keep_unknown_columns_outside_restricted(tmp_path, setting, problem):
+    from ingestion.source_config import SourceConfigError, load_source_config
+
+    config = tmp_path / "council.yml"
+    config.write_text(
+        f"source_system: council\ncontract: case_system\nadapter: files\nlanding: {tmp_path}\n"
+        f"unknown_columns: {setting}\ntables:\n  representations: {{from: cases.csv}}\n"
+    )
+    with pytest.raises(SourceConfigError, match=re.escape(problem)):
+        load_source_config(config)
