@@ -416,3 +416,23 @@ def test_a_personal_data_source_may_not_keep_unknown_columns_outside_restricted(
     )
     with pytest.raises(SourceConfigError, match=re.escape(problem)):
         load_source_config(config)
+
+
+# --- C2: a run whose outputs cannot be written fails, on record -----------------------------------------
+
+
+@pytest.mark.slow
+def test_a_run_that_cannot_write_its_outputs_is_recorded_failed_with_a_clear_message(settings, tmp_path, sql):
+    blocker = tmp_path / "outputs"
+    blocker.write_text("a file where the outputs folder should be\n")
+    result = run_cli("run", WAREHOUSE_OUTPUTS_DIR=str(blocker / "nightly"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-3000:]
+    assert "Traceback" not in output
+    assert (
+        f"Could not write {blocker / 'nightly'}" in result.stderr and "WAREHOUSE_OUTPUTS_DIR" in result.stderr
+    )
+    [(status, error, step)] = sql(
+        "select status, summary ->> 'error', summary ->> 'step' from audit.pipeline_runs"
+    )
+    assert (status, step) == ("failed", "report") and "Could not write" in error
