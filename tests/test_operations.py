@@ -436,3 +436,22 @@ def test_a_run_that_cannot_write_its_outputs_is_recorded_failed_with_a_clear_mes
         "select status, summary ->> 'error', summary ? 'publication' from audit.pipeline_runs"
     )
     assert status == "failed" and "Could not write" in error and published  # failed writing, after publishing
+
+
+# --- C1: a file that breaks past its first 64 KB, from the command line ---------------------------------
+
+
+def test_a_nul_byte_past_64_kb_is_refused_with_exit_3_naming_the_line(settings, tmp_path):
+    from bad_inputs import catalogue  # first: the catalogue imports the operations entries at its end
+    from bad_inputs.operations_entries import nul_after_64k
+
+    assert catalogue.BY_ID["file-nul-byte-after-64k"]
+
+    (tmp_path / "representations.csv").write_bytes(nul_after_64k())
+    result = run_cli("load", "case_system", "--from", str(tmp_path))
+    assert result.returncode == 3, result.stderr
+    assert (
+        f"Refused {tmp_path / 'representations.csv'}: the file contains a NUL byte (line 1201)"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -35,7 +35,7 @@ def _padded_rows(count: int) -> list[str]:
     return [b.csv_text(header, out)]
 
 
-def _nul_after_64k() -> bytes:
+def nul_after_64k() -> bytes:
     text = _padded_rows(1200)[0]
     assert len(text) > 64 * 1024
     lines = text.splitlines(keepends=True)
@@ -79,7 +79,7 @@ ENTRIES: tuple[BadInput, ...] = (
         "case system files",
         "landing",
         "a NUL byte in a row past the first 64 KB (a corrupt export)",
-        _bytes(_nul_after_64k),
+        _bytes(nul_after_64k),
         Refused("the file contains a NUL byte (line 1201)"),
         notes="The header check reads only the first 64 KB; the row is found as the file is read.",
     ),
