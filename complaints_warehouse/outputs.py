@@ -62,7 +62,8 @@ def write_atomic(
 ) -> Path:
     """Write ``content`` to ``path`` whole or not at all (see the module's docstring); returns ``path``.
 
-    ``mode``: the file's permissions (default: as a new file gets under the umask). ``exclusive``:
+    ``mode``: the file's permissions (default: those of the file replaced, or as a new file gets under
+    the umask). ``exclusive``:
     refuse (``OutputExists``) if ``path`` exists, checked again as the file takes its name (a hard
     link, which fails on an existing name, as O_CREAT|O_EXCL would) so a file made meanwhile is not
     replaced either.
@@ -90,8 +91,9 @@ def _replace(path: Path, fill, *, mode: int | None, exclusive: bool) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        # mkstemp makes the file 0600: give it the mode asked for, or what a new file would get.
-        os.fchmod(descriptor, mode if mode is not None else 0o666 & ~_umask())
+        # mkstemp makes the file 0600: give it the mode asked for, else the mode of the file it replaces
+        # (an operator may have narrowed it), else what a new file would get.
+        os.fchmod(descriptor, mode if mode is not None else _mode_of(path))
         with os.fdopen(descriptor, "wb") as handle:
             fill(handle)
             handle.flush()
@@ -114,6 +116,13 @@ def _replace(path: Path, fill, *, mode: int | None, exclusive: bool) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
     return path
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -455,3 +455,13 @@ def test_a_nul_byte_past_64_kb_is_refused_with_exit_3_naming_the_line(settings, 
         in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    from complaints_warehouse.outputs import write_atomic
+
+    report = tmp_path / "annual-report.csv"
+    write_atomic(report, "old\n")
+    report.chmod(0o640)  # an operator narrowed it
+    write_atomic(report, "new\n")
+    assert report.read_text() == "new\n" and report.stat().st_mode & 0o777 == 0o640
