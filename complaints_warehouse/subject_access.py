@@ -3,8 +3,9 @@
 A data-protection officer answering a subject-access request names the complainant by the case system's
 reference for them (``complainant_id``) or by their pseudonym. The export holds their identity (every
 version in ``restricted.complainants``), every version of each of their cases and of the cases'
-complaint points, stages, remedies, payments and Ombudsman cases as loaded, their rows in the marts, and
-refused rows that carry them (``restricted.quarantine``, ``audit.quarantine``). The export is recorded in
+complaint points, stages, remedies, payments and Ombudsman cases as loaded, their rows in the marts,
+refused rows that carry them (``restricted.quarantine``, ``audit.quarantine``), and columns the contract
+does not know kept for them (``restricted.unknown_columns``). The export is recorded in
 ``audit.subject_access_exports`` under the pseudonym, never the identity.
 """
 
@@ -139,11 +140,21 @@ def export_subject(
             "order by 1, quarantine_id",
             params,
         )
+        # Columns the contract does not know, kept for this person (unknown_columns: restricted).
+        unknown_columns = _rows(
+            conn,
+            "select * from restricted.unknown_columns where complainant_pseudonym = %(p)s "
+            "or (source_system, representation_id) in (select _source_system, representation_id "
+            "from raw_case_system.representations where complainant_pseudonym = %(p)s) "
+            "order by batch_id, file_row_number",
+            params,
+        )
         sections = {
             "identity": len(identity),
             **{table: len(rows) for table, rows in case_data.items()},
             **{f"marts.{mart}": len(rows) for mart, rows in marts.items()},
             "quarantined": len(quarantined),
+            "unknown_columns": len(unknown_columns),
         }
         if not any(sections.values()):
             raise SubjectNotFound(f"The warehouse holds nothing about complainant {subject!r}.")
@@ -155,6 +166,7 @@ def export_subject(
             "cases": case_data,
             "marts": marts,
             "quarantined": quarantined,
+            "unknown_columns": unknown_columns,
             "rows_by_section": sections,
         }
         try:

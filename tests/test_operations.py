@@ -354,7 +354,7 @@ def test_unknown_columns_of_a_personal_data_source_are_dropped_by_default_with_a
 def test_unknown_columns_kept_in_restricted_are_purged_with_the_complainant(
     warehouse, settings, sql, tmp_path
 ):
-    from complaints_warehouse import retention
+    from complaints_warehouse import retention, subject_access
 
     loads = {b["table"]: b for b in load_landing(settings, warehouse, tmp_path, "restricted")}
     assert "kept unknown column(s) in restricted.unknown_columns" in loads["representations"]["message"]
@@ -370,6 +370,13 @@ def test_unknown_columns_kept_in_restricted_are_purged_with_the_complainant(
         (2, "R2", True, {"complainant_name": "Ada Lovelace", "email": "ada@example.org"}),
         (3, "R3", True, {"complainant_name": "Bea Jones", "email": "bea@example.org"}),
     ]
+    # A subject-access export includes them.
+    out = tmp_path / "sar.json"
+    subject_access.export_subject(
+        warehouse, "C-1", out, pseudonym_key=settings.pseudonym_key(), exported_by="test"
+    )
+    assert [r["representation_id"] for r in json.loads(out.read_text())["unknown_columns"]] == ["R1", "R2"]
+
     done = retention.purge_expired(warehouse, purged_by="test", years=6, today=date(2030, 1, 1))
     assert done.complainants == 1 and done.rows_by_table["restricted.unknown_columns"] == 2
     assert sql("select representation_id from restricted.unknown_columns") == [("R3",)]
