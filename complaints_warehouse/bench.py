@@ -24,6 +24,7 @@ from psycopg import sql
 
 from complaints_warehouse import database, simulated_source
 from complaints_warehouse.database import Connection
+from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.settings import Settings
 from ingestion.adapters import sql_adapter
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
@@ -44,7 +45,7 @@ def record(settings: Settings, figures: dict) -> dict:
     path = results_path(settings)
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(figures)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(current, indent=2, sort_keys=True) + "\n")
     return current
 
 

@@ -44,7 +44,7 @@ typical use:
   complaints-warehouse simulator advance   move the demo's case system on a day, then load again
   complaints-warehouse db status           where the warehouse is and whether it is up
 
-exit codes: 0 ok, 1 a step failed, 2 settings or connection problem, 3 input file refused,
+exit codes: 0 ok, 1 a step failed, 2 settings, connection or output file problem, 3 input file refused,
             4 another run is in progress (nothing changed), 5 published figures tampered with
 """
 
@@ -370,6 +370,7 @@ def cmd_subject_access(args, settings) -> int:
             Path(args.out),
             pseudonym_key=settings.pseudonym_key(),
             exported_by=f"{getpass.getuser()} (complaints-warehouse subject-access)",
+            force=args.force,
         )
     except subject_access.SubjectNotFound as exc:
         _echo(str(exc))
@@ -727,7 +728,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("subject", help="the case system's complainant reference, or the complainant's pseudonym")
     p.add_argument(
-        "--out", required=True, metavar="FILE", help="the JSON file to write (personal data: keep it safe)"
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the JSON file to write, new, readable by you only (personal data: keep it safe)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it exists (with a new file readable by you only)",
     )
     p.set_defaults(handler=cmd_subject_access)
 
@@ -826,6 +835,7 @@ def main(argv: list[str] | None = None) -> int:
     from complaints_warehouse.database import WarehouseUnavailable
     from complaints_warehouse.integrity import TamperingDetected
     from complaints_warehouse.locks import WarehouseBusy
+    from complaints_warehouse.outputs import OutputExists, OutputNotWritten
     from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError, load_settings
     from complaints_warehouse.transform import TransformFailed
@@ -836,7 +846,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.handler(args, load_settings())
-    except (SettingsError, WarehouseUnavailable, SourceConfigError, UnsafeIdentifier) as exc:
+    except (
+        SettingsError,
+        WarehouseUnavailable,
+        SourceConfigError,
+        UnsafeIdentifier,
+        OutputNotWritten,
+        OutputExists,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
     except RefusedFile as exc:

@@ -306,6 +306,7 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
             source_file=path if readable != path else None,
             renames=file_adapter.renames(mapping),
             code_maps=mapping.codes,
+            unknown_columns=config.unknown_columns,
             source_system=config.source_system,
             pseudonym_key=key,
             progress=progress,

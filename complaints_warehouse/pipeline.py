@@ -29,7 +29,17 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import database, load, publish, recovery, reports, roles, transform, validate
+from complaints_warehouse import (
+    database,
+    load,
+    outputs,
+    publish,
+    recovery,
+    reports,
+    roles,
+    transform,
+    validate,
+)
 from complaints_warehouse.database import Connection
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.locks import marts_lock, run_lock
@@ -265,7 +275,6 @@ def step_report(
 ) -> dict:
     """Write the reports (unless ``write_reports`` is false, e.g. when a task before wrote them) and the
     run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
-    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     path = settings.outputs_dir / "last-run.json"
     docs = transform.generate_docs(settings, target)
     written = step_reports(settings, target, echo=echo) if write_reports else {}
@@ -279,7 +288,7 @@ def step_report(
             "reports": {**summary.get("reports", {}), **written},
         },
     }
-    path.write_text(json.dumps(summary, indent=2, default=str))
+    outputs.write_atomic(path, json.dumps(summary, indent=2, default=str))
     finish_run(target, run_id, "succeeded", summary)
     echo(one_line(summary))
     return summary
@@ -356,10 +365,12 @@ def run_all(
                     lambda: step_publish(settings, target, run_id, published_by=published_by, echo=echo),
                 )
             mark_step(target, run_id, "report")
+            # Inside: a report or summary that cannot be written (a full or read-only outputs folder)
+            # fails the run, recorded as such, rather than leaving it 'running'.
+            return step_report(settings, target, run_id, summary, echo=echo)
         except Exception as exc:
             finish_run(target, run_id, "failed", {**summary, "error": str(exc)})
             raise
-        return step_report(settings, target, run_id, summary, echo=echo)
 
 
 def output_paths(settings: Settings) -> dict[str, Path]:

@@ -6,7 +6,7 @@ role               may
 ``loader``         create and write the raw tables (``raw_case_system``, ``raw_ombudsman``, ``raw_reference``)
                    and the personal-data tables it loads in ``restricted`` (``complainants`` and its
                    current-version index, which it owns and so also reads: an incremental load compares each
-                   row with the version held); insert into ``restricted.quarantine`` (not read it); write the
+                   row with the version held); insert into ``restricted.quarantine`` and ``restricted.unknown_columns`` (not read them); write the
                    batch ledger, watermarks, source systems and ``audit.quarantine``. Nothing in ``staging``,
                    ``intermediate``, ``marts`` or ``published``: it cannot read, alter, insert into or drop a mart.
 ``transformer``    dbt: read the raw schemas, ``audit.source_systems`` and the batch ledger; keep
@@ -167,8 +167,9 @@ def grant_privileges(conn: psycopg.Connection) -> None:
                 )
             )
         _hand_over(conn, schema, role_name(LOADER))
-    _hand_over(conn, "restricted", role_name(LOADER), keep=("quarantine",))
+    _hand_over(conn, "restricted", role_name(LOADER), keep=("quarantine", "unknown_columns"))
     run(sql.SQL("grant insert on restricted.quarantine to {}").format(loader))
+    run(sql.SQL("grant insert on restricted.unknown_columns to {}").format(loader))
 
     # Audit: the loader keeps the ledger; dbt reads which system replaced which.
     run(sql.SQL("grant usage on schema audit to {}, {}").format(loader, transformer))

@@ -6,6 +6,7 @@ embedded PostgreSQL whose data lives under ``.warehouse/`` in the project.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,11 @@ class Settings:
         if not path.exists():
             import secrets
 
-            self.embedded_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
+            from complaints_warehouse.outputs import OutputExists, write_atomic
+
+            # Private from its first byte, never half-written; if another process made it meanwhile, use theirs.
+            with contextlib.suppress(OutputExists):
+                write_atomic(path, secrets.token_hex(32), mode=0o600, exclusive=True)
         return path.read_text().strip()
 
     @property

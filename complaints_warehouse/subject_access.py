@@ -3,8 +3,9 @@
 A data-protection officer answering a subject-access request names the complainant by the case system's
 reference for them (``complainant_id``) or by their pseudonym. The export holds their identity (every
 version in ``restricted.complainants``), every version of each of their cases and of the cases'
-complaint points, stages, remedies, payments and Ombudsman cases as loaded, their rows in the marts, and
-refused rows that carry them (``restricted.quarantine``, ``audit.quarantine``). The export is recorded in
+complaint points, stages, remedies, payments and Ombudsman cases as loaded, their rows in the marts,
+refused rows that carry them (``restricted.quarantine``, ``audit.quarantine``), and columns the contract
+does not know kept for them (``restricted.unknown_columns``). The export is recorded in
 ``audit.subject_access_exports`` under the pseudonym, never the identity.
 """
 
@@ -21,12 +22,16 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.outputs import OutputExists, write_atomic
 
 PSEUDONYM = re.compile(r"^P[0-9a-f]{20}$")
 #: Case-system tables that hang off a case (representation_id), exported in this order.
 CASE_TABLES = ("complaint_points", "stages", "remedies", "payments", "ombudsman_cases")
 #: Marts that carry the complainant's pseudonym.
 MARTS = ("fct_representations",)
+OVERWRITE_ADVICE = (
+    "an export holds personal data, so it is written only to a new file; name one, or pass --force"
+)
 
 
 class SubjectNotFound(LookupError):
@@ -65,11 +70,25 @@ def _pseudonym_of(conn, subject: str, pseudonym_key: str) -> str:
 
 
 def export_subject(
-    target: Connection, subject: str, out: Path, *, pseudonym_key: str, exported_by: str
+    target: Connection,
+    subject: str,
+    out: Path,
+    *,
+    pseudonym_key: str,
+    exported_by: str,
+    force: bool = False,
 ) -> SubjectAccessExport:
     """Write everything held about ``subject`` (a complainant reference or pseudonym) to ``out`` (JSON)
-    and record the export. Raises ``SubjectNotFound`` when the warehouse holds nothing about them."""
+    and record the export. Raises ``SubjectNotFound`` when the warehouse holds nothing about them.
+
+    The file is personal data: it is made new, readable by its owner only (0600) from its first byte.
+    An existing ``out`` is refused (``outputs.OutputExists``), checked before anything is read, unless
+    ``force``: then it is replaced whole by a new 0600 file (never rewritten in place, so a copy
+    readable by others never holds the export)."""
     subject = subject.strip()
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExists(out, OVERWRITE_ADVICE)
     with connect(target) as conn:
         pseudonym = _pseudonym_of(conn, subject, pseudonym_key)
         params = {"p": pseudonym}
@@ -121,11 +140,21 @@ def export_subject(
             "order by 1, quarantine_id",
             params,
         )
+        # Columns the contract does not know, kept for this person (unknown_columns: restricted).
+        unknown_columns = _rows(
+            conn,
+            "select * from restricted.unknown_columns where complainant_pseudonym = %(p)s "
+            "or (source_system, representation_id) in (select _source_system, representation_id "
+            "from raw_case_system.representations where complainant_pseudonym = %(p)s) "
+            "order by batch_id, file_row_number",
+            params,
+        )
         sections = {
             "identity": len(identity),
             **{table: len(rows) for table, rows in case_data.items()},
             **{f"marts.{mart}": len(rows) for mart, rows in marts.items()},
             "quarantined": len(quarantined),
+            "unknown_columns": len(unknown_columns),
         }
         if not any(sections.values()):
             raise SubjectNotFound(f"The warehouse holds nothing about complainant {subject!r}.")
@@ -137,12 +166,13 @@ def export_subject(
             "cases": case_data,
             "marts": marts,
             "quarantined": quarantined,
+            "unknown_columns": unknown_columns,
             "rows_by_section": sections,
         }
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.touch(mode=0o600)  # personal data: readable by its owner only
-        out.write_text(json.dumps(document, indent=2, default=str))
+        try:
+            write_atomic(out, json.dumps(document, indent=2, default=str), mode=0o600, exclusive=not force)
+        except OutputExists:
+            raise OutputExists(out, OVERWRITE_ADVICE) from None
         conn.execute(
             "insert into audit.subject_access_exports (exported_by, subject_pseudonym, out_file, rows_by_section) "
             "values (%s || ' (' || session_user || ')', %s, %s, %s)",

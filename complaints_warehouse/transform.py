@@ -221,7 +221,6 @@ def generate_docs(settings: Settings, target: Connection) -> Path:
     page = settings.dbt_project_dir / "target" / "static_index.html"
     if not page.exists():
         raise TransformFailed("dbt docs generate wrote no static_index.html: " + "; ".join(result.failures))
-    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-    out = settings.outputs_dir / "dbt-docs.html"
-    shutil.copyfile(page, out)
-    return out
+    from complaints_warehouse.outputs import copy_atomic
+
+    return copy_atomic(page, settings.outputs_dir / "dbt-docs.html")

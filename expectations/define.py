@@ -45,7 +45,8 @@ class Suite:
 
 def _raw_rows_per_batch_query() -> str:
     """Loaded batches whose raw rows (across every raw table the loader writes) differ from the ledger:
-    a batch appends its new rows (loaded less unchanged) and a tombstone per key deleted at source."""
+    a batch appends its new rows (loaded less unchanged) and a tombstone per key deleted at source;
+    retention purges delete some of them since, and count them in the ledger (``rows_purged``)."""
     from complaints_warehouse.load import SOURCES
 
     # Table names come from the contracts in code, never from input.
@@ -56,11 +57,12 @@ def _raw_rows_per_batch_query() -> str:
     )
     return (
         "with b as (select * from {batch}) "
-        "select b.batch_id, b.table_name, b.rows_loaded, b.rows_unchanged, b.rows_deleted, "
+        "select b.batch_id, b.table_name, b.rows_loaded, b.rows_unchanged, b.rows_deleted, b.rows_purged, "
         "coalesce(r.n, 0) as raw_rows from b "
         "left join (" + counts + ") r on r._batch_id = b.batch_id "
         "where b.status = 'loaded' "
-        "and b.rows_loaded - coalesce(b.rows_unchanged, 0) + coalesce(b.rows_deleted, 0) <> coalesce(r.n, 0)"
+        "and b.rows_loaded - coalesce(b.rows_unchanged, 0) + coalesce(b.rows_deleted, 0) "
+        "- coalesce(b.rows_purged, 0) <> coalesce(r.n, 0)"
     )
 
 
@@ -117,14 +119,14 @@ def _suites():
                     _raw_rows_per_batch_query(),
                 ),
                 Rows(
-                    "Every batch's quarantined rows are kept in audit.quarantine",
+                    "Every batch's quarantined rows are kept in audit.quarantine, less those retention purged",
                     "with b as (select * from {batch}), q as ("
                     "select batch_id, quarantine_id from audit.quarantine "
                     "union all select batch_id, quarantine_id from restricted.quarantine) "
-                    "select b.batch_id, b.rows_quarantined, count(q.quarantine_id) as kept from b "
-                    "left join q on q.batch_id = b.batch_id "
-                    "where b.status = 'loaded' group by b.batch_id, b.rows_quarantined "
-                    "having count(q.quarantine_id) <> b.rows_quarantined",
+                    "select b.batch_id, b.rows_quarantined, b.quarantined_purged, count(q.quarantine_id) as kept "
+                    "from b left join q on q.batch_id = b.batch_id "
+                    "where b.status = 'loaded' group by b.batch_id, b.rows_quarantined, b.quarantined_purged "
+                    "having count(q.quarantine_id) <> b.rows_quarantined - coalesce(b.quarantined_purged, 0)",
                 ),
             ),
         ),

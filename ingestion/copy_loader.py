@@ -85,6 +85,9 @@ class Extract:
     window_end: datetime | None = None
     present_keys: Callable[[], Iterator[bytes]] | None = None
     code_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What becomes of columns the contract does not know (``UNKNOWN_COLUMNS``); None: the contract's
+    #: default (``unknown_columns_policy``).
+    unknown_columns: str | None = None
 
 
 @dataclass
@@ -108,6 +111,32 @@ class BatchResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+#: What the loader does with a column the contract does not know:
+#: ``keep`` -- in the raw row's ``_extra`` (and in a quarantined row): for sources holding no personal data;
+#: ``drop`` -- not loaded at all, the ledger naming the columns dropped: the default for a source whose
+#:   contract holds personal data, as nobody can tell what an unknown column holds;
+#: ``restricted`` -- kept apart in ``restricted.unknown_columns`` (a personal table's ``_extra``, already
+#:   in ``restricted``), purged with the complainant by retention.
+UNKNOWN_COLUMNS = ("drop", "restricted", "keep")
+
+
+def source_holds_personal_data(source: str) -> bool:
+    """Whether any table of ``source``'s contract is personal or carries a personal identifier."""
+    from ingestion.case_system import contract as case_system
+    from ingestion.ombudsman import contract as ombudsman
+    from ingestion.reference import contract as reference
+
+    tables = {module.SOURCE: module.TABLES for module in (case_system, ombudsman, reference)}
+    return any(t.personal or any(c.pseudonymise for c in t.columns) for t in tables.get(source, ()))
+
+
+def unknown_columns_policy(contract: TableContract, configured: str | None = None) -> str:
+    """``configured``, else ``drop`` for a source whose contract holds personal data, else ``keep``."""
+    if configured:
+        return configured
+    return "drop" if contract.personal or source_holds_personal_data(contract.source) else "keep"
 
 
 def normalise_header(name: str) -> str:
@@ -154,13 +183,26 @@ def read_header(path: Path, contract: TableContract, renames: dict[str, str] | N
     packed = packed_file_problem(head)
     if packed:
         raise RefusedFile(path, packed)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order marks (UTF-32 LE starts so too)
+        raise RefusedFile(path, "the file is UTF-16 text, not UTF-8: save it as CSV UTF-8")
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
         raise RefusedFile(path, "the file is binary, not CSV text (an XLSX or other binary file?)")
+    line_end = re.search(rb"\r\n?|\n", head)
+    if line_end and line_end.group() == b"\r" and line_end.end() < len(head):
+        # COPY reads only LF or CRLF as a row's end: the whole file would be one row.
+        raise RefusedFile(
+            path,
+            "the file's lines end in CR only (old Mac line endings): "
+            "save it with Windows (CRLF) or Unix (LF) line endings",
+        )
     try:
         text = head.split(b"\n", 1)[0].decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RefusedFile(path, "the header row is not UTF-8 text") from None
-    cells = next(csv.reader(io.StringIO(text)))
+    try:
+        cells = next(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise RefusedFile(path, f"the header row is not well-formed CSV ({exc})") from None
     for separator, called in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
         if len(cells) == 1 and separator in text:  # read as one column: a European or tab export
             raise RefusedFile(
@@ -229,6 +271,7 @@ def load_file(
     renames: dict[str, str] | None = None,
     code_maps: dict[str, dict[str, str]] | None = None,
     source_file: Path | None = None,
+    unknown_columns: str | None = None,
     **kwargs,
 ) -> BatchResult:
     """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused.
@@ -239,6 +282,7 @@ def load_file(
     try:
         extract = file_extract(path, contract, renames)
         extract.code_maps = code_maps or {}
+        extract.unknown_columns = unknown_columns
         if source_file is not None:
             extract.name = str(source_file)
     except RefusedFile as exc:
@@ -390,31 +434,60 @@ def _copy_into_landing(conn: psycopg.Connection, extract: Extract, progress: Pro
         columns
     )
     conn.execute("savepoint landing")
+    # Every column lands as text, so any data error COPY raises is the file's bytes or layout (a ragged
+    # or unterminated row, a stray carriage return, a NUL byte, bytes that are not UTF-8), wherever in
+    # the file it is: the file is refused whole, never left to fail the same way every night.
     try:
-        _stream(conn, copy_sql, extract.chunks(), extract.size, progress)
-    except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
-        if extract.path is None:
-            raise RefusedFile(extract.name, f"the extract is not UTF-8 text ({_where(exc)})") from None
-        # Keep the rows that are text; quarantine the ones that are not (see _utf8_rows).
-        conn.execute("rollback to savepoint landing")
-        conn.execute("truncate landing")
-        copy_sql = sql.SQL(
-            "copy landing (_row_number, {}) from stdin with (format csv, encoding 'UTF8')"
-        ).format(columns)
-        undecodable: list[tuple[int, dict]] = []
-        _stream(conn, copy_sql, _utf8_rows(extract.path, extract.header, undecodable), None, None)
-        conn.execute(
-            "create temp table undecodable (_row_number bigint, raw_row jsonb) on commit drop",
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into undecodable values (%s, %s)",
-                [(n, psycopg.types.json.Jsonb(row)) for n, row in undecodable],
+        try:
+            _stream(conn, copy_sql, extract.chunks(), extract.size, progress)
+        except (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter) as exc:
+            if _is_nul(exc) or extract.path is None:
+                raise
+            _land_utf8_rows(conn, extract, columns)
+    except psycopg.errors.DataError as exc:
+        if _is_nul(exc):
+            problem = (
+                f"the file contains a NUL byte ({_line(exc)}): it is corrupt or not text; export it again"
             )
-    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.InvalidTextRepresentation) as exc:
-        raise RefusedFile(
-            extract.name, f"the file is not well-formed CSV for its header ({_where(exc)})"
-        ) from None
+        elif extract.path is None and isinstance(
+            exc, (psycopg.errors.CharacterNotInRepertoire, psycopg.errors.UntranslatableCharacter)
+        ):
+            problem = f"the extract is not UTF-8 text ({_where(exc)})"
+        else:
+            problem = f"the file is not well-formed CSV for its header ({_where(exc)})"
+        raise RefusedFile(extract.name, problem) from None
+    except csv.Error as exc:  # read again in Python (see _land_utf8_rows)
+        raise RefusedFile(extract.name, f"the file is not well-formed CSV for its header ({exc})") from None
+
+
+def _land_utf8_rows(conn: psycopg.Connection, extract: Extract, columns: sql.Composable) -> None:
+    """Land a file whose bytes are not all UTF-8: keep the rows that are text; quarantine the ones that
+    are not (see _utf8_rows)."""
+    conn.execute("rollback to savepoint landing")
+    conn.execute("truncate landing")
+    copy_sql = sql.SQL("copy landing (_row_number, {}) from stdin with (format csv, encoding 'UTF8')").format(
+        columns
+    )
+    undecodable: list[tuple[int, dict]] = []
+    _stream(conn, copy_sql, _utf8_rows(extract.path, extract.header, undecodable), None, None)
+    conn.execute(
+        "create temp table undecodable (_row_number bigint, raw_row jsonb) on commit drop",
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into undecodable values (%s, %s)",
+            [(n, psycopg.types.json.Jsonb(row)) for n, row in undecodable],
+        )
+
+
+def _is_nul(exc: psycopg.Error) -> bool:
+    """PostgreSQL text cannot hold a NUL byte: it reports one as an invalid UTF-8 sequence 0x00."""
+    return (exc.diag.message_primary or "").rstrip().endswith(": 0x00")
+
+
+def _line(exc: psycopg.Error) -> str:
+    found = re.search(r"line (\d+)", exc.diag.context or "")
+    return f"line {found.group(1)}" if found else "somewhere after its header"
 
 
 def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress: Progress | None) -> None:
@@ -494,6 +567,9 @@ def _load_batch(
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
     undecodable = _temp_table_exists(conn, "undecodable")
+    policy = unknown_columns_policy(contract, extract.unknown_columns)
+    if result.extra_columns and (policy == "drop" or (policy == "restricted" and not contract.personal)):
+        header = _set_unknown_columns_aside(conn, contract, result, header, undecodable, policy)
     _reject_rows(conn, contract, header, undecodable, extract.window_end, result.source_system)
 
     params = {"batch": result.batch_id, "system": result.source_system}
@@ -540,10 +616,75 @@ def _load_batch(
         result.rows_deleted = _record_deletions(conn, contract, extract, params)
     notes = []
     if result.extra_columns:
-        notes.append(f"kept unknown column(s) in _extra: {', '.join(result.extra_columns)}")
+        unknown = ", ".join(result.extra_columns)
+        if policy == "drop":
+            notes.append(
+                f"warning: dropped unknown column(s) {unknown} (not in the contract, and the source holds "
+                "personal data: set unknown_columns: restricted in its configuration to keep them)"
+            )
+        elif policy == "restricted" and not contract.personal:
+            notes.append(f"kept unknown column(s) in restricted.unknown_columns: {unknown}")
+        else:
+            notes.append(f"kept unknown column(s) in _extra: {unknown}")
     if result.rows_unchanged:
         notes.append(f"{result.rows_unchanged} row(s) already loaded, unchanged")
     result.message = "; ".join(notes)
+
+
+def _set_unknown_columns_aside(
+    conn: psycopg.Connection,
+    contract: TableContract,
+    result: BatchResult,
+    header: list[str],
+    undecodable: bool,
+    policy: str,
+) -> list[str]:
+    """Take the columns the contract does not know out of the landed rows (and rows set aside as not
+    UTF-8) before anything is checked, hashed, appended or quarantined; with ``restricted``, first copy
+    their values to ``restricted.unknown_columns``, with the row's case and complainant pseudonym so
+    that retention purges them with the person. Returns the header without them."""
+    unknown = result.extra_columns
+    if policy == "restricted":
+        names = {c.name: c for c in contract.columns}
+
+        def key_of(row: sql.Composable, name: str, pseudonymised: bool) -> sql.Composable:
+            present = name in header and (not pseudonymised or names[name].pseudonymise)
+            if not present:
+                return sql.SQL("null::text")
+            value = sql.SQL("nullif(btrim({} ->> {}), '')").format(row, sql.Literal(name))
+            return sql.SQL("audit.pseudonym({})").format(value) if pseudonymised else value
+
+        def insert(rows: sql.Composable, raw: sql.Composable) -> None:
+            conn.execute(
+                sql.SQL(
+                    "insert into restricted.unknown_columns (batch_id, source_system, table_name, file_row_number, "
+                    "representation_id, complainant_pseudonym, columns) "
+                    "select * from (select %(batch)s::bigint, %(system)s, %(table)s, _row_number, {case}, {person}, "
+                    "jsonb_strip_nulls({raw} - array(select jsonb_object_keys({raw}) "
+                    "except select unnest(%(unknown)s::text[]))) as columns from {rows}) kept "
+                    "where columns <> '{{}}'::jsonb"
+                ).format(
+                    case=key_of(raw, "representation_id", False),
+                    person=key_of(raw, "complainant_id", True),
+                    raw=raw,
+                    rows=rows,
+                ),
+                {
+                    "batch": result.batch_id,
+                    "system": result.source_system,
+                    "table": contract.name,
+                    "unknown": unknown,
+                },
+            )
+
+        insert(sql.SQL("landing l"), sql.SQL("to_jsonb(l)"))
+        if undecodable:
+            insert(sql.SQL("pg_temp.undecodable u"), sql.SQL("u.raw_row"))
+    for column in unknown:
+        conn.execute(sql.SQL("alter table landing drop column {}").format(sql.Identifier(column)))
+    if undecodable:
+        conn.execute("update undecodable set raw_row = raw_row - %s::text[]", (unknown,))
+    return [h for h in header if h not in unknown]
 
 
 def _reject_rows(

@@ -15,8 +15,17 @@ A real council's case system plugs in by writing one of these files, no code::
         columns: {representation_id: case_ref, received_date: date_received}   # contract: source
         codes: {status: {O: open, C: closed}}                                 # source code -> contract code
         detect_deletions: true          # sql only: compare every key each night
+    unknown_columns: drop               # files: columns the contract does not know (see below)
 
 Columns not listed map to the source column of the same name.
+
+``unknown_columns`` says what becomes of a delivered column the contract does not know. Nobody can tell
+what such a column holds (a council's export may add ``Complainant Name`` or ``Email``), so for a
+contract holding personal data (``case_system``) it is ``drop`` by default -- not loaded anywhere, the
+ledger's message naming the columns dropped -- or ``restricted``: kept in ``restricted.unknown_columns``
+with the row's case and complainant pseudonym, and purged with the complainant by retention. ``keep``
+(the raw row's ``_extra`` and, for a refused row, ``audit.quarantine``) is only for contracts without
+personal data, and their default.
 """
 
 from __future__ import annotations
@@ -71,6 +80,8 @@ class SourceConfig:
     overlap_hours: int
     replaces: str | None
     tables: list[TableMapping] = field(default_factory=list)
+    #: drop | restricted | keep (see the module's docstring); None only before the file is read.
+    unknown_columns: str | None = None
 
     def table(self, name: str) -> TableMapping | None:
         return next((t for t in self.tables if t.contract.name == name), None)
@@ -168,6 +179,18 @@ def load_source_config(path: Path) -> SourceConfig:
         overlap = int(overlap)
     if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
         raise SourceConfigError(path, f"overlap_hours {overlap!r} is not a whole number of hours")
+    personal = any(t.personal or any(c.pseudonymise for c in t.columns) for t in CONTRACTS[contract_name])
+    unknown_columns = raw.get("unknown_columns", "drop" if personal else "keep")
+    if unknown_columns not in ("drop", "restricted", "keep"):
+        raise SourceConfigError(
+            path, f"unknown_columns {unknown_columns!r} is not one of drop, restricted, keep"
+        )
+    if unknown_columns == "keep" and personal:
+        raise SourceConfigError(
+            path,
+            f"unknown_columns: keep would put columns the {contract_name} contract does not know (personal data, "
+            "perhaps) outside the restricted schema; use drop (the default) or restricted",
+        )
     return SourceConfig(
         path=path,
         source_system=_identifier(path, raw["source_system"], "source_system"),
@@ -179,4 +202,5 @@ def load_source_config(path: Path) -> SourceConfig:
         overlap_hours=overlap,
         replaces=_identifier(path, raw["replaces"], "replaces") if raw.get("replaces") else None,
         tables=tables,
+        unknown_columns=unknown_columns,
     )

@@ -121,8 +121,9 @@ def test_duplicate_keys_within_a_batch_are_all_quarantined(tmp_path, warehouse, 
 
 
 def test_unknown_extra_columns_are_kept_and_reported(tmp_path, warehouse, sql):
+    # Kept in _extra when asked (``keep``); a case-system source's default drops them (tests/test_operations.py).
     path = write(tmp_path, "representations.csv", f"{HEADER},Case Officer\n{GOOD},A. Smith\n")
-    result = load(warehouse, REPRESENTATIONS, path)
+    result = load(warehouse, REPRESENTATIONS, path, unknown_columns="keep")
     assert result.extra_columns == ["case_officer"]
     assert "case_officer" in result.message
     assert sql("select _extra from raw_case_system.representations") == [({"case_officer": "A. Smith"},)]

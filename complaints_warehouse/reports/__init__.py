@@ -30,8 +30,13 @@ def rows(conn, query, params=None) -> list[dict]:
 
 
 def reports_dir(settings: Settings) -> Path:
+    from complaints_warehouse.outputs import OutputNotWritten
+
     folder = settings.outputs_dir / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputNotWritten(folder, exc) from None
     return folder
 
 

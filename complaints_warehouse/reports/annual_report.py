@@ -10,8 +10,6 @@ counts as received in one year and answered in the next).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -19,6 +17,7 @@ from pathlib import Path
 
 from complaints_warehouse import database
 from complaints_warehouse.database import Connection
+from complaints_warehouse.outputs import csv_text, write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
     Suppression,
@@ -269,32 +268,33 @@ def withheld_cells(figures: dict, sup: Suppression, year: str) -> set[tuple[str,
 
 
 def to_csv(cells: list[dict], last_year: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "financial_year",
-            "procedure",
-            "section",
-            "category",
-            "label",
-            "value",
-            f"value_{last_year}",
-            "change",
-        ]
-    )
-    for c in cells:
-        writer.writerow(
+    """The report's tables as CSV (through ``outputs.csv_text``: no cell a spreadsheet would run)."""
+    header = [
+        "financial_year",
+        "procedure",
+        "section",
+        "category",
+        "label",
+        "value",
+        f"value_{last_year}",
+        "change",
+    ]
+    return csv_text(
+        header,
+        (
             [
                 c["financial_year"],
                 c["procedure"],
                 c["section"],
                 c["category"],
                 c["label"],
-                *("" if v is None else v for v in (c["this_year"], c["last_year"], c["change"])),
+                c["this_year"],
+                c["last_year"],
+                c["change"],
             ]
-        )
-    return buffer.getvalue()
+            for c in cells
+        ),
+    )
 
 
 def _num(value) -> float | None:
@@ -458,6 +458,6 @@ def write(
     html, _, table = render(figures, Suppression(public, settings.suppression_threshold))
     stem = f"annual-report-{slug(figures['year'])}-{slug(procedure)}{'-public' if public else ''}"
     folder = reports_dir(settings)
-    (folder / f"{stem}.html").write_text(html, encoding="utf-8")
-    (folder / f"{stem}.csv").write_text(table, encoding="utf-8")
+    write_atomic(folder / f"{stem}.html", html)
+    write_atomic(folder / f"{stem}.csv", table)
     return [folder / f"{stem}.html", folder / f"{stem}.csv"]

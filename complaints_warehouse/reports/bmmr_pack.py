@@ -25,6 +25,7 @@ from psycopg import sql
 
 from complaints_warehouse import database, integrity
 from complaints_warehouse.database import Connection
+from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.publish import KEY_COLUMNS
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
@@ -853,5 +854,5 @@ def write(
     sup = Suppression(public, settings.suppression_threshold)
     html, _ = render(figures, sup)
     path = reports_dir(settings) / f"bmmr-pack-{figures['month']:%Y-%m}{'-public' if public else ''}.html"
-    path.write_text(html, encoding="utf-8")
+    write_atomic(path, html)
     return [path]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from complaints_warehouse import database
 from complaints_warehouse.database import Connection
+from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
     Suppression,
@@ -392,5 +393,5 @@ def write(
         reports_dir(settings)
         / f"ombudsman-benchmark{'' if name == 'all' else '-' + name}{'-public' if public else ''}.html"
     )
-    path.write_text(html, encoding="utf-8")
+    write_atomic(path, html)
     return [path]

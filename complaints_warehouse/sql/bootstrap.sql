@@ -34,6 +34,12 @@ comment on column audit.load_batches.rows_loaded is
     'Rows accepted: appended to the raw table, or already there unchanged (rows_unchanged, re-read by an overlap window).';
 comment on column audit.load_batches.rows_deleted is
     'Keys the source no longer holds, recorded as tombstone rows (_is_deleted) in the raw table.';
+alter table audit.load_batches add column if not exists rows_purged bigint not null default 0;
+alter table audit.load_batches add column if not exists quarantined_purged bigint not null default 0;
+comment on column audit.load_batches.rows_purged is
+    'Rows of the batch since deleted from its raw table by retention purges (audit.retention_purges): raw rows = rows_loaded - rows_unchanged + rows_deleted - rows_purged.';
+comment on column audit.load_batches.quarantined_purged is
+    'Quarantined rows of the batch since deleted by retention purges: rows kept in quarantine = rows_quarantined - quarantined_purged.';
 
 create table if not exists audit.quarantine (
     quarantine_id   bigserial primary key,
@@ -54,6 +60,24 @@ create table if not exists restricted.quarantine (like audit.quarantine includin
 comment on table restricted.quarantine is 'Rows of personal-data tables that broke the source contract.';
 
 -- How far each source table has been extracted: the next night starts from here, less an overlap.
+-- Columns a source delivered that its contract does not know, from a source whose contract holds personal
+-- data and whose configuration says unknown_columns: restricted (the default drops them). Nobody can tell
+-- what such a column holds, so it is kept here, never in the raw tables' _extra or audit.quarantine, with
+-- the row's case and complainant pseudonym so that retention purges it with the person.
+create table if not exists restricted.unknown_columns (
+    batch_id               bigint not null references audit.load_batches (batch_id),
+    source_system          text not null,
+    table_name             text not null,
+    file_row_number        bigint not null,
+    representation_id      text,
+    complainant_pseudonym  text,
+    columns                jsonb not null,
+    kept_at                timestamptz not null default clock_timestamp(),
+    primary key (batch_id, file_row_number)
+);
+comment on table restricted.unknown_columns is
+    'Values of columns a personal-data source delivered that its contract does not know (unknown_columns: restricted), per delivered row; purged by retention with the complainant.';
+
 create table if not exists audit.source_watermarks (
     source_system   text not null,
     table_name      text not null,

@@ -1354,8 +1354,10 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
 from .versions_entries import ENTRIES as VERSIONS_ENTRIES  # noqa: E402
 
-CATALOGUE = (*CATALOGUE, *VERSIONS_ENTRIES)
+CATALOGUE = (*CATALOGUE, *VERSIONS_ENTRIES, *OPERATIONS_ENTRIES)
+
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"
