@@ -14,19 +14,20 @@ from complaints_warehouse import pipeline, validate
 # The bundled sample: 240 representations (one closes before it was received), 212 stages (one with an
 # unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics,
 # 6 published decisions (one under an authority name the reference data does not know), 3 cases of the
-# council's case-by-case spreadsheets; reference data: 8 authorities, 23 name variants, 5 populations.
+# council's case-by-case spreadsheets; reference data: every English council since 2009 (365), their
+# 1,349 spellings and 317 ONS mid-2022 populations (ingestion/reference/data/SOURCES.md).
 EXPECTED_RAW = {
     "raw_case_system.representations": 239,
     "raw_case_system.stages": 210,
-    "raw_reference.authorities": 8,
-    "raw_reference.authority_names": 23,
-    "raw_reference.population": 5,
+    "raw_reference.authorities": 365,
+    "raw_reference.authority_names": 1349,
+    "raw_reference.population": 317,
     "raw_ombudsman.annual_statistics": 5,
     "raw_ombudsman.decisions": 5,
     "raw_ombudsman.council_cases": 3,
 }
 EXPECTED_QUARANTINE = {"representations": 1, "stages": 2, "decisions": 1}
-EXPECTATIONS = 28
+EXPECTATIONS = 29
 MARTS = ("fct_representations", "fct_ombudsman_annual_statistics", "fct_ombudsman_decisions", "dim_authority")
 
 pytestmark = pytest.mark.slow
