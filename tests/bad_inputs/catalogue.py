@@ -1354,5 +1354,9 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
+
+CATALOGUE = (*CATALOGUE, *OMBUDSMAN_FIGURES_ENTRIES)
+
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"
