@@ -143,6 +143,7 @@ def test_a_published_rate_that_disagrees_with_its_counts_is_flagged_and_gates_on
     assert summary["validation"]["ombudsman_gate"] == "failed"
     assert summary["validation"]["failed"] == []
     assert summary["publication"]["status"] != "refused"
+    assert "Ombudsman benchmark NOT validated (2 of the Ombudsman's own" in pipeline.one_line(summary)
     with database.connect(warehouse) as conn:
         flagged = conn.execute(
             "select authority_year_key, published_uphold_rate_pct, recomputed_uphold_rate_pct "
