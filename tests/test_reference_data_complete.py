@@ -128,3 +128,23 @@ def test_populations_are_the_ons_figures_unrounded_with_their_edition():
         "ONS mid-2022 estimate, UK tables (MYE5), published 2024-03-26, April 2023 boundaries"
     }
     assert "CC BY 4.0" in (DATA / "SOURCES.md").read_text()
+
+
+def test_an_ons_mye5_table_dropped_in_reads_like_mye2(tmp_path):
+    """The table the bundled figures come from (MYE5) can be dropped in for another mid-year too."""
+    from ingestion.reference.population import normalise_mid_year_estimates
+
+    dropped = tmp_path / "mid_year_estimates_2022.csv"
+    dropped.write_text(
+        "Code,Name,Geography,Area (sq km),Estimated Population mid-2022,2022 people per sq. km,"
+        "Estimated Population mid-2011,2011 people per sq. km\n"
+        "E92000001,ENGLAND,Country,130310.4675,57106398,438,53107169,408\n"
+        "E10000025,Oxfordshire,County,2604.9263,738276,283,654791,251\n"
+        "E07000178,Oxford,Non-metropolitan District,45.602700000000006,163257,3580,150245,3295\n"
+    )
+    out = normalise_mid_year_estimates(dropped, 2022, tmp_path / "out")
+    with out.open(newline="") as handle:
+        assert [(r["ons_code"], r["mid_year"], r["population"]) for r in csv.DictReader(handle)] == [
+            ("E10000025", "2022", "738276"),
+            ("E07000178", "2022", "163257"),
+        ]
