@@ -106,13 +106,15 @@ def generated_forms(authority: dict[str, str], royal: bool) -> list[str]:
     """The spellings the Ombudsman and councils use, built from the short name by the authority's type.
 
     Only forms in real use are generated: "X Council" for every council, "X County Council" / "X CC" for
-    counties, "London Borough of X" for London boroughs, "Royal Borough of X" where mySociety lists the
+    counties, "X District Council" for districts, "London Borough of X" for London boroughs, "Royal Borough of X" where mySociety lists the
     authority as a royal borough, "X City" for a "X City Council".
     """
     nice = authority["_nice"]
     forms = [authority["authority_name"], nice, f"{nice} Council"]
     if authority["_type"] == "CTY":
         forms += [f"{nice} County Council", f"{nice} CC"]
+    if authority["_type"] == "NMD":
+        forms += [f"{nice} District Council"]
     if authority["_type"] == "LBO":
         forms += [f"London Borough of {nice}"]
     if royal:
