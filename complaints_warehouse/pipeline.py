@@ -309,7 +309,13 @@ def one_line(summary: dict) -> str:
         f"dbt build {sum(dbt.values())} nodes ok; "
         + (f"freshness warnings: {'; '.join(stale)}; " if stale else "")
         + f"{gx.get('passed', 0)}/{gx.get('evaluated', 0)} expectations passed; "
-        f"BMMR: {summary.get('publication', {}).get('message', 'not published')}; "
+        + (
+            f"Ombudsman benchmark NOT validated ({len(gx.get('ombudsman_failed', []))} of the Ombudsman's "
+            "own expectations failed: figures flagged in marts.fct_ombudsman_annual_statistics); "
+            if gx.get("ombudsman_gate") == "failed"
+            else ""
+        )
+        + f"BMMR: {summary.get('publication', {}).get('message', 'not published')}; "
         f"Data Docs {summary.get('outputs', {}).get('data_docs', '')}"
     )
 

@@ -355,6 +355,12 @@ def _suites():
                     "published_upheld_per_100k, recomputed_upheld_per_100k from {batch} where has_rate_mismatch",
                 ),
                 Rows(
+                    "Every published upheld per 100,000 residents has an ONS population to check it against "
+                    "(none: 'no population')",
+                    "select authority_year_key, population_mid_year, published_upheld_per_100k from {batch} "
+                    "where upheld_per_100k_check = 'no population' and published_upheld_per_100k is not null",
+                ),
+                Rows(
                     "A year with no detailed investigations has no uphold rate, published or recomputed",
                     "select authority_year_key from {batch} where detailed_investigations = 0 "
                     "and (published_uphold_rate_pct is not null or recomputed_uphold_rate_pct is not null)",

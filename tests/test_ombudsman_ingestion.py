@@ -84,21 +84,17 @@ def test_published_headers_and_labels_of_different_years_load_as_one_layout(
     ]
 
 
-def test_unmapped_header_refuses_the_file_naming_the_header(tmp_path, reference, warehouse, sql):
-    path = write(
-        tmp_path, "annual_statistics.csv", f"{HEADER_2023},Cases upheld per councillor\n{OXFORDSHIRE},2\n"
-    )
-    with pytest.raises(RefusedFile) as refused:
-        load_ombudsman(warehouse, tmp_path)
-    assert "unmapped header 'Cases upheld per councillor' (column 10)" in refused.value.problem
-    assert "annual_statistics.yml" in refused.value.problem
-    assert str(path) in str(refused.value)
-    assert sql(
-        "select status, source_file from audit.load_batches where table_name = 'annual_statistics'"
-    ) == [("refused", str(path))]
-    assert sql(
-        "select count(*) from audit.load_batches where source = 'ombudsman' and status = 'loaded'"
-    ) == [(0,)]
+def test_unmapped_header_is_kept_as_published_and_reported_not_refused(tmp_path, reference, warehouse, sql):
+    write(tmp_path, "annual_statistics.csv", f"{HEADER_2023},Cases upheld per councillor\n{OXFORDSHIRE},2\n")
+    result = load_ombudsman(warehouse, tmp_path)["annual_statistics"]
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
+    assert result.extra_columns == ["unmapped_cases_upheld_per_councillor"]
+    assert sql("select status, message from audit.load_batches where table_name = 'annual_statistics'") == [
+        ("loaded", "kept unknown column(s) in _extra: unmapped_cases_upheld_per_councillor")
+    ]
+    assert sql("select _extra, uphold_rate_pct from raw_ombudsman.annual_statistics") == [
+        ({"unmapped_cases_upheld_per_councillor": "2"}, 92)
+    ]
 
 
 def test_unmapped_label_refuses_the_file_naming_the_label(tmp_path, reference, warehouse):
@@ -121,7 +117,9 @@ def test_a_grouped_header_above_the_header_is_refused_naming_it(tmp_path, refere
     grouped = ",,,Decisions,,,Rates,,\n"
     write(tmp_path, "annual_statistics.csv", f"{grouped}{HEADER_2023}\n{OXFORDSHIRE}\n")
     with pytest.raises(
-        RefusedFile, match="unmapped header 'Decisions' \\(column 4\\), 'Rates' \\(column 7\\)"
+        RefusedFile,
+        match="no column for authority_name, financial_year .*unmapped header 'Decisions' \\(column 4\\), "
+        "'Rates' \\(column 7\\)",
     ):
         load_ombudsman(warehouse, tmp_path)
 

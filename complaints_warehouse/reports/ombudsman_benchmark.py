@@ -94,7 +94,7 @@ def gather(conn, authority: str | None = None) -> dict:
     benchmark = rows(
         conn,
         "select authority_name, ons_code, similar_authority_group, financial_year, measure, council_value, "
-        "similar_authority_value, difference, comparison, caveat from marts.ombudsman_benchmark "
+        "similar_authority_value, difference, comparison, recomputation, caveat from marts.ombudsman_benchmark "
         "where authority_name = any(%s) order by authority_name, financial_year, measure",
         (councils,),
     )
@@ -141,12 +141,20 @@ def _year_cell(year: str, caveat: str | None) -> str:
 
 def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
     """The council's figure, with the similar authorities' average and the comparison under it."""
-    if not r or r["council_value"] is None and r["similar_authority_value"] is None:
+    if not r:
         return ["–"]
+    # A flag, never silence: a figure its counts do not reproduce, or that no population can check.
+    flag = {"differs": "differs from its recomputation", "no population": "no population"}.get(
+        r.get("recomputation") or ""
+    )
+    if r["council_value"] is None and r["similar_authority_value"] is None:
+        return ["–" + (f"<br><span class='caveat'>{esc(flag)}</span>" if flag else "")]
     value = esc(show(r["council_value"], kind))
     avg = r["similar_authority_value"]
     under = " · ".join(
-        x for x in (f"avg {show(avg, kind)}" if avg is not None else "", r["comparison"] or "") if x
+        x
+        for x in (f"avg {show(avg, kind)}" if avg is not None else "", r["comparison"] or "", flag or "")
+        if x
     )
     return [value + (f"<br><span class='caveat'>{esc(under)}</span>" if under else "")]
 

@@ -114,6 +114,7 @@ ANNUAL_STATISTICS = TableContract(
         _pct("similar_authority_uphold_rate_pct", "Average uphold rate of similar authorities."),
         _count("compliance_outcomes", "Recommendations whose compliance the Ombudsman recorded."),
         _pct("compliance_rate_pct", "Compliance with the Ombudsman's recommendations, as published."),
+        _pct("similar_authority_compliance_rate_pct", "Average compliance rate of similar authorities."),
         _count("satisfactory_remedies", "Upheld cases the council had already remedied satisfactorily."),
         _pct("satisfactory_remedy_rate_pct", "Satisfactory remedies / upheld, as published."),
         _pct("similar_authority_satisfactory_remedy_rate_pct", "Average of similar authorities."),

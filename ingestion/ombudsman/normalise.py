@@ -4,9 +4,11 @@ The Ombudsman's headers and labels change between years. A versioned mapping fil
 (``mappings/<table>.yml``) lists every accepted variant; this module maps the published layout through
 it and writes the canonical CSV that ``ingestion.copy_loader.load_file`` then checks and loads.
 
-It refuses a whole file (``RefusedFile``) when the layout cannot be read without guessing: an unmapped
-header or label (named in the message), two header rows, a totals row, a workbook with several sheets
-none of which is the statistics. Row-level problems (a percentage above 100, more upheld than
+A published column the mapping does not know is kept, never a reason to refuse the file: it is written
+under its normalised header ("Notes" -> ``unmapped_notes``) and the loader keeps it in ``_extra`` and
+reports it in the batch's message. It refuses a whole file (``RefusedFile``) when the layout cannot be
+read without guessing: an unmapped label (named in the message), two header rows, a totals row, a
+workbook with several sheets none of which is the statistics. Row-level problems (a percentage above 100, more upheld than
 investigated, an unknown authority) are left for the contract's checks, which quarantine the row.
 """
 
@@ -30,6 +32,8 @@ MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 #: Written into every row: which published row it came from, and which mapping read it.
 SOURCE_ROW, MAPPING_VERSION = "source_row", "mapping_version"
 XLSX_MAGIC = b"PK\x03\x04"
+#: A published column the mapping does not know is written as ``unmapped_<its normalised header>``.
+UNMAPPED_PREFIX = "unmapped_"
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ def normalise_file(
         raise RefusedFile(path, "the file is empty (expected a header row)")
     header_row, header = first
     columns = _map_header(path, header, mapping, contract)
+    unmapped = {c for c in columns if c and c.startswith(UNMAPPED_PREFIX)}
     numeric = {c.name for c in contract.columns if c.type in {"integer", "numeric"}}
     dates = {c.name for c in contract.columns if c.type == "date"}
 
@@ -175,35 +180,43 @@ def normalise_file(
         writer = csv.writer(handle)
         writer.writerow([c for c in columns if c] + [SOURCE_ROW, MAPPING_VERSION])
         for number, cells in rows:
-            record = _map_row(path, number, header_row, cells, columns, mapping, numeric, dates)
+            record = _map_row(path, number, header_row, cells, columns, mapping, numeric, dates, unmapped)
             writer.writerow([record[c] for c in columns if c] + [number, mapping.version])
     return out
 
 
 def _map_header(path: Path, header: list[str], mapping: Mapping, contract: TableContract) -> list[str | None]:
     columns: list[str | None] = []
-    unmapped = []
     for position, name in enumerate(header, start=1):
         if not name:
             columns.append(None)  # an unnamed column may only be empty: checked row by row
             continue
         canonical = mapping.headers.get(normalise_header(name))
         if canonical is None:
-            unmapped.append(f"{name!r} (column {position})")
+            # Kept as published under its own name, loaded into _extra and reported; never guessed.
+            kept = f"{UNMAPPED_PREFIX}{normalise_header(name) or f'column_{position}'}"
+            canonical = kept if kept not in columns else f"{kept}_{position}"
         columns.append(canonical)
-    if unmapped:
-        raise RefusedFile(
-            path,
-            f"unmapped header {', '.join(unmapped)}: not a variant known to {mapping.path.name} "
-            f"(version {mapping.version}); add it there if it means a known column",
-        )
     named = [c for c in columns if c]
     doubled = sorted({c for c in named if named.count(c) > 1})
     if doubled:
         raise RefusedFile(path, f"several headers map to the same column: {', '.join(doubled)}")
     missing = [c for c in contract.required_columns if c not in named]
     if missing:
-        raise RefusedFile(path, f"no column for {', '.join(missing)} (found headers: {', '.join(header)})")
+        unknown = [
+            f"{name!r} (column {position})"
+            for position, (name, column) in enumerate(zip(header, columns, strict=True), start=1)
+            if column and column.startswith(UNMAPPED_PREFIX)
+        ]
+        also = (
+            f"; unmapped header {', '.join(unknown)}: not a variant known to {mapping.path.name} "
+            f"(version {mapping.version}), a title or grouped header row above the header?"
+            if unknown
+            else ""
+        )
+        raise RefusedFile(
+            path, f"no column for {', '.join(missing)} (found headers: {', '.join(header)}){also}"
+        )
     return columns
 
 
@@ -216,6 +229,7 @@ def _map_row(
     mapping: Mapping,
     numeric: set[str],
     dates: set[str],
+    unmapped: set[str] = frozenset(),
 ) -> dict[str, str]:
     cells = cells + [""] * (len(columns) - len(cells))
     if len(cells) > len(columns) and any(cells[len(columns) :]):
@@ -232,6 +246,9 @@ def _map_row(
         if column is None:
             if cell:
                 raise RefusedFile(path, f"row {number} has a value ({cell!r}) in a column with no header")
+            continue
+        if column in unmapped:
+            record[column] = cell  # as published
             continue
         record[column] = _map_value(path, number, column, cell, mapping, numeric, dates)
     authority = record.get("authority_name", "")

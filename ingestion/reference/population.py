@@ -2,7 +2,8 @@
 
 The ONS publishes "Mid-year population estimates" (table MYE2, persons) for every local authority of the
 UK; saved as CSV, the table has a few title lines, then a header row with ``Code``, ``Name``,
-``Geography`` and ``All ages`` (then one column per single year of age). This keeps the English
+``Geography`` and ``All ages`` (then one column per single year of age); table MYE5 of the same release
+has ``Estimated Population mid-<year>`` instead, and is read the same way. This keeps the English
 councils' rows (codes E06-E10: unitary, district, metropolitan, London borough and county) and writes
 ``ons_code, mid_year, population, source``, the layout ``ingestion.reference.contract.POPULATION`` loads.
 """
@@ -33,15 +34,20 @@ def normalise_mid_year_estimates(path: Path, mid_year: int, out_dir: Path) -> Pa
         rows = csv.reader(handle)
         for _ in range(HEADER_SEARCH_LINES):
             header = [normalise_header(h) for h in next(rows, [])]
-            if {"code", "all_ages"} <= set(header):
+            # MYE2 persons ("All ages") or MYE5 ("Estimated Population mid-2022") of the same release.
+            total = next(
+                (t for t in ("all_ages", f"estimated_population_mid_{mid_year}") if t in header), None
+            )
+            if "code" in header and total:
                 break
         else:
             raise RefusedFile(
                 path,
                 f"no header row with 'Code' and 'All ages' in the first {HEADER_SEARCH_LINES} lines "
-                "(expected the ONS MYE2 persons table saved as CSV)",
+                f"(expected the ONS MYE2 persons table, or MYE5 with 'Estimated Population mid-{mid_year}', "
+                "saved as CSV)",
             )
-        code_at, total_at = header.index("code"), header.index("all_ages")
+        code_at, total_at = header.index("code"), header.index(total)
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / "population.csv"
         with out.open("w", newline="", encoding="utf-8") as target:

@@ -39,6 +39,8 @@ recomputed as (
         authorities.authority_name as official_name,
         coalesce(authorities.authority_type, matched.authority_type) as similar_authority_group,
         population.population,
+        population.population_source,
+        {{ ombudsman_population_mid_year('matched.financial_year_start') }} as population_mid_year,
         round(100.0 * matched.upheld / nullif(matched.detailed_investigations, 0))
             as recomputed_uphold_rate_pct,
         round(100.0 * matched.satisfactory_remedies / nullif(matched.upheld, 0))
@@ -47,11 +49,12 @@ recomputed as (
     from matched
     inner join authorities
         on matched.ons_code = authorities.ons_code
-    -- The mid-year estimate inside the financial year (mid-2023 for 2023/24).
+    -- Which ONS mid-year "upheld per 100,000 residents" divides by: the var ombudsman_population_mid_year
+    -- (docs/ombudsman-per-100k.md). Left join: a missing population is flagged, never dropped.
     left join population
         on
             matched.ons_code = population.ons_code
-            and matched.financial_year_start = population.mid_year
+            and {{ ombudsman_population_mid_year('matched.financial_year_start') }} = population.mid_year
     where matched.delivery_rank = 1
 ),
 
@@ -89,12 +92,15 @@ final as (
         similar_authority_uphold_rate_pct::numeric as similar_authority_uphold_rate_pct,
         compliance_outcomes::int as compliance_outcomes,
         published_compliance_rate_pct::numeric as published_compliance_rate_pct,
+        similar_authority_compliance_rate_pct::numeric as similar_authority_compliance_rate_pct,
         satisfactory_remedies::int as satisfactory_remedies,
         published_satisfactory_remedy_rate_pct::numeric as published_satisfactory_remedy_rate_pct,
         recomputed_satisfactory_remedy_rate_pct::numeric as recomputed_satisfactory_remedy_rate_pct,
         similar_authority_satisfactory_remedy_rate_pct::numeric
             as similar_authority_satisfactory_remedy_rate_pct,
         population::int as population,
+        population_mid_year::int as population_mid_year,
+        population_source::text as population_source,
         published_upheld_per_100k::numeric as published_upheld_per_100k,
         recomputed_upheld_per_100k::numeric as recomputed_upheld_per_100k,
         similar_authority_upheld_per_100k::numeric as similar_authority_upheld_per_100k,
@@ -106,6 +112,14 @@ final as (
             or published_satisfactory_remedy_rate_pct <> recomputed_satisfactory_remedy_rate_pct
             or published_upheld_per_100k <> recomputed_upheld_per_100k
         )::boolean is true as has_rate_mismatch,
+        -- Per 100,000 residents, checked: never silently empty.
+        (case
+            when population is null then 'no population'
+            when published_upheld_per_100k is null then 'not published'
+            when recomputed_upheld_per_100k is null then 'no upheld count'
+            when published_upheld_per_100k = recomputed_upheld_per_100k then 'matches'
+            else 'differs'
+        end)::text as upheld_per_100k_check,
         (case
             when financial_year = '2020/21'
                 then 'Low year: the Ombudsman paused complaint handling for three months (Covid-19).'

@@ -13,15 +13,24 @@ measures as (
         'uphold_rate_pct' as measure,
         published_uphold_rate_pct as council_value,
         similar_authority_uphold_rate_pct as similar_authority_value,
-        false as higher_is_better
+        false as higher_is_better,
+        (case
+            when published_uphold_rate_pct is null then 'not published'
+            when recomputed_uphold_rate_pct is null then 'no counts'
+            when published_uphold_rate_pct = recomputed_uphold_rate_pct then 'matches'
+            else 'differs'
+        end) as recomputation
     from statistics
     union all
     select
         authority_year_key,
         'compliance_rate_pct' as measure,
         published_compliance_rate_pct as council_value,
-        null::numeric as similar_authority_value,
-        true as higher_is_better
+        similar_authority_compliance_rate_pct as similar_authority_value,
+        true as higher_is_better,
+        -- Compliance outcomes are counted, not which complied: nothing to recompute from.
+        (case when published_compliance_rate_pct is null then 'not published' else 'not recomputed' end)
+            as recomputation
     from statistics
     union all
     select
@@ -29,7 +38,13 @@ measures as (
         'satisfactory_remedy_rate_pct' as measure,
         published_satisfactory_remedy_rate_pct as council_value,
         similar_authority_satisfactory_remedy_rate_pct as similar_authority_value,
-        true as higher_is_better
+        true as higher_is_better,
+        (case
+            when published_satisfactory_remedy_rate_pct is null then 'not published'
+            when recomputed_satisfactory_remedy_rate_pct is null then 'no counts'
+            when published_satisfactory_remedy_rate_pct = recomputed_satisfactory_remedy_rate_pct then 'matches'
+            else 'differs'
+        end) as recomputation
     from statistics
     union all
     select
@@ -37,7 +52,10 @@ measures as (
         'upheld_per_100k' as measure,
         published_upheld_per_100k as council_value,
         similar_authority_upheld_per_100k as similar_authority_value,
-        false as higher_is_better
+        false as higher_is_better,
+        -- 'no population' when no ONS estimate is loaded for the mid-year the rule picks: never silent.
+        (case upheld_per_100k_check when 'no upheld count' then 'no counts' else upheld_per_100k_check end)
+            as recomputation
     from statistics
 ),
 
@@ -59,6 +77,7 @@ final as (
                 then 'better'
             else 'worse'
         end)::text as comparison,
+        measures.recomputation::text as recomputation,
         statistics.caveat::text as caveat
     from measures
     inner join statistics

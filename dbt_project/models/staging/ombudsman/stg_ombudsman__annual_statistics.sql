@@ -37,6 +37,7 @@ renamed as (
         similar_authority_uphold_rate_pct,
         compliance_outcomes::int as compliance_outcomes,
         compliance_rate_pct as published_compliance_rate_pct,
+        similar_authority_compliance_rate_pct,
         satisfactory_remedies::int as satisfactory_remedies,
         satisfactory_remedy_rate_pct as published_satisfactory_remedy_rate_pct,
         similar_authority_satisfactory_remedy_rate_pct,
