@@ -366,6 +366,14 @@ def cli(args, settings: Settings, echo) -> int:
     except ExplainRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    explanation.csv_path = write_month_csv(settings, target, month)
+    try:
+        explanation.csv_path = write_month_csv(settings, target, month)
+    except OSError as exc:  # a read-only or full outputs folder: say which, never a traceback
+        print(
+            f"error: cannot write the month's cases CSV in {settings.outputs_dir / 'reports'}: "
+            f"{exc.strerror or exc} (WAREHOUSE_OUTPUTS_DIR)",
+            file=sys.stderr,
+        )
+        return 2
     echo(format_explanation(explanation, limit=args.limit))
     return 0 if explanation.matches and not explanation.moved else 1
