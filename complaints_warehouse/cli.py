@@ -330,6 +330,13 @@ def cmd_report(args, settings) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args, settings) -> int:
+    """The cases behind a published BMMR figure (see complaints_warehouse.reports.bmmr_explain)."""
+    from complaints_warehouse.reports import bmmr_explain
+
+    return bmmr_explain.cli(args, settings, _echo)
+
+
 def cmd_restatements(args, settings) -> int:
     from complaints_warehouse import pipeline, publish
 
@@ -822,6 +829,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--listen", default="localhost", help="db serve: the address to listen on (default localhost)"
     )
     p.set_defaults(handler=cmd_db)
+
+    p = sub.add_parser(
+        "explain",
+        help="the pseudonymous cases behind a published BMMR figure, and the month's cases CSV",
+        description="List the cases behind one published BMMR figure (a count is the number of its cases, "
+        "a sum of money their amounts, a percentage the ratio of two listed counts) and write every figure of "
+        "the month, case by case, to outputs/reports/bmmr-pack-<month>-cases.csv (internal). Exit 1 when the "
+        "cases no longer add up to the published figure (the marts moved since publication).",
+    )
+    p.add_argument("--month", type=_month, required=True, help="YYYY-MM, a published month")
+    p.add_argument("--measure", required=True, help="a BMMR measure, e.g. complaints_received")
+    p.add_argument("--period", default="month", choices=("month", "financial_year_to_date"))
+    p.add_argument("--directorate", help="one directorate (default: all)")
+    p.add_argument("--procedure", help="one procedure code (default: all)")
+    p.add_argument(
+        "--limit", type=int, default=200, help="cases printed at most (default 200; all in the CSV)"
+    )
+    p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("airflow-run", help="run a DAG end to end through Airflow (airflow dags test)")
     p.add_argument("--dag", default="case_system_nightly", help="the DAG id (default: case_system_nightly)")

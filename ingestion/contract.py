@@ -21,6 +21,10 @@ class Column:
 
     ``pseudonymise``: the value identifies a person; raw tables keep only its pseudonym, in a column named
     ``<name without _id>_pseudonym``. ``keep_original`` keeps the value too (restricted schema only).
+    ``key_as``: when the column is part of the key, rows are keyed by this SQL of its value (``{value}``),
+    not by the value as written: an authority's name resolved to its ONS code, so that every spelling of
+    one authority is one key. The raw table keeps the name as published and, beside it, what it
+    resolved to at load, in ``<name>_resolved`` (the key's column in the current-version index too).
     """
 
     name: str
@@ -33,6 +37,7 @@ class Column:
     pseudonymise: bool = False
     keep_original: bool = False
     description: str = ""
+    key_as: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in SQL_TYPES:
@@ -47,6 +52,13 @@ class Column:
     @property
     def pseudonym_column(self) -> str:
         return self.name.removesuffix("_id") + "_pseudonym"
+
+    @property
+    def key_column(self) -> str:
+        """Its column in the current-version index when it is part of the key."""
+        if self.pseudonymise:
+            return self.pseudonym_column
+        return f"{self.name}_resolved" if self.key_as else self.name
 
 
 @dataclass(frozen=True)
@@ -148,9 +160,12 @@ class TableContract:
                     stored.append((column.name, column.sql_type))
             else:
                 stored.append((column.name, column.sql_type))
+                if column.key_as:
+                    stored.append((column.key_column, "text"))
         return stored
 
     @property
     def stored_key(self) -> list[str]:
-        """The key as stored: a pseudonymised key column is keyed by its pseudonym."""
-        return [self.column(k).pseudonym_column if self.column(k).pseudonymise else k for k in self.key]
+        """The key as stored in the current-version index: a pseudonymised key column is keyed by its
+        pseudonym, a ``key_as`` column by what it resolves to."""
+        return [self.column(k).key_column for k in self.key]

@@ -348,12 +348,27 @@ def analyze_loaded(conn: psycopg.Connection, contract: TableContract) -> None:
 def _settle_batch(
     conn, contract, extract, result, pseudonym_key, progress, reload, before_commit
 ) -> BatchResult:
-    """Skip, load, refuse or fail the open batch ``result``, and write its ledger row accordingly."""
+    """Skip, load, refuse or fail the open batch ``result``, and write its ledger row accordingly.
+
+    Content loaded before is skipped unless the same delivery (the file of the same name, in any folder
+    or format: ``annual_statistics.csv`` or ``.xlsx``) has since been loaded with other content: a file
+    put back as it was (a republication withdrawn) is then the current delivery again, and loads."""
     earlier = (
         conn.execute(
-            "select batch_id from audit.load_batches where source = %s and table_name = %s and source_system = %s "
-            "and file_checksum = %s and status = 'loaded' order by batch_id desc limit 1",
-            (contract.source, contract.name, result.source_system, extract.checksum),
+            "select e.batch_id from audit.load_batches e where e.source = %(source)s "
+            "and e.table_name = %(table)s and e.source_system = %(system)s and e.file_checksum = %(checksum)s "
+            "and e.status = 'loaded' and not exists (select 1 from audit.load_batches l "
+            "where l.source = e.source and l.table_name = e.table_name and l.source_system = e.source_system "
+            "and l.status = 'loaded' and l.batch_id > e.batch_id and l.file_checksum <> e.file_checksum "
+            r"and regexp_replace(l.source_file, '^.*[/\\]|\.[^.]*$', '', 'g') = %(delivery)s) "
+            "order by e.batch_id desc limit 1",
+            {
+                "source": contract.source,
+                "table": contract.name,
+                "system": result.source_system,
+                "checksum": extract.checksum,
+                "delivery": _delivery_name(extract.name),
+            },
         ).fetchone()
         if extract.checksum
         else None
@@ -387,6 +402,12 @@ def _settle_batch(
         _finish(conn, result)
         raise
     return result
+
+
+def _delivery_name(name: str) -> str:
+    """Which delivery a file is, whatever its folder and format: its name less folder and suffix (as
+    ``_settle_batch`` computes it in SQL from the ledger's ``source_file``)."""
+    return re.sub(r"^.*[/\\]|\.[^.]*$", "", name)
 
 
 def _open_batch(
@@ -884,8 +905,8 @@ def _append_accepted(
     )
     stored_columns, stored_values = [], []
     for column in known:
-        if column.pseudonymise:
-            stored_columns.append(column.pseudonym_column)
+        if column.pseudonymise or column.key_as:
+            stored_columns.append(column.key_column)
             stored_values.append(row_checks.stored(column))
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)

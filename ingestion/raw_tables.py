@@ -106,6 +106,16 @@ def ensure_raw_table(conn: psycopg.Connection, contract: TableContract) -> None:
         sql.SQL("{} text not null").format(sql.Identifier(k)) for k in contract.stored_key
     )
     current = current_table(contract)
+    held = conn.execute(
+        "select array_agg(attname::text) from pg_attribute where attrelid = to_regclass(%s) "
+        "and attnum > 0 and not attisdropped",
+        (current.as_string(conn),),
+    ).fetchone()[0]
+    if held and not set(contract.stored_key) <= set(held):
+        # The contract's key changed (e.g. Ombudsman figures keyed by the resolved authority, not the
+        # name as spelled): the index of current versions is rebuilt. It is only an index of the raw
+        # table, so nothing is lost; the next load appends each row it delivers once more.
+        conn.execute(sql.SQL("drop table {}").format(current))
     existed = conn.execute("select to_regclass(%s) is not null", (current.as_string(conn),)).fetchone()[0]
     conn.execute(
         sql.SQL(

@@ -77,10 +77,20 @@ def typed(column: Column) -> sql.Composable:
 
 
 def stored(column: Column) -> sql.Composable:
-    """The value as the raw table stores it: typed, or the pseudonym of it."""
+    """The value as the raw table stores it: typed, or the pseudonym of it; for a ``key_as`` column
+    (only ever read as a key) what the current-version index keys it by."""
     if column.pseudonymise:
         return sql.SQL("audit.pseudonym({})").format(value(column.name))
+    if column.key_as:
+        return key_value(column)
     return typed(column)
+
+
+def key_value(column: Column) -> sql.Composable:
+    """The cell as a key compares it: trimmed, or resolved by the column's ``key_as``."""
+    if column.key_as:
+        return sql.SQL(column.key_as).format(value=value(column.name))
+    return value(column.name)
 
 
 def column_checks(column: Column, required: bool) -> list[sql.Composable]:
@@ -161,7 +171,7 @@ def duplicate_keys(contract: TableContract, rows: sql.Composable) -> sql.Composa
     A hash aggregate finds the (usually no) duplicated keys; only their rows are then looked up, which
     costs far less than a window over every row.
     """
-    keys = sql.SQL(", ").join(value(k) for k in contract.key)
+    keys = sql.SQL(", ").join(key_value(contract.column(k)) for k in contract.key)
     return sql.SQL(
         "select r._row_number from {rows} r where ({keys}) in "
         "(select {keys} from {rows} r group by {keys} having count(*) > 1)"

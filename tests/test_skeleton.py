@@ -146,4 +146,4 @@ def test_the_committed_expectations_are_what_define_py_writes(first_run, tmp_pat
         }
 
     assert suites(tmp_path) == suites(project)
-    assert len(suites(project)) == 7
+    assert len(suites(project)) == 8

@@ -27,6 +27,21 @@ DECISIONS = (
 #: The same key the reference data matches on: case, spacing and "&" vs "and" do not matter.
 NAME_KEY_SQL = "lower(regexp_replace(replace(btrim({name}), '&', 'and'), '\\s+', ' ', 'g'))"
 
+#: The authority a published name means: the ONS code of its latest entry in the reference list of names
+#: and variants (the name's own key when it is not listed: such a row is quarantined anyway). Rows are
+#: keyed by it, so a republished file that spells an authority differently ("Worcestershire CC") replaces
+#: the earlier figures of that authority and year instead of standing beside them. The reference columns
+#: are renamed so that {value} can only mean the row being keyed.
+RESOLVED_AUTHORITY_SQL = (
+    "coalesce((select n.code from (select authority_name as variant, ons_code as code, "
+    "_batch_id as batch, _row_number as rn, _is_deleted as deleted "
+    "from raw_reference.authority_names) n where not n.deleted "
+    r"and lower(regexp_replace(replace(btrim(n.variant), '&', 'and'), '\s+', ' ', 'g')) "
+    r"= lower(regexp_replace(replace(btrim({value}), '&', 'and'), '\s+', ' ', 'g')) "
+    "order by n.batch desc, n.rn desc nulls first limit 1), "
+    r"lower(regexp_replace(replace(btrim({value}), '&', 'and'), '\s+', ' ', 'g')))"
+)
+
 UNMATCHED_AUTHORITY = RowRule(
     "authority not in the reference list of authorities and their name variants "
     "(ingestion/reference/data/authority_names.csv)",
@@ -96,7 +111,7 @@ ANNUAL_STATISTICS = TableContract(
     description="The Ombudsman's published annual statistics, one row per council and financial year.",
     key=("authority_name", "financial_year"),
     columns=(
-        Column("authority_name", required=True),
+        Column("authority_name", required=True, key_as=RESOLVED_AUTHORITY_SQL),
         Column("authority_type", codes=AUTHORITY_TYPES),
         Column("financial_year", required=True, description='April to March, written "2023/24".'),
         *RECEIVED,

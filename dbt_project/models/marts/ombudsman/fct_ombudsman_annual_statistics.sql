@@ -8,10 +8,6 @@ statistics as (
     select * from {{ ref('stg_ombudsman__annual_statistics') }}
 ),
 
-names as (
-    select * from {{ ref('stg_reference__authority_names') }}
-),
-
 authorities as (
     select * from {{ ref('stg_reference__authorities') }}
 ),
@@ -20,17 +16,11 @@ population as (
     select * from {{ ref('stg_reference__population') }}
 ),
 
+-- Staging already holds one row per authority and year (the latest delivery, whatever its spelling).
 matched as (
-    select
-        statistics.*,
-        names.ons_code,
-        -- Two published names of one authority for one year: the later delivery wins.
-        row_number() over (
-            partition by names.ons_code, statistics.financial_year order by statistics.batch_id desc
-        ) as delivery_rank
+    select statistics.*
     from statistics
-    inner join names
-        on statistics.authority_name_key = names.authority_name_key
+    where statistics.ons_code is not null
 ),
 
 recomputed as (
@@ -55,7 +45,6 @@ recomputed as (
         on
             matched.ons_code = population.ons_code
             and {{ ombudsman_population_mid_year('matched.financial_year_start') }} = population.mid_year
-    where matched.delivery_rank = 1
 ),
 
 final as (

@@ -1,13 +1,39 @@
--- The latest delivered version of each council-year's published Ombudsman statistics.
+-- The latest delivered version of each council-year's published Ombudsman statistics, keyed by the
+-- authority the published name resolves to (its ONS code, through the reference names and variants),
+-- not by the name as spelled: a republished file that writes "Worcestershire CC" replaces the figures
+-- it had published as "Worcestershire County Council" for that year (as the loader keys them).
 with
 
+names as (
+    select * from {{ ref('stg_reference__authority_names') }}
+),
+
+versions as (
+    select
+        statistics.*,
+        names.ons_code,
+        coalesce(names.ons_code, {{ authority_name_key('statistics.authority_name') }}) as authority_key,
+        row_number() over (
+            partition by
+                statistics._source_system,
+                coalesce(names.ons_code, {{ authority_name_key('statistics.authority_name') }}),
+                statistics.financial_year
+            order by statistics._batch_id desc, statistics._row_number desc nulls first
+        ) as version_rank
+    from {{ source('ombudsman', 'annual_statistics') }} as statistics
+    left join names
+        on {{ authority_name_key('statistics.authority_name') }} = names.authority_name_key
+),
+
 source as (
-    {{ latest_versions(source('ombudsman', 'annual_statistics'), ['authority_name', 'financial_year']) }}
+    select * from versions
+    where version_rank = 1 and not _is_deleted
 ),
 
 renamed as (
     select
-        authority_name || ' ' || financial_year as authority_year_key,
+        authority_key || ' ' || financial_year as authority_year_key,
+        ons_code,
         authority_name,
         {{ authority_name_key('authority_name') }} as authority_name_key,
         authority_type,

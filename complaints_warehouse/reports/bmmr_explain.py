@@ -1,0 +1,379 @@
+"""``complaints-warehouse explain``: the cases behind a published BMMR figure.
+
+A figure of a published month (a measure, a period, and optionally a directorate and a procedure, as the
+BMMR rows have them) is compared with the cases ``marts.bmmr_figure_cases`` lists for it: a count is the
+number of its cases, a sum of money the sum of their amounts, a percentage the ratio of two counts whose
+cases are both listed (numerator and denominator). Cases are named by their pseudonymous reference only.
+
+The figure compared is the *published* one (``published.bmmr_figures``, the month's latest version). The
+cases are today's marts: when the marts have moved since publication (a late correction), the listing
+says so and by how much, and the exit code is 1. Every figure of the month (both published periods, every
+measure) is also written, case by case, to ``outputs/reports/bmmr-pack-<month>-cases.csv`` beside the
+pack: an internal file (pseudonymous case references; not for publication).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from psycopg import sql
+
+from complaints_warehouse import database
+from complaints_warehouse.database import Connection
+from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
+from complaints_warehouse.settings import Settings
+
+#: Percentages: (numerator, denominator), each a count whose cases are listed.
+RATIOS = {
+    **{
+        f"stage_{n}_within_timescale_pct": (f"stage_{n}_within_timescale", f"stage_{n}_responded")
+        for n in range(4)
+    },
+    "escalation_rate_stage_1_to_2_pct": ("stage_2_escalations", "stage_1_responded"),
+}
+#: Sums of money: their cases are listed with the amount each contributes.
+AMOUNTS = ("financial_remedies_gbp", "payments_gbp")
+CSV_COLUMNS = (
+    "report_month",
+    "period",
+    "directorate",
+    "procedure_code",
+    "measure",
+    "case_reference",
+    "event",
+    "event_key",
+    "event_month",
+    "value",
+)
+
+
+class ExplainRefused(ValueError):
+    """The figure asked about is not one the month published (unknown measure, period or cell)."""
+
+
+@dataclass
+class Explanation:
+    month: date
+    version: int
+    measure: str
+    period: str
+    directorate: str | None
+    procedure_code: str | None
+    kind: str  # count | amount | ratio
+    published: Decimal | None
+    from_cases: Decimal | None
+    marts: Decimal | None
+    cases: list[dict] = field(default_factory=list)
+    csv_path: Path | None = None
+
+    @property
+    def matches(self) -> bool:
+        return self.published == self.from_cases
+
+    @property
+    def moved(self) -> bool:
+        """The marts no longer hold the published figure (a late correction since publication)."""
+        return self.marts != self.published
+
+
+def _ratio(numerator, denominator) -> Decimal | None:
+    if numerator is None or not denominator:
+        return None
+    return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.1"))
+
+
+def _published_version(conn, month: date) -> int:
+    found = conn.execute(
+        "select max(version) from published.bmmr_publications where report_month = %s", (month,)
+    ).fetchone()[0]
+    if found is None:
+        raise ReportUnavailable(
+            f"{month:%Y-%m} has not been published: explain traces published figures only. Publish it with "
+            f"`complaints-warehouse publish --month {month:%Y-%m}`."
+        )
+    return found
+
+
+def _published_sum(conn, measure: str, scope: dict) -> Decimal | None:
+    """The published figure, summed over the selected cells (None when no cell was published)."""
+    total, cells = conn.execute(
+        "select sum(value), count(*) from published.bmmr_figures where report_month = %(month)s "
+        "and version = %(version)s and measure = %(measure)s and period = %(period)s"
+        " and (%(directorate)s::text is null or directorate = %(directorate)s)"
+        " and (%(procedure)s::text is null or procedure_code = %(procedure)s)",
+        {**scope, "measure": measure},
+    ).fetchone()
+    return (Decimal(total) if total is not None else Decimal(0)) if cells else None
+
+
+def _marts_sum(conn, measure: str, scope: dict) -> Decimal | None:
+    """The same figure in today's marts.bmmr_monthly (``measure`` is a published measure's name, checked
+    against the published figures before it is used as a column)."""
+    total, cells = conn.execute(
+        sql.SQL(
+            "select sum({}), count(*) from marts.bmmr_monthly where report_month = %(month)s "
+            "and period = %(period)s"
+            " and (%(directorate)s::text is null or directorate = %(directorate)s)"
+            " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
+        ).format(sql.Identifier(measure)),
+        scope,
+    ).fetchone()
+    return (Decimal(total) if total is not None else Decimal(0)) if cells else None
+
+
+def explain(
+    target: Connection,
+    month: date,
+    measure: str,
+    *,
+    period: str = "month",
+    directorate: str | None = None,
+    procedure: str | None = None,
+) -> Explanation:
+    """The published figure and the cases behind it; raises ``ReportUnavailable`` for a month not
+    published and ``ExplainRefused`` for a figure the month did not publish."""
+    with database.connect(target, purpose="explain") as conn:
+        version = _published_version(conn, month)
+        published_measures = [
+            r[0]
+            for r in conn.execute(
+                "select distinct measure from published.bmmr_figures where report_month = %s and version = %s "
+                "order by 1",
+                (month, version),
+            )
+        ]
+        if measure not in published_measures:
+            raise ExplainRefused(
+                f"{measure!r} is not a published BMMR measure of {month:%Y-%m}; published measures: "
+                f"{', '.join(published_measures)}"
+            )
+        scope = {
+            "month": month,
+            "version": version,
+            "period": period,
+            "directorate": directorate,
+            "procedure": procedure,
+        }
+        cells = conn.execute(
+            "select count(*) from published.bmmr_figures where report_month = %(month)s "
+            "and version = %(version)s and measure = %(measure)s and period = %(period)s"
+            " and (%(directorate)s::text is null or directorate = %(directorate)s)"
+            " and (%(procedure)s::text is null or procedure_code = %(procedure)s)",
+            {**scope, "measure": measure},
+        ).fetchone()[0]
+        if not cells:
+            periods = [
+                r[0]
+                for r in conn.execute(
+                    "select distinct period from published.bmmr_figures where report_month = %s and version = %s",
+                    (month, version),
+                )
+            ]
+            raise ExplainRefused(
+                f"{month:%Y-%m} version {version} published no {measure} for period {period}"
+                f"{f', directorate {directorate!r}' if directorate else ''}"
+                f"{f', procedure {procedure!r}' if procedure else ''} (published periods: "
+                f"{', '.join(sorted(periods))}; see the BMMR rows for directorates and procedures)"
+            )
+
+        def figure(name: str, source: str) -> Decimal | None:
+            return (
+                _published_sum(conn, name, scope) if source == "published" else _marts_sum(conn, name, scope)
+            )
+
+        def cases_of(names: list[str]) -> list[dict]:
+            return rows(
+                conn,
+                "select report_month, period, directorate, procedure_code, measure, case_reference, event, "
+                "event_key, event_month, value from marts.bmmr_figure_cases "
+                "where report_month = %(month)s and period = %(period)s and measure = any(%(names)s)"
+                " and (%(directorate)s::text is null or directorate = %(directorate)s)"
+                " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
+                " order by measure, event_month, case_reference, event_key",
+                {**scope, "names": names},
+            )
+
+        if measure in RATIOS:
+            numerator, denominator = RATIOS[measure]
+            cases = cases_of([numerator, denominator])
+            counted = {
+                name: Decimal(sum(1 for c in cases if c["measure"] == name))
+                for name in (numerator, denominator)
+            }
+            published = _ratio(figure(numerator, "published"), figure(denominator, "published"))
+            marts = _ratio(figure(numerator, "marts"), figure(denominator, "marts"))
+            from_cases = _ratio(counted[numerator], counted[denominator])
+            kind = "ratio"
+        else:
+            cases = cases_of([measure])
+            kind = "amount" if measure in AMOUNTS else "count"
+            published, marts = figure(measure, "published"), figure(measure, "marts")
+            from_cases = (
+                sum((Decimal(c["value"] or 0) for c in cases), Decimal(0))
+                if kind == "amount"
+                else Decimal(len(cases))
+            )
+            if kind == "amount" and marts is None:
+                from_cases = None
+        return Explanation(
+            month, version, measure, period, directorate, procedure, kind, published, from_cases, marts, cases
+        )
+
+
+def write_month_csv(settings: Settings, target: Connection, month: date) -> Path:
+    """Every published figure of ``month``, case by case, to ``bmmr-pack-<month>-cases.csv`` beside the
+    pack (written whole to a temporary file, then renamed: never half a file)."""
+    folder = reports_dir(settings)
+    path = folder / f"bmmr-pack-{month:%Y-%m}-cases.csv"
+    with database.connect(target, purpose="explain") as conn:
+        version = _published_version(conn, month)
+        cur = conn.execute(
+            "select c.report_month, c.period, c.directorate, c.procedure_code, c.measure, c.case_reference, "
+            "c.event, c.event_key, c.event_month, c.value from marts.bmmr_figure_cases c "
+            "where c.report_month = %s and exists (select 1 from published.bmmr_figures p "
+            "where p.report_month = c.report_month and p.version = %s and p.period = c.period "
+            "and p.directorate = c.directorate and p.procedure_code = c.procedure_code and p.measure = c.measure) "
+            "order by c.period, c.directorate, c.procedure_code, c.measure, c.event_month, c.case_reference, "
+            "c.event_key",
+            (month, version),
+        )
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        try:
+            with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(CSV_COLUMNS)
+                for record in cur:
+                    writer.writerow([_cell(v) for v in record])
+            os.chmod(temporary, 0o600)  # internal: case references are not for publication
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return path
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + - @ is neutralised (no formula runs)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def format_explanation(e: Explanation, limit: int | None = None) -> str:
+    where = ", ".join(
+        [
+            f"directorate {e.directorate}" if e.directorate else "all directorates",
+            f"procedure {e.procedure_code}" if e.procedure_code else "all procedures",
+        ]
+    )
+    lines = [f"BMMR {e.month:%Y-%m} (published version {e.version}): {e.measure}, {e.period}, {where}"]
+    if e.kind == "ratio":
+        numerator, denominator = RATIOS[e.measure]
+        counts = {n: sum(1 for c in e.cases if c["measure"] == n) for n in (numerator, denominator)}
+        lines.append(
+            f"A percentage: {numerator} / {denominator}; its cases: {counts[numerator]} of {counts[denominator]} "
+            f"-> {_show(e.from_cases)}%"
+        )
+    lines.append(f"Published figure: {_show(e.published)}")
+    lines.append(
+        f"From its {len(e.cases)} case row(s): {_show(e.from_cases)}"
+        + (" -- equals the published figure" if e.matches else " -- DIFFERS from the published figure")
+    )
+    if e.moved:
+        lines.append(
+            f"The marts have moved since publication: published {_show(e.published)}, the marts now say "
+            f"{_show(e.marts)}. The cases listed are today's marts; see `complaints-warehouse restatements` "
+            "and publish again to restate the month."
+        )
+    lines.append("")
+    lines.append(
+        "\t".join(
+            (
+                "case_reference",
+                "event",
+                "event_key",
+                "event_month",
+                "directorate",
+                "procedure_code",
+                "measure",
+                "value",
+            )
+        )
+    )
+    shown = e.cases if limit is None else e.cases[:limit]
+    for c in shown:
+        lines.append(
+            "\t".join(
+                _cell(v)
+                for v in (
+                    c["case_reference"],
+                    c["event"],
+                    c["event_key"],
+                    f"{c['event_month']:%Y-%m}",
+                    c["directorate"],
+                    c["procedure_code"],
+                    c["measure"],
+                    _show(c["value"]),
+                )
+            )
+        )
+    if len(shown) < len(e.cases):
+        lines.append(f"... and {len(e.cases) - len(shown)} more (all in the CSV)")
+    if e.csv_path:
+        lines.append(f"CSV (internal, every figure of the month): {e.csv_path}")
+    return "\n".join(lines)
+
+
+def _show(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal):
+        value = value.normalize() if value == value.to_integral_value() else value
+        return f"{value:f}"
+    return str(value)
+
+
+def cli(args, settings: Settings, echo) -> int:
+    """``complaints-warehouse explain``: 0 when the cases add up to the published figure, 1 when they do
+    not (the marts moved since publication) or the month is not published, 2 for a figure the month did
+    not publish."""
+    from complaints_warehouse import pipeline
+
+    month = date.fromisoformat(f"{args.month}-01")
+    target = pipeline.prepare(settings)
+    try:
+        explanation = explain(
+            target,
+            month,
+            args.measure,
+            period=args.period,
+            directorate=args.directorate,
+            procedure=args.procedure,
+        )
+    except ReportUnavailable as exc:
+        echo(f"Not explained: {exc}")
+        return 1
+    except ExplainRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        explanation.csv_path = write_month_csv(settings, target, month)
+    except OSError as exc:  # a read-only or full outputs folder: say which, never a traceback
+        print(
+            f"error: cannot write the month's cases CSV in {settings.outputs_dir / 'reports'}: "
+            f"{exc.strerror or exc} (WAREHOUSE_OUTPUTS_DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    echo(format_explanation(explanation, limit=args.limit))
+    return 0 if explanation.matches and not explanation.moved else 1
