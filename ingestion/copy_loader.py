@@ -32,6 +32,8 @@ from ingestion.raw_tables import (
     ensure_raw_table,
     raw_table,
 )
+from ingestion.value_formats import DEFAULT as DEFAULT_FORMATS
+from ingestion.value_formats import ValueFormats
 
 #: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
@@ -85,6 +87,8 @@ class Extract:
     window_end: datetime | None = None
     present_keys: Callable[[], Iterator[bytes]] | None = None
     code_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: How the extract writes its dates and timestamps (its source's declaration; ISO 8601 by default).
+    formats: ValueFormats = DEFAULT_FORMATS
 
 
 @dataclass
@@ -229,6 +233,7 @@ def load_file(
     renames: dict[str, str] | None = None,
     code_maps: dict[str, dict[str, str]] | None = None,
     source_file: Path | None = None,
+    formats: ValueFormats | None = None,
     **kwargs,
 ) -> BatchResult:
     """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused.
@@ -239,6 +244,7 @@ def load_file(
     try:
         extract = file_extract(path, contract, renames)
         extract.code_maps = code_maps or {}
+        extract.formats = formats or DEFAULT_FORMATS
         if source_file is not None:
             extract.name = str(source_file)
     except RefusedFile as exc:
@@ -309,8 +315,10 @@ def _settle_batch(
         with conn.transaction():
             # Landing and checking happen in temporary tables and sorts: give them memory, not disk.
             # (temp_buffers only takes effect before the session's first temporary table.)
+            # Dates written as text (the current-version keys) in ISO whatever the server's DateStyle.
             conn.execute(
-                "select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true)"
+                "select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true), "
+                "set_config('DateStyle', 'ISO, YMD', true)"
             )
             if pseudonym_key:
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
@@ -481,7 +489,7 @@ def _load_batch(
     known = [c for c in contract.columns if c.name in header]
     result.extra_columns = [h for h in header if h not in {c.name for c in contract.columns}]
     undecodable = _temp_table_exists(conn, "undecodable")
-    _reject_rows(conn, contract, header, undecodable)
+    _reject_rows(conn, contract, header, undecodable, extract.formats)
 
     params = {"batch": result.batch_id, "system": result.source_system}
     # A source system's first load of a table (every key new) skips the work of recognising rows
@@ -491,7 +499,7 @@ def _load_batch(
         (result.source_system,),
     ).fetchone()[0]
     accepted, inserted, result.content_checksum = _append_accepted(
-        conn, contract, header, known, params, first_load
+        conn, contract, header, known, params, first_load, extract.formats
     )
     result.rows_loaded = accepted
     result.rows_unchanged = accepted - inserted
@@ -534,7 +542,11 @@ def _load_batch(
 
 
 def _reject_rows(
-    conn: psycopg.Connection, contract: TableContract, header: list[str], undecodable: bool
+    conn: psycopg.Connection,
+    contract: TableContract,
+    header: list[str],
+    undecodable: bool,
+    formats: ValueFormats = DEFAULT_FORMATS,
 ) -> None:
     """Fill ``rejected`` with every landed row that breaks its contract and all its reasons: the row
     checks, then duplicate keys, then (after both) the batch rules, which compare only the rows left."""
@@ -547,8 +559,8 @@ def _reject_rows(
             "select _row_number, array_remove(array[{checks}]::text[], null) as _reasons "
             "from {prepared} p offset 0) r where cardinality(_reasons) > 0"
         ).format(
-            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header)),
-            prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
+            checks=sql.SQL(", ").join(row_checks.row_checks(contract, header, formats)),
+            prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing"), formats),
         )
     )
     _add_reason(
@@ -567,7 +579,7 @@ def _reject_rows(
                 "(select * from landing l where not exists "
                 "(select 1 from rejected rj where rj._row_number = l._row_number)) as clean"
             )
-            _add_reason(conn, rule.reason, row_checks.batch_rule_query(contract, rule, clean))
+            _add_reason(conn, rule.reason, row_checks.batch_rule_query(contract, rule, clean, formats))
 
 
 def _add_reason(conn: psycopg.Connection, reason: str, offenders: sql.Composable) -> None:
@@ -588,6 +600,7 @@ def _append_accepted(
     known: list,
     params: dict,
     first_load: bool,
+    formats: ValueFormats = DEFAULT_FORMATS,
 ) -> tuple[int, int, str]:
     """Append the batch's accepted rows to the raw table (less those already there, unchanged) and
     point their keys' current versions at them, in one statement; return (rows accepted, rows
@@ -598,7 +611,7 @@ def _append_accepted(
     on a source system's first load into an empty current table.
     """
     keys = contract.stored_key
-    key_values = [row_checks.stored(contract.column(k)) for k in contract.key]
+    key_values = [row_checks.stored(contract.column(k), formats) for k in contract.key]
     same_key = sql.SQL(" and ").join(
         sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
         for i, stored_key in enumerate(keys)
@@ -622,10 +635,10 @@ def _append_accepted(
     for column in known:
         if column.pseudonymise:
             stored_columns.append(column.pseudonym_column)
-            stored_values.append(row_checks.stored(column))
+            stored_values.append(row_checks.stored(column, formats))
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)
-            stored_values.append(row_checks.typed(column))
+            stored_values.append(row_checks.typed(column, formats))
     returned_keys = sql.SQL(", ").join(
         sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
         for i, k in enumerate(keys)
@@ -758,10 +771,10 @@ def _record_deletions(
         None,
         None,
     )
+    # Each key read as the rows' keys were (the same format), so that a key is the same key however
+    # the source writes it.
     present = sql.SQL(", ").join(
-        row_checks.stored(contract.column(k))
-        if contract.column(k).pseudonymise
-        else sql.SQL("btrim({})").format(sql.Identifier(k))
+        sql.SQL("coalesce({}::text, '')").format(row_checks.stored(contract.column(k), extract.formats))
         for k in contract.key
     )
     gone = sql.SQL(

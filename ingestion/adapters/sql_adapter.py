@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ingestion.copy_loader import CHUNK_BYTES, Extract, RefusedFile
 from ingestion.source_config import SourceConfig, TableMapping
+from ingestion.value_formats import ISO_DATE, ISO_TIMESTAMP, ValueFormats
 
 
 def engine_for(config: SourceConfig) -> sa.Engine:
@@ -93,28 +96,52 @@ def table_extract(
     if detect_deletions and mapping.detect_deletions:
         expressions = contract_columns(table, mapping, config)
         key_query = sa.select(*[expressions[k] for k in mapping.contract.key])
-        keys = _streamer(engine, key_query, list(mapping.contract.key))
+        keys = _streamer(engine, key_query, list(mapping.contract.key), mapping.formats.time_zone)
     return Extract(
         name=f"{config.source_system}:{mapping.source}",
         header=header,
-        chunks=_streamer(engine, query, header),
+        chunks=_streamer(engine, query, header, mapping.formats.time_zone),
         window_start=since,
         window_end=until,
         present_keys=keys,
+        formats=extract_formats(table, mapping),
     )
 
 
-def _streamer(engine: sa.Engine, query: sa.Select, header: list[str]):
+def extract_formats(table: sa.Table, mapping: TableMapping) -> ValueFormats:
+    """The table's declared formats, except for the source's own date and timestamp columns: the
+    extract writes those itself, in ISO 8601 (a declared format is for dates kept as text)."""
+    typed = {}
+    for column in mapping.contract.columns:
+        source = table.c.get(mapping.source_column(column.name))
+        if column.type in ("date", "timestamp") and source is not None:
+            if isinstance(source.type, sa.DateTime):
+                typed[column.name] = ISO_TIMESTAMP if column.type == "timestamp" else ISO_DATE
+            elif isinstance(source.type, sa.Date):
+                typed[column.name] = ISO_DATE if column.type == "date" else ISO_TIMESTAMP
+    return mapping.formats.with_columns(typed)
+
+
+def _streamer(engine: sa.Engine, query: sa.Select, header: list[str], time_zone: str):
     if engine.dialect.name == "postgresql":
-        return lambda: _copy_out(engine, query)
+        return lambda: _copy_out(engine, query, time_zone)
     return lambda: _rows_out(engine, query, header)
 
 
-def _copy_out(engine: sa.Engine, query: sa.Select) -> Iterator[bytes]:
-    """PostgreSQL source: the server writes the CSV itself (COPY TO STDOUT)."""
+def _copy_out(engine: sa.Engine, query: sa.Select, time_zone: str) -> Iterator[bytes]:
+    """PostgreSQL source: the server writes the CSV itself (COPY TO STDOUT).
+
+    Its session writes dates in ISO 8601 whatever the source server's DateStyle, and compares its
+    timestamps without time zone with the window in the source's declared time zone, the zone the
+    loader reads them in."""
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     raw = engine.raw_connection()
     try:
+        with raw.cursor() as cur:
+            cur.execute(
+                "select set_config('DateStyle', 'ISO, YMD', false), set_config('TimeZone', %s, false)",
+                (time_zone,),
+            )
         with (
             raw.cursor() as cur,
             cur.copy(f"copy ({compiled}) to stdout with (format csv, header true)") as copy,
@@ -137,11 +164,25 @@ def _rows_out(engine: sa.Engine, query: sa.Select, header: list[str]) -> Iterato
     writer.writerow(header)
     with engine.connect() as conn:
         for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(query):
-            writer.writerow(
-                ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row]
-            )
+            writer.writerow([_text(v) for v in row])
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _text(value: object) -> str:
+    """A driver's value as the contract reads it: ISO 8601 dates and times, plain decimals (never
+    ``1E+2`` or a float's ``1e-05``), true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        value = Decimal(repr(value)) if math.isfinite(value) else value
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
