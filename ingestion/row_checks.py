@@ -165,7 +165,8 @@ def column_checks(column: Column, required: bool, formats: ValueFormats = DEFAUL
 def _all_valid(columns: list[Column]) -> sql.Composable:
     return sql.SQL(" and ").join(
         sql.SQL("{v} is not null and {ok}").format(
-            v=sql.Identifier(c.name), ok=validity_flag(c.name, c.sql_type)
+            v=sql.Identifier(c.name),
+            ok=validity_flag(c.name, c.sql_type) if c.type != "text" else sql.SQL("true"),
         )
         for c in columns
     )

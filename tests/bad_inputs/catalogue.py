@@ -1354,5 +1354,9 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .values_entries import ENTRIES as VALUES_ENTRIES  # noqa: E402  (values read as declared: A1, A2, A7)
+
+CATALOGUE = (*CATALOGUE, *VALUES_ENTRIES)
+
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"
