@@ -96,11 +96,11 @@ def table_extract(
     if detect_deletions and mapping.detect_deletions:
         expressions = contract_columns(table, mapping, config)
         key_query = sa.select(*[expressions[k] for k in mapping.contract.key])
-        keys = _streamer(engine, key_query, list(mapping.contract.key), mapping.formats.time_zone)
+        keys = _streamer(engine, key_query, list(mapping.contract.key))
     return Extract(
         name=f"{config.source_system}:{mapping.source}",
         header=header,
-        chunks=_streamer(engine, query, header, mapping.formats.time_zone),
+        chunks=_streamer(engine, query, header),
         window_start=since,
         window_end=until,
         present_keys=keys,
@@ -122,25 +122,25 @@ def extract_formats(table: sa.Table, mapping: TableMapping) -> ValueFormats:
     return mapping.formats.with_columns(typed)
 
 
-def _streamer(engine: sa.Engine, query: sa.Select, header: list[str], time_zone: str):
+def _streamer(engine: sa.Engine, query: sa.Select, header: list[str]):
     if engine.dialect.name == "postgresql":
-        return lambda: _copy_out(engine, query, time_zone)
+        return lambda: _copy_out(engine, query)
     return lambda: _rows_out(engine, query, header)
 
 
-def _copy_out(engine: sa.Engine, query: sa.Select, time_zone: str) -> Iterator[bytes]:
+def _copy_out(engine: sa.Engine, query: sa.Select) -> Iterator[bytes]:
     """PostgreSQL source: the server writes the CSV itself (COPY TO STDOUT).
 
-    Its session writes dates in ISO 8601 whatever the source server's DateStyle, and compares its
-    timestamps without time zone with the window in the source's declared time zone, the zone the
-    loader reads them in."""
+    Its session writes dates in ISO 8601 and instants in UTC (``+00``) whatever the source server's
+    DateStyle and TimeZone, so the same rows are always the same text (their hash finds them unchanged).
+    Its timestamps without time zone are written as they are, wall-clock times the loader reads in the
+    source's declared time zone; the extraction window compares them as UTC, which the overlap covers."""
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:
             cur.execute(
-                "select set_config('DateStyle', 'ISO, YMD', false), set_config('TimeZone', %s, false)",
-                (time_zone,),
+                "select set_config('DateStyle', 'ISO, YMD', false), set_config('TimeZone', 'UTC', false)"
             )
         with (
             raw.cursor() as cur,
