@@ -635,10 +635,10 @@ def _append_accepted(
     for column in known:
         if column.pseudonymise:
             stored_columns.append(column.pseudonym_column)
-            stored_values.append(row_checks.stored(column, formats))
+            stored_values.append(row_checks.stored(column, formats, checked=True))
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)
-            stored_values.append(row_checks.typed(column, formats))
+            stored_values.append(row_checks.typed(column, formats, checked=True))
     returned_keys = sql.SQL(", ").join(
         sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
         for i, k in enumerate(keys)

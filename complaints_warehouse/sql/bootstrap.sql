@@ -225,6 +225,29 @@ begin
 end
 $$;
 
+-- Whether an ISO 8601 timestamp (its form already checked) is one: a day of the calendar, hours to 23,
+-- minutes and seconds to 59, an offset within 15 hours.
+do $$
+begin
+    if current_setting('server_version_num')::int >= 160000 then
+        execute $f$
+            create or replace function audit.is_iso_timestamp(iso text) returns boolean
+            language sql stable parallel safe
+            as 'select pg_input_is_valid(iso, ''timestamptz'')'
+        $f$;
+    else
+        execute $f$
+            create or replace function audit.is_iso_timestamp(iso text) returns boolean
+            language sql immutable parallel safe
+            as $body$ select audit.is_iso_date(left(iso, 10)) and (length(iso) <= 10 or (
+                substr(iso, 12, 2) <= '23' collate "C" and substr(iso, 15, 2) <= '59' collate "C"
+                and (substr(iso, 17, 1) <> ':' or substr(iso, 18, 2) <= '59' collate "C")
+                and coalesce(substring(substr(iso, 17) from '[+-]([0-9]{2})'), '00') <= '15' collate "C")) $body$
+        $f$;
+    end if;
+end
+$$;
+
 -- Excel's serial day numbers (its 1900 date system): 1 is 1900-01-01; 60 is the 29 February 1900 Excel
 -- believes in, which never was; 2958465 is 9999-12-31.
 create or replace function audit.excel_serial_date(serial int) returns date
@@ -234,44 +257,69 @@ as $$
                 when serial between 61 and 2958465 then date '1899-12-30' + serial end
 $$;
 
-create or replace function audit.parse_date(value text, format text) returns date
+-- The readers in two parts: *_from_checked converts a value whose form its parse_* has checked (the
+-- loader stores a row's values with it once the row has passed its checks, rather than test every
+-- value's form a second time); parse_* checks the form and then converts with the same function, so
+-- what is checked is exactly what is stored.
+create or replace function audit.date_from_checked(value text, format text) returns date
 language sql stable parallel safe
 as $$
     select case format
-        when 'YYYY-MM-DD' then case when value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' and audit.is_iso_date(value)
-            then value::date end
-        when 'DD/MM/YYYY' then case when value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
-            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
-            then (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))::date end
-        when 'EXCEL SERIAL' then case when value ~ '^[0-9]{1,7}$' then audit.excel_serial_date(value::int) end
+        when 'YYYY-MM-DD' then value::date
+        when 'DD/MM/YYYY' then (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))::date
+        when 'EXCEL SERIAL' then audit.excel_serial_date(value::int)
     end
+$$;
+
+create or replace function audit.parse_date(value text, format text) returns date
+language sql stable parallel safe
+as $$
+    select case when case format
+        when 'YYYY-MM-DD' then value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' and audit.is_iso_date(value)
+        when 'DD/MM/YYYY' then value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
+            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
+        when 'EXCEL SERIAL' then value ~ '^[0-9]{1,7}$' and audit.excel_serial_date(value::int) is not null
+    end then audit.date_from_checked(value, format) end
 $$;
 
 -- Timestamps: hours 00-23 (no 24:00), minutes and seconds 00-59 (no leap second), at most microseconds.
 -- With a UTC offset (Z, +01, +0100, +01:00) it is that instant; without one it is a wall-clock time in
 -- the source's time zone (time_zone, by default Europe/London, the councils' own).
-create or replace function audit.parse_timestamp(value text, format text, time_zone text) returns timestamptz
+create or replace function audit.timestamp_from_checked(value text, format text, time_zone text)
+returns timestamptz
 language sql stable parallel safe
 as $$
     select case format
-        -- 2024-03-31, 2024-03-31T14:05, 2024-03-31 14:05:09.123456, each optionally with Z or an offset.
-        when 'ISO 8601' then case when value ~
-            '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?)?$'
-            and audit.is_iso_date(left(value, 10)) then case
-                when length(value) > 16 and substr(value, 17) ~ '[Z+-]' then value::timestamptz
-                else value::timestamp at time zone time_zone end end
-        -- 31/03/2024, 31/03/2024 14:05, 31/03/2024 14:05:09 (Excel's UK forms), in the source's time zone.
-        when 'DD/MM/YYYY HH:MM:SS' then case
-            when value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$'
-            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
-            then (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2) || ' '
-                  || coalesce(nullif(substr(value, 12), ''), '00:00'))::timestamp at time zone time_zone end
-        -- Excel's serial day number with the time as its fraction (45383.5 is 2024-04-01 12:00), to the second.
-        when 'EXCEL SERIAL' then case when value ~ '^[0-9]{1,7}(\.[0-9]{1,20})?$' then
+        when 'ISO 8601' then case
+            when right(value, 1) = 'Z' or strpos(substr(value, 17), '+') > 0 or strpos(substr(value, 17), '-') > 0
+            then value::timestamptz else value::timestamp at time zone time_zone end
+        when 'DD/MM/YYYY HH:MM:SS' then
+            (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2) || ' '
+             || coalesce(nullif(substr(value, 12), ''), '00:00'))::timestamp at time zone time_zone
+        when 'EXCEL SERIAL' then
             (audit.excel_serial_date(split_part(value, '.', 1)::int)
              + make_interval(secs => round(('0.' || coalesce(nullif(split_part(value, '.', 2), ''), '0'))::numeric * 86400)::float8))
-            at time zone time_zone end
+            at time zone time_zone
     end
+$$;
+
+create or replace function audit.parse_timestamp(value text, format text, time_zone text) returns timestamptz
+language sql stable parallel safe
+as $$
+    select case when case format
+        -- 2024-03-31, 2024-03-31T14:05, 2024-03-31 14:05:09.123456, each optionally with Z or an offset.
+        -- PostgreSQL would read hour 24 as the next day and second 60 as the next minute: refused.
+        when 'ISO 8601' then value ~
+            '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$'
+            and substr(value, 12, 2) <> '24' and substr(value, 18, 2) <> '60' and audit.is_iso_timestamp(value)
+        -- 31/03/2024, 31/03/2024 14:05, 31/03/2024 14:05:09 (Excel's UK forms), in the source's time zone.
+        when 'DD/MM/YYYY HH:MM:SS' then
+            value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$'
+            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
+        -- Excel's serial day number with the time as its fraction (45383.5 is 2024-04-01 12:00), to the second.
+        when 'EXCEL SERIAL' then value ~ '^[0-9]{1,7}(\.[0-9]{1,20})?$'
+            and audit.excel_serial_date(split_part(value, '.', 1)::int) is not null
+    end then audit.timestamp_from_checked(value, format, time_zone) end
 $$;
 
 -- Whole numbers and decimals in plain digits only: no NaN, Infinity, exponents, 0x1F, 0o17, 0b101, 1_000.
