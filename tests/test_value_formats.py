@@ -203,3 +203,26 @@ def test_a_postgresql_source_is_read_in_iso_whatever_its_datestyle_and_local_tim
         "select representation_id, to_char(received_date, 'YYYY-MM-DD'), "
         "to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') from raw_case_system.representations"
     ) == [("V1", "2023-04-03", "2023-07-01 09:00:00")]
+
+
+def test_formats_are_declared_for_a_source_a_table_or_a_column(tmp_path):
+    path = tmp_path / "source.yml"
+    path.write_text(
+        "source_system: cfs\ncontract: case_system\nadapter: files\nlanding: .\n"
+        "date_format: dd/mm/yyyy\ntimestamp_format: DD/MM/YYYY HH:MM\ntime_zone: UTC\n"
+        "tables:\n  representations:\n    formats: {received_date: EXCEL SERIAL}\n"
+        "  stages:\n    date_format: ISO\n    timestamp_format: ISO 8601\n"
+    )
+    config = load_source_config(path)
+    representations, stages = config.table("representations").formats, config.table("stages").formats
+    assert (representations.of("received_date", "date"), representations.of("closed_date", "date")) == (
+        "EXCEL SERIAL",
+        "DD/MM/YYYY",
+    )
+    assert representations.of("updated_at", "timestamp") == "DD/MM/YYYY HH:MM:SS"
+    assert (stages.of("opened_date", "date"), stages.of("updated_at", "timestamp")) == (
+        "YYYY-MM-DD",
+        "ISO 8601",
+    )
+    assert stages.time_zone == representations.time_zone == "UTC"
+    assert representations.of("status", "text") is None
