@@ -295,7 +295,14 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
         readable = path
         if path.suffix.lower() == ".xlsx":
             try:
-                readable = xlsx_to_csv(path, Path(scratch) / f"{path.stem}.csv", mapping.sheet)
+                readable = xlsx_to_csv(
+                    path,
+                    Path(scratch) / f"{path.stem}.csv",
+                    mapping.sheet,
+                    contract=mapping.contract,
+                    renames=file_adapter.renames(mapping),
+                    formats=mapping.formats,
+                )
             except RefusedFile as exc:
                 record_refusal(conn, mapping.contract, str(path), exc.problem, config.source_system)
                 raise
@@ -307,6 +314,7 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
             renames=file_adapter.renames(mapping),
             code_maps=mapping.codes,
             unknown_columns=config.unknown_columns,
+            formats=mapping.formats,
             source_system=config.source_system,
             pseudonym_key=key,
             progress=progress,

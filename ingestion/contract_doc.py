@@ -36,9 +36,13 @@ Personal data: `complainants` is loaded only into the `restricted` schema. Ident
 *pseudonymised* are stored elsewhere only as a keyed pseudonym (`<name>_pseudonym`), the same for the
 same person every night (`WAREHOUSE_PSEUDONYM_KEY`).
 
-Types: `text`; `date` (ISO, `2024-03-31`); `timestamp` (ISO with time zone); `integer`; `numeric`
-(decimal point, no currency sign); `boolean` (`true`/`false`, `t`/`f`, `yes`/`no`, `1`/`0`).
-Empty cells are missing values.
+Types: `text`; `date` (`2024-03-31`, or the form the source declares: `DD/MM/YYYY`, Excel serial
+days); `timestamp` (ISO 8601, `2024-03-31T14:05:00Z`; without an offset, the source's time zone,
+Europe/London by default; or `DD/MM/YYYY HH:MM:SS`, Excel serial days, as declared); `integer` (plain
+digits); `numeric` (plain digits and a decimal point: no currency sign, thousands separator or exponent);
+`boolean` (`true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, `1`/`0`). PostgreSQL's special words (`epoch`,
+`infinity`, `today`, `NaN`...) are not values. Empty cells are missing values. See
+docs/value-formats.md.
 """,
 }
 

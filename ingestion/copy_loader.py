@@ -32,6 +32,8 @@ from ingestion.raw_tables import (
     ensure_raw_table,
     raw_table,
 )
+from ingestion.value_formats import DEFAULT as DEFAULT_FORMATS
+from ingestion.value_formats import ValueFormats
 
 #: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
@@ -88,6 +90,8 @@ class Extract:
     #: What becomes of columns the contract does not know (``UNKNOWN_COLUMNS``); None: the contract's
     #: default (``unknown_columns_policy``).
     unknown_columns: str | None = None
+    #: How the extract writes its dates and timestamps (its source's declaration; ISO 8601 by default).
+    formats: ValueFormats = DEFAULT_FORMATS
 
 
 @dataclass
@@ -272,6 +276,7 @@ def load_file(
     code_maps: dict[str, dict[str, str]] | None = None,
     source_file: Path | None = None,
     unknown_columns: str | None = None,
+    formats: ValueFormats | None = None,
     **kwargs,
 ) -> BatchResult:
     """Load a CSV file as one batch (see ``load_extract``); a file that is not the contract is refused.
@@ -283,6 +288,7 @@ def load_file(
         extract = file_extract(path, contract, renames)
         extract.code_maps = code_maps or {}
         extract.unknown_columns = unknown_columns
+        extract.formats = formats or DEFAULT_FORMATS
         if source_file is not None:
             extract.name = str(source_file)
     except RefusedFile as exc:
@@ -381,8 +387,10 @@ def _settle_batch(
         with conn.transaction():
             # Landing and checking happen in temporary tables and sorts: give them memory, not disk.
             # (temp_buffers only takes effect before the session's first temporary table.)
+            # Dates written as text (the current-version keys) in ISO whatever the server's DateStyle.
             conn.execute(
-                "select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true)"
+                "select set_config('work_mem', '256MB', true), set_config('temp_buffers', '1GB', true), "
+                "set_config('DateStyle', 'ISO, YMD', true)"
             )
             if pseudonym_key:
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
@@ -591,7 +599,9 @@ def _load_batch(
     policy = unknown_columns_policy(contract, extract.unknown_columns)
     if result.extra_columns and (policy == "drop" or (policy == "restricted" and not contract.personal)):
         header = _set_unknown_columns_aside(conn, contract, result, header, undecodable, policy)
-    _reject_rows(conn, contract, header, undecodable, extract.window_end, result.source_system)
+    _reject_rows(
+        conn, contract, header, undecodable, extract.formats, extract.window_end, result.source_system
+    )
 
     params = {"batch": result.batch_id, "system": result.source_system}
     # A source system's first load of a table (every key new) skips the work of recognising rows
@@ -601,7 +611,7 @@ def _load_batch(
         (result.source_system,),
     ).fetchone()[0]
     accepted, inserted, result.content_checksum = _append_accepted(
-        conn, contract, header, known, params, first_load
+        conn, contract, header, known, params, first_load, extract.formats
     )
     result.rows_loaded = accepted
     result.rows_unchanged = accepted - inserted
@@ -713,6 +723,7 @@ def _reject_rows(
     contract: TableContract,
     header: list[str],
     undecodable: bool,
+    formats: ValueFormats = DEFAULT_FORMATS,
     window_end: datetime | None = None,
     source_system: str = "file",
 ) -> None:
@@ -729,9 +740,12 @@ def _reject_rows(
             "from {prepared} p offset 0) r where cardinality(_reasons) > 0"
         ).format(
             checks=sql.SQL(", ").join(
-                [*row_checks.row_checks(contract, header), *_future_check(contract, header, window_end)]
+                [
+                    *row_checks.row_checks(contract, header, formats),
+                    *_future_check(contract, header, window_end, formats),
+                ]
             ),
-            prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
+            prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing"), formats),
         )
     )
     _add_reason(
@@ -751,8 +765,8 @@ def _reject_rows(
                 "(select 1 from rejected rj where rj._row_number = l._row_number)) as clean"
             )
             if rule.held_group:
-                clean = _with_held_versions(conn, contract, rule, source_system)
-            offenders = row_checks.batch_rule_query(contract, rule, clean)
+                clean = _with_held_versions(conn, contract, rule, source_system, formats)
+            offenders = row_checks.batch_rule_query(contract, rule, clean, formats)
             _add_reason(
                 conn,
                 rule.reason,
@@ -768,7 +782,7 @@ FUTURE_MARGIN = "1 day"
 
 
 def _future_check(
-    contract: TableContract, header: list[str], window_end: datetime | None
+    contract: TableContract, header: list[str], window_end: datetime | None, formats: ValueFormats
 ) -> list[sql.Composable]:
     """The check (over ``prepared_rows``) that a row's ``updated_at`` is not in the future, if it has one."""
     if contract.version_column not in header:
@@ -789,7 +803,7 @@ def _future_check(
             v=sql.Identifier(column.name),
             ok=row_checks.validity_flag(column.name, column.sql_type),
             infinite=infinite,
-            typed=sql.SQL("{}::{}").format(sql.Identifier(column.name), sql.SQL(column.sql_type)),
+            typed=row_checks.parsed(column, formats, sql.Identifier(column.name)),
             bound=bound,
             margin=sql.Literal(FUTURE_MARGIN),
         )
@@ -797,7 +811,7 @@ def _future_check(
 
 
 def _with_held_versions(
-    conn: psycopg.Connection, contract: TableContract, rule, source_system: str
+    conn: psycopg.Connection, contract: TableContract, rule, source_system: str, formats: ValueFormats
 ) -> sql.Composable:
     """The batch's clean rows (the rule's columns, as text) and the current versions already held of the
     same groups whose keys the batch does not deliver again (``_row_number`` null), for a batch rule
@@ -843,7 +857,13 @@ def _with_held_versions(
             "and not exists (select 1 from held_rule_rows b where {key_match})"
         ).format(
             cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            raw_cols=sql.SQL(", ").join(sql.SQL("r.{}::text").format(sql.Identifier(c)) for c in columns),
+            # Written back in the form the batch's own cells take, so the rule reads both alike.
+            raw_cols=sql.SQL(", ").join(
+                row_checks.as_declared_text(
+                    contract.column(c), formats, sql.SQL("r.{}").format(sql.Identifier(c))
+                )
+                for c in columns
+            ),
             current=current_table(contract),
             raw=raw_table(contract),
             raw_match=raw_match,
@@ -873,6 +893,7 @@ def _append_accepted(
     known: list,
     params: dict,
     first_load: bool,
+    formats: ValueFormats = DEFAULT_FORMATS,
 ) -> tuple[int, int, str]:
     """Append the batch's accepted rows to the raw table (less those already there, unchanged) and
     point their keys' current versions at them, in one statement; return (rows accepted, rows
@@ -883,7 +904,7 @@ def _append_accepted(
     on a source system's first load into an empty current table.
     """
     keys = contract.stored_key
-    key_values = [row_checks.stored(contract.column(k)) for k in contract.key]
+    key_values = [row_checks.stored(contract.column(k), formats) for k in contract.key]
     same_key = sql.SQL(" and ").join(
         sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
         for i, stored_key in enumerate(keys)
@@ -907,10 +928,10 @@ def _append_accepted(
     for column in known:
         if column.pseudonymise or column.key_as:
             stored_columns.append(column.key_column)
-            stored_values.append(row_checks.stored(column))
+            stored_values.append(row_checks.stored(column, formats, checked=True))
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)
-            stored_values.append(row_checks.typed(column))
+            stored_values.append(row_checks.typed(column, formats, checked=True))
     returned_keys = sql.SQL(", ").join(
         sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
         for i, k in enumerate(keys)
@@ -1057,10 +1078,10 @@ def _record_deletions(
         None,
         None,
     )
+    # Each key read as the rows' keys were (the same format), so that a key is the same key however
+    # the source writes it.
     present = sql.SQL(", ").join(
-        row_checks.stored(contract.column(k))
-        if contract.column(k).pseudonymise
-        else sql.SQL("btrim({})").format(sql.Identifier(k))
+        sql.SQL("coalesce({}::text, '')").format(row_checks.stored(contract.column(k), extract.formats))
         for k in contract.key
     )
     gone = sql.SQL(

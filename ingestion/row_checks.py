@@ -1,7 +1,9 @@
 """SQL that finds every way a landed row breaks its contract, evaluated set-based inside PostgreSQL.
 
-Landed values are text as delivered; ``value()`` trims them and treats empty as missing, ``typed()`` casts
-them. Each check is a CASE that yields a reason or NULL, so one pass collects all of a row's reasons.
+Landed values are text as delivered; ``value()`` trims them and treats empty as missing, ``typed()`` reads
+them as their type in the form the source declares (``parsed()``: the strict ``audit.parse_*`` functions,
+which the checks use too, so that what is checked is exactly what is stored; no server setting such as
+DateStyle takes part, and PostgreSQL's special input words such as ``epoch`` or ``NaN`` are not values). Each check is a CASE that yields a reason or NULL, so one pass collects all of a row's reasons.
 
 The row checks read ``prepared_rows()``: each value trimmed once and each type test made once per row
 (a check and the rules that compare the same column would otherwise repeat them; they are most of the
@@ -15,6 +17,7 @@ import hashlib
 from psycopg import sql
 
 from ingestion.contract import BatchRule, Column, TableContract
+from ingestion.value_formats import DEFAULT, ValueFormats
 
 #: How a quarantine reason names each type: "amount is not a number: £250.00".
 TYPE_NOUNS = {
@@ -32,37 +35,95 @@ def value(column: str) -> sql.Composable:
 
 
 def validity_flag(column: str, sql_type: str) -> sql.Identifier:
-    """The name under which ``prepared_rows`` says whether ``column`` casts to ``sql_type``: of fixed
+    """The name under which ``prepared_rows`` says whether ``column`` reads as ``sql_type``: of fixed
     length, so that long column names cannot be cut to the same 63-character identifier."""
     digest = hashlib.md5(f"{sql_type}:{column}".encode()).hexdigest()[:16]
     return sql.Identifier(f"_valid_{digest}")
 
 
-def _type_tests(contract: TableContract, header: list[str]) -> dict[tuple[str, str], None]:
-    """Every (column, type) the row checks test, once each, in a stable order."""
-    tests: dict[tuple[str, str], None] = {}
+def parsed(
+    column: Column, formats: ValueFormats, cell: sql.Composable, checked: bool = False
+) -> sql.Composable:
+    """``cell`` (trimmed text, null when empty) read as the column's type, in the form its source
+    declares: null when it is not a plain value of that type. The one reading used both to check a
+    value and to store it, so what is checked is what is stored (see ``audit.parse_*``).
+
+    ``checked``: the row has passed its checks, so the value's form is known good; it is converted by
+    the same function ``audit.parse_*`` converts with after its form test (``audit.*_from_checked``),
+    without testing the form again (the regular expressions are most of the cost of reading)."""
+    if column.type == "date":
+        function = "date_from_checked" if checked else "parse_date"
+        return sql.SQL("audit.{}({}, {})").format(
+            sql.Identifier(function), cell, sql.Literal(formats.of(column.name, "date"))
+        )
+    if column.type == "timestamp":
+        function = "timestamp_from_checked" if checked else "parse_timestamp"
+        return sql.SQL("audit.{}({}, {}, {})").format(
+            sql.Identifier(function),
+            cell,
+            sql.Literal(formats.of(column.name, "timestamp")),
+            sql.Literal(formats.time_zone),
+        )
+    if checked and column.type in ("integer", "numeric"):  # plain digits: read the same by any cast
+        return sql.SQL("({})::{}").format(cell, sql.SQL(column.sql_type))
+    if column.type in ("integer", "numeric", "boolean"):
+        return sql.SQL("audit.{}({})").format(sql.Identifier(f"parse_{column.type}"), cell)
+    return cell
+
+
+def as_declared_text(column: Column, formats: ValueFormats, typed_value: sql.Composable) -> sql.Composable:
+    """A value already stored typed (a raw table's), written back as text in the form its source declares,
+    so that ``parsed`` reads it as that same value: how rules compare held rows with a batch's cells."""
+    fmt = formats.of(column.name, column.type)
+    zone = sql.Literal(formats.time_zone)
+    if column.type == "date":
+        if fmt == "EXCEL SERIAL":
+            return sql.SQL("(({}) - date '1899-12-30')::text").format(typed_value)
+        pattern = "DD/MM/YYYY" if fmt == "DD/MM/YYYY" else "YYYY-MM-DD"
+        return sql.SQL("to_char({}, {})").format(typed_value, sql.Literal(pattern))
+    if column.type == "timestamp":
+        if fmt == "EXCEL SERIAL":
+            return sql.SQL(
+                "(extract(epoch from (({}) at time zone {}) - timestamp '1899-12-30') / 86400)::numeric::text"
+            ).format(typed_value, zone)
+        if fmt == "DD/MM/YYYY HH:MM:SS":
+            return sql.SQL("to_char(({}) at time zone {}, 'DD/MM/YYYY HH24:MI:SS')").format(typed_value, zone)
+        return sql.SQL("to_char(({}) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')").format(
+            typed_value
+        )
+    return sql.SQL("({})::text").format(typed_value)
+
+
+def _type_tests(contract: TableContract, header: list[str]) -> dict[str, None]:
+    """Every column whose type the row checks test, once each, in a stable order."""
+    tests: dict[str, None] = {}
     for column in (c for c in contract.columns if c.name in header):
         if column.type != "text":
-            tests[(column.name, column.sql_type)] = None
-        if column.min_value is not None or column.max_value is not None:
-            tests[(column.name, "numeric")] = None
+            tests[column.name] = None
     for rule in contract.rules:
         if set(rule.columns) <= set(header):
             for name in rule.columns:
-                tests[(name, contract.column(name).sql_type)] = None
+                if contract.column(name).type != "text":
+                    tests[name] = None
     return tests
 
 
-def prepared_rows(contract: TableContract, header: list[str], rows: sql.Composable) -> sql.Composable:
-    """``rows`` with every cell trimmed (empty as null) and a validity flag per type test, each computed
-    once per row: OFFSET 0 keeps the planner from folding the subqueries back into each use."""
+def prepared_rows(
+    contract: TableContract, header: list[str], rows: sql.Composable, formats: ValueFormats = DEFAULT
+) -> sql.Composable:
+    """``rows`` with every cell trimmed (empty as null) and a validity flag per typed column, each
+    computed once per row: OFFSET 0 keeps the planner from folding the subqueries back into each use."""
     trimmed = sql.SQL(", ").join(sql.SQL("{} as {}").format(value(h), sql.Identifier(h)) for h in header)
-    flags = [
-        sql.SQL("audit.is_valid_as({}, {}) as {}").format(
-            sql.Identifier(name), sql.Literal(sql_type), validity_flag(name, sql_type)
+    flags = []
+    for name in _type_tests(contract, header):
+        column = contract.column(name)
+        flags.append(
+            sql.SQL("({v} is null or {p} is not null) as {flag}").format(
+                v=sql.Identifier(name),
+                p=parsed(column, formats, sql.Identifier(name)),
+                flag=validity_flag(name, column.sql_type),
+            )
         )
-        for name, sql_type in _type_tests(contract, header)
-    ]
     return sql.SQL(
         "(select t.*{flags} from (select _row_number, {trimmed} from {rows} offset 0) t offset 0)"
     ).format(
@@ -72,18 +133,20 @@ def prepared_rows(contract: TableContract, header: list[str], rows: sql.Composab
     )
 
 
-def typed(column: Column) -> sql.Composable:
-    return sql.SQL("{}::{}").format(value(column.name), sql.SQL(column.sql_type))
+def typed(column: Column, formats: ValueFormats = DEFAULT, checked: bool = False) -> sql.Composable:
+    """The cell of the landing table read as the column's type (null when it does not read as one;
+    ``checked``: of a row that passed its checks, see ``parsed``)."""
+    return parsed(column, formats, value(column.name), checked)
 
 
-def stored(column: Column) -> sql.Composable:
+def stored(column: Column, formats: ValueFormats = DEFAULT, checked: bool = False) -> sql.Composable:
     """The value as the raw table stores it: typed, or the pseudonym of it; for a ``key_as`` column
     (only ever read as a key) what the current-version index keys it by."""
     if column.pseudonymise:
         return sql.SQL("audit.pseudonym({})").format(value(column.name))
     if column.key_as:
         return key_value(column)
-    return typed(column)
+    return typed(column, formats, checked)
 
 
 def key_value(column: Column) -> sql.Composable:
@@ -93,7 +156,13 @@ def key_value(column: Column) -> sql.Composable:
     return value(column.name)
 
 
-def column_checks(column: Column, required: bool) -> list[sql.Composable]:
+def _expected(column: Column, formats: ValueFormats) -> str:
+    if column.type in ("date", "timestamp"):
+        return f" (expected {formats.expected(column.name, column.type)})"
+    return ""  # a number has one form (plain digits) and true/false a few words: the noun says it
+
+
+def column_checks(column: Column, required: bool, formats: ValueFormats = DEFAULT) -> list[sql.Composable]:
     """Checks of one column over ``prepared_rows`` (values already trimmed, type tests made)."""
     v = sql.Identifier(column.name)
     checks: list[sql.Composable] = []
@@ -106,7 +175,9 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
             sql.SQL("case when not {ok} then format({msg}, {v}) end").format(
                 v=v,
                 ok=validity_flag(column.name, column.sql_type),
-                msg=sql.Literal(f"{column.name} is not {TYPE_NOUNS[column.type]}: %s"),
+                msg=sql.Literal(
+                    f"{column.name} is not {TYPE_NOUNS[column.type]}: %s{_expected(column, formats)}"
+                ),
             )
         )
     if column.codes:
@@ -128,9 +199,10 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
     for bound, op, word in ((column.min_value, "<", "below"), (column.max_value, ">", "above")):
         if bound is not None:
             checks.append(
-                sql.SQL("case when {ok} and {v}::numeric {op} {b} then format({msg}, {v}) end").format(
+                sql.SQL("case when {ok} and {typed} {op} {b} then format({msg}, {v}) end").format(
                     v=v,
-                    ok=validity_flag(column.name, "numeric"),
+                    ok=validity_flag(column.name, column.sql_type),
+                    typed=parsed(column, formats, v),
                     op=sql.SQL(op),
                     b=sql.Literal(bound),
                     msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
@@ -142,20 +214,23 @@ def column_checks(column: Column, required: bool) -> list[sql.Composable]:
 def _all_valid(columns: list[Column]) -> sql.Composable:
     return sql.SQL(" and ").join(
         sql.SQL("{v} is not null and {ok}").format(
-            v=sql.Identifier(c.name), ok=validity_flag(c.name, c.sql_type)
+            v=sql.Identifier(c.name),
+            ok=validity_flag(c.name, c.sql_type) if c.type != "text" else sql.SQL("true"),
         )
         for c in columns
     )
 
 
-def rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
+def rule_checks(
+    contract: TableContract, header: list[str], formats: ValueFormats = DEFAULT
+) -> list[sql.Composable]:
     checks = []
     for rule in contract.rules:
         if not set(rule.columns) <= set(header):
             continue  # an optional column the extract does not carry: nothing to compare
         columns = [contract.column(name) for name in rule.columns]
         violation = sql.SQL(rule.violation).format(
-            **{c.name: sql.SQL("{}::{}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in columns}
+            **{c.name: parsed(c, formats, sql.Identifier(c.name)) for c in columns}
         )
         checks.append(
             sql.SQL("case when {} and ({}) then {} end").format(
@@ -182,15 +257,19 @@ def duplicate_key_reason(contract: TableContract) -> str:
     return f"duplicate key in batch ({', '.join(contract.key)})"
 
 
-def row_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
+def row_checks(
+    contract: TableContract, header: list[str], formats: ValueFormats = DEFAULT
+) -> list[sql.Composable]:
     """Every row-level check of ``contract`` that applies to an extract with this header, over
     ``prepared_rows``."""
     known = [c for c in contract.columns if c.name in header]
     required = set(contract.required_columns)
-    checks = [check for c in known for check in column_checks(c, c.name in required)]
-    return checks + rule_checks(contract, header)
+    checks = [check for c in known for check in column_checks(c, c.name in required, formats)]
+    return checks + rule_checks(contract, header, formats)
 
 
-def batch_rule_query(contract: TableContract, rule: BatchRule, rows: sql.Composable) -> sql.Composable:
+def batch_rule_query(
+    contract: TableContract, rule: BatchRule, rows: sql.Composable, formats: ValueFormats = DEFAULT
+) -> sql.Composable:
     columns = [contract.column(name) for name in rule.columns]
-    return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c) for c in columns})
+    return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c, formats) for c in columns})

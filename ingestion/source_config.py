@@ -8,6 +8,9 @@ A real council's case system plugs in by writing one of these files, no code::
     url: ${CASE_SYSTEM_URL}             # sql: environment variables are expanded; never write a password here
     overlap_hours: 48                   # re-read this much before the high-water mark each night
     replaces: cfs                       # optional: the system this one took over from (migration)
+    date_format: DD/MM/YYYY             # optional: YYYY-MM-DD (default), DD/MM/YYYY or EXCEL SERIAL
+    timestamp_format: ISO 8601          # optional: ISO 8601 (default), DD/MM/YYYY HH:MM:SS or EXCEL SERIAL
+    time_zone: Europe/London            # optional: of timestamps written without a UTC offset (default)
     tables:
       representations:                  # a contract table
         from: rms.cases                 # sql: [schema.]table; files: a glob such as "cases_*.csv" or "*.xlsx"
@@ -15,7 +18,12 @@ A real council's case system plugs in by writing one of these files, no code::
         columns: {representation_id: case_ref, received_date: date_received}   # contract: source
         codes: {status: {O: open, C: closed}}                                 # source code -> contract code
         detect_deletions: true          # sql only: compare every key each night
+        date_format: YYYY-MM-DD         # optional: this table's dates (and timestamp_format)
+        formats: {received_date: EXCEL SERIAL}                                # optional: one column's
     unknown_columns: drop               # files: columns the contract does not know (see below)
+
+Dates and timestamps are read only in the declared form, never guessed (ingestion/value_formats.py):
+``03/04/2023`` under the default YYYY-MM-DD is quarantined, the reason naming the form expected.
 
 Columns not listed map to the source column of the same name.
 
@@ -41,6 +49,7 @@ from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
 from ingestion.identifiers import UnsafeIdentifier, checked_identifier
 from ingestion.ombudsman import contract as ombudsman
+from ingestion.value_formats import FormatError, ValueFormats, known_format, known_time_zone
 
 CONTRACTS: dict[str, tuple[TableContract, ...]] = {
     case_system.SOURCE: case_system.TABLES,
@@ -63,6 +72,7 @@ class TableMapping:
     codes: dict[str, dict[str, str]]
     detect_deletions: bool
     sheet: str | None = None
+    formats: ValueFormats = field(default_factory=ValueFormats)
 
     def source_column(self, name: str) -> str:
         return self.columns.get(name, name)
@@ -104,6 +114,38 @@ def _identifier(path: Path, value: object, what: str, dotted: bool = False) -> s
         raise SourceConfigError(path, str(exc).removeprefix(": ")) from None
 
 
+def _formats(path: Path, spec: dict, inherited: ValueFormats, contract: TableContract | None) -> ValueFormats:
+    """The date and timestamp formats ``spec`` (a source's or a table's settings) declares, over
+    ``inherited``."""
+    try:
+        date = known_format("date", spec["date_format"]) if "date_format" in spec else inherited.date
+        stamp = (
+            known_format("timestamp", spec["timestamp_format"])
+            if "timestamp_format" in spec
+            else inherited.timestamp
+        )
+        zone = known_time_zone(spec["time_zone"]) if "time_zone" in spec else inherited.time_zone
+        columns = dict(inherited.columns)
+        given = spec.get("formats") or {}
+        if contract is None and given:
+            raise FormatError("'formats' (one column's format) belongs under a table")
+        if not isinstance(given, dict):
+            raise FormatError("'formats' must map columns to formats ({received_date: DD/MM/YYYY})")
+        for name, declared in given.items():
+            column = next((c for c in contract.columns if c.name == str(name)), None)
+            if column is None or column.type not in ("date", "timestamp"):
+                raise FormatError(
+                    f"{contract.name}: formats given for {name!r}, which is not a date or timestamp column"
+                )
+            columns[column.name] = known_format(column.type, declared)
+    except FormatError as exc:
+        where = (
+            f"{contract.name}: " if contract is not None and not str(exc).startswith(contract.name) else ""
+        )
+        raise SourceConfigError(path, f"{where}{exc}") from None
+    return ValueFormats(date, stamp, zone, columns)
+
+
 def load_source_config(path: Path) -> SourceConfig:
     """Read and check one source configuration; names are validated, never pasted into SQL unchecked."""
     path = Path(path)
@@ -128,6 +170,7 @@ def load_source_config(path: Path) -> SourceConfig:
     if adapter not in {"sql", "files"}:
         raise SourceConfigError(path, f"unknown adapter {adapter!r} (use sql or files)")
     contracts = {t.name: t for t in CONTRACTS[contract_name]}
+    source_formats = _formats(path, raw, ValueFormats(), None)
     if not isinstance(raw["tables"] or {}, dict):
         raise SourceConfigError(
             path, "'tables' must map contract tables to their sources (table: {from: ...})"
@@ -169,6 +212,7 @@ def load_source_config(path: Path) -> SourceConfig:
                 codes,
                 bool(spec.get("detect_deletions", True)),
                 sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None,
+                formats=_formats(path, spec, source_formats, contract),
             )
         )
     order = [t.name for t in CONTRACTS[contract_name]]

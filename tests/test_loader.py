@@ -221,7 +221,7 @@ def test_personal_tables_quarantine_into_the_restricted_schema(tmp_path, warehou
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
     assert sql("select count(*) from audit.quarantine") == [(0,)]
     assert sql("select raw_row->>'given_name', reasons from restricted.quarantine") == [
-        ("Bob", ["date_of_birth is not a date: 31/02/1970"])
+        ("Bob", ["date_of_birth is not a date: 31/02/1970 (expected YYYY-MM-DD, like 2024-03-31)"])
     ]
     assert sql(
         "select complainant_id, given_name, complainant_pseudonym like 'P%%' from restricted.complainants"

@@ -213,6 +213,160 @@ begin
 end
 $$;
 
+-- Strict value parsers: what the loader checks is exactly what it stores (row_checks.py uses each both
+-- for the check and for the stored value). Each returns null for anything that is not a plain, finite
+-- value in the declared form and never raises. A regular expression admits only the declared form, so
+-- no server setting (DateStyle, TimeZone) and none of PostgreSQL's special input words (epoch, infinity,
+-- today, J2460000, 2023-04-01 BC, NaN, Infinity, 0x1F, 1_000) can change or pass a check; what passes
+-- is rewritten as ISO 8601 (read the same under every DateStyle) before PostgreSQL reads it. Plain SQL,
+-- so the planner inlines them into the loader's one set-based pass (the formats are constants there).
+-- The formats are named in ingestion/value_formats.py.
+create or replace function audit.make_date_or_null(y int, m int, d int) returns date
+language sql immutable parallel safe
+as $$
+    select case when y between 1 and 9999 and m between 1 and 12 and d >= 1 and d <= case
+        when m = 2 then case when y % 4 = 0 and (y % 100 <> 0 or y % 400 = 0) then 29 else 28 end
+        when m in (4, 6, 9, 11) then 30 else 31 end
+    then make_date(y, m, d) end
+$$;
+
+-- Whether 'YYYY-MM-DD' (digits already checked) is a day of the calendar: years 0001 to 9999, no 30 February.
+do $$
+begin
+    if current_setting('server_version_num')::int >= 160000 then
+        execute $f$
+            create or replace function audit.is_iso_date(iso text) returns boolean
+            language sql stable parallel safe
+            as 'select pg_input_is_valid(iso, ''date'')'
+        $f$;
+    else
+        execute $f$
+            create or replace function audit.is_iso_date(iso text) returns boolean
+            language sql immutable parallel safe
+            as 'select audit.make_date_or_null(substr(iso, 1, 4)::int, substr(iso, 6, 2)::int, substr(iso, 9, 2)::int) is not null'
+        $f$;
+    end if;
+end
+$$;
+
+-- Whether an ISO 8601 timestamp (its form already checked) is one: a day of the calendar, hours to 23,
+-- minutes and seconds to 59, an offset within 15 hours.
+do $$
+begin
+    if current_setting('server_version_num')::int >= 160000 then
+        execute $f$
+            create or replace function audit.is_iso_timestamp(iso text) returns boolean
+            language sql stable parallel safe
+            as 'select pg_input_is_valid(iso, ''timestamptz'')'
+        $f$;
+    else
+        execute $f$
+            create or replace function audit.is_iso_timestamp(iso text) returns boolean
+            language sql immutable parallel safe
+            as $body$ select audit.is_iso_date(left(iso, 10)) and (length(iso) <= 10 or (
+                substr(iso, 12, 2) <= '23' collate "C" and substr(iso, 15, 2) <= '59' collate "C"
+                and (substr(iso, 17, 1) <> ':' or substr(iso, 18, 2) <= '59' collate "C")
+                and coalesce(substring(substr(iso, 17) from '[+-]([0-9]{2})'), '00') <= '15' collate "C")) $body$
+        $f$;
+    end if;
+end
+$$;
+
+-- Excel's serial day numbers (its 1900 date system): 1 is 1900-01-01; 60 is the 29 February 1900 Excel
+-- believes in, which never was; 2958465 is 9999-12-31.
+create or replace function audit.excel_serial_date(serial int) returns date
+language sql immutable parallel safe
+as $$
+    select case when serial between 1 and 59 then date '1899-12-31' + serial
+                when serial between 61 and 2958465 then date '1899-12-30' + serial end
+$$;
+
+-- The readers in two parts: *_from_checked converts a value whose form its parse_* has checked (the
+-- loader stores a row's values with it once the row has passed its checks, rather than test every
+-- value's form a second time); parse_* checks the form and then converts with the same function, so
+-- what is checked is exactly what is stored.
+create or replace function audit.date_from_checked(value text, format text) returns date
+language sql stable parallel safe
+as $$
+    select case format
+        when 'YYYY-MM-DD' then value::date
+        when 'DD/MM/YYYY' then (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))::date
+        when 'EXCEL SERIAL' then audit.excel_serial_date(value::int)
+    end
+$$;
+
+create or replace function audit.parse_date(value text, format text) returns date
+language sql stable parallel safe
+as $$
+    select case when case format
+        when 'YYYY-MM-DD' then value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' and audit.is_iso_date(value)
+        when 'DD/MM/YYYY' then value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
+            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
+        when 'EXCEL SERIAL' then value ~ '^[0-9]{1,7}$' and audit.excel_serial_date(value::int) is not null
+    end then audit.date_from_checked(value, format) end
+$$;
+
+-- Timestamps: hours 00-23 (no 24:00), minutes and seconds 00-59 (no leap second), at most microseconds.
+-- With a UTC offset (Z, +01, +0100, +01:00) it is that instant; without one it is a wall-clock time in
+-- the source's time zone (time_zone, by default Europe/London, the councils' own).
+create or replace function audit.timestamp_from_checked(value text, format text, time_zone text)
+returns timestamptz
+language sql stable parallel safe
+as $$
+    select case format
+        when 'ISO 8601' then case
+            when right(value, 1) = 'Z' or strpos(substr(value, 17), '+') > 0 or strpos(substr(value, 17), '-') > 0
+            then value::timestamptz else value::timestamp at time zone time_zone end
+        when 'DD/MM/YYYY HH:MM:SS' then
+            (substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2) || ' '
+             || coalesce(nullif(substr(value, 12), ''), '00:00'))::timestamp at time zone time_zone
+        when 'EXCEL SERIAL' then
+            (audit.excel_serial_date(split_part(value, '.', 1)::int)
+             + make_interval(secs => round(('0.' || coalesce(nullif(split_part(value, '.', 2), ''), '0'))::numeric * 86400)::float8))
+            at time zone time_zone
+    end
+$$;
+
+create or replace function audit.parse_timestamp(value text, format text, time_zone text) returns timestamptz
+language sql stable parallel safe
+as $$
+    select case when case format
+        -- 2024-03-31, 2024-03-31T14:05, 2024-03-31 14:05:09.123456, each optionally with Z or an offset.
+        -- PostgreSQL would read hour 24 as the next day and second 60 as the next minute: refused.
+        when 'ISO 8601' then value ~
+            '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$'
+            and substr(value, 12, 2) <> '24' and substr(value, 18, 2) <> '60' and audit.is_iso_timestamp(value)
+        -- 31/03/2024, 31/03/2024 14:05, 31/03/2024 14:05:09 (Excel's UK forms), in the source's time zone.
+        when 'DD/MM/YYYY HH:MM:SS' then
+            value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$'
+            and audit.is_iso_date(substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2))
+        -- Excel's serial day number with the time as its fraction (45383.5 is 2024-04-01 12:00), to the second.
+        when 'EXCEL SERIAL' then value ~ '^[0-9]{1,7}(\.[0-9]{1,20})?$'
+            and audit.excel_serial_date(split_part(value, '.', 1)::int) is not null
+    end then audit.timestamp_from_checked(value, format, time_zone) end
+$$;
+
+-- Whole numbers and decimals in plain digits only: no NaN, Infinity, exponents, 0x1F, 0o17, 0b101, 1_000.
+create or replace function audit.parse_integer(value text) returns bigint
+language sql immutable parallel safe
+as $$
+    select case when value ~ '^[+-]?[0-9]{1,19}$' then case
+        when value::numeric between -9223372036854775808 and 9223372036854775807 then value::numeric::bigint end end
+$$;
+
+create or replace function audit.parse_numeric(value text) returns numeric
+language sql immutable parallel safe
+as $$
+    select case when length(value) <= 200 and value ~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$' then value::numeric end
+$$;
+
+create or replace function audit.parse_boolean(value text) returns boolean
+language sql immutable parallel safe
+as $$
+    select case when lower(value) in ('true', 't', 'yes', 'y', '1') then true
+                when lower(value) in ('false', 'f', 'no', 'n', '0') then false end
+$$;
+
 -- Publication: a month's BMMR figures, frozen once validated. A month is published as version 1, 2, ...
 -- and never updated: a later change to a published month is a new version plus restatement rows.
 create table if not exists published.bmmr_publications (

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ingestion.copy_loader import CHUNK_BYTES, Extract, RefusedFile
 from ingestion.source_config import SourceConfig, TableMapping
+from ingestion.value_formats import ISO_DATE, ISO_TIMESTAMP, ValueFormats
 
 #: As ``copy_loader.FUTURE_MARGIN``: rows stamped later than this after the window's end are read, to be
 #: quarantined as being in the future.
@@ -115,7 +118,22 @@ def table_extract(
         window_start=since,
         window_end=until,
         present_keys=keys,
+        formats=extract_formats(table, mapping),
     )
+
+
+def extract_formats(table: sa.Table, mapping: TableMapping) -> ValueFormats:
+    """The table's declared formats, except for the source's own date and timestamp columns: the
+    extract writes those itself, in ISO 8601 (a declared format is for dates kept as text)."""
+    typed = {}
+    for column in mapping.contract.columns:
+        source = table.c.get(mapping.source_column(column.name))
+        if column.type in ("date", "timestamp") and source is not None:
+            if isinstance(source.type, sa.DateTime):
+                typed[column.name] = ISO_TIMESTAMP if column.type == "timestamp" else ISO_DATE
+            elif isinstance(source.type, sa.Date):
+                typed[column.name] = ISO_DATE if column.type == "date" else ISO_TIMESTAMP
+    return mapping.formats.with_columns(typed)
 
 
 def _streamer(engine: sa.Engine, query: sa.Select, header: list[str]):
@@ -125,10 +143,19 @@ def _streamer(engine: sa.Engine, query: sa.Select, header: list[str]):
 
 
 def _copy_out(engine: sa.Engine, query: sa.Select) -> Iterator[bytes]:
-    """PostgreSQL source: the server writes the CSV itself (COPY TO STDOUT)."""
+    """PostgreSQL source: the server writes the CSV itself (COPY TO STDOUT).
+
+    Its session writes dates in ISO 8601 and instants in UTC (``+00``) whatever the source server's
+    DateStyle and TimeZone, so the same rows are always the same text (their hash finds them unchanged).
+    Its timestamps without time zone are written as they are, wall-clock times the loader reads in the
+    source's declared time zone; the extraction window compares them as UTC, which the overlap covers."""
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     raw = engine.raw_connection()
     try:
+        with raw.cursor() as cur:
+            cur.execute(
+                "select set_config('DateStyle', 'ISO, YMD', false), set_config('TimeZone', 'UTC', false)"
+            )
         with (
             raw.cursor() as cur,
             cur.copy(f"copy ({compiled}) to stdout with (format csv, header true)") as copy,
@@ -151,11 +178,25 @@ def _rows_out(engine: sa.Engine, query: sa.Select, header: list[str]) -> Iterato
     writer.writerow(header)
     with engine.connect() as conn:
         for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(query):
-            writer.writerow(
-                ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row]
-            )
+            writer.writerow([_text(v) for v in row])
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _text(value: object) -> str:
+    """A driver's value as the contract reads it: ISO 8601 dates and times, plain decimals (never
+    ``1E+2`` or a float's ``1e-05``), true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        value = Decimal(repr(value)) if math.isfinite(value) else value
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

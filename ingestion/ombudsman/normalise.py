@@ -25,8 +25,8 @@ import yaml
 from ingestion.contract import TableContract
 from ingestion.copy_loader import RefusedFile, normalise_header
 from ingestion.identifiers import checked_identifier
+from ingestion.workbooks import InexactCell, refuse_packed
 from ingestion.workbooks import cell_text as _cell_text
-from ingestion.workbooks import refuse_packed
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 #: Written into every row: which published row it came from, and which mapping read it.
@@ -114,7 +114,10 @@ def _xlsx_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
     try:
         sheet = workbook[_choose_sheet(path, workbook.sheetnames, mapping)]
         for row in sheet.iter_rows():
-            cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+            try:
+                cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+            except InexactCell as exc:
+                raise RefusedFile(path, f"row {row[0].row if row else '?'}: {exc}") from None
             yield (row[0].row if row and hasattr(row[0], "row") else 0), cells
     finally:
         workbook.close()

@@ -1356,9 +1356,16 @@ CATALOGUE: tuple[BadInput, ...] = (
 
 from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
 from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
+from .values_entries import ENTRIES as VALUES_ENTRIES  # noqa: E402
 from .versions_entries import ENTRIES as VERSIONS_ENTRIES  # noqa: E402
 
-CATALOGUE = (*CATALOGUE, *VERSIONS_ENTRIES, *OPERATIONS_ENTRIES, *OMBUDSMAN_FIGURES_ENTRIES)
+CATALOGUE = (
+    *CATALOGUE,
+    *VALUES_ENTRIES,
+    *VERSIONS_ENTRIES,
+    *OPERATIONS_ENTRIES,
+    *OMBUDSMAN_FIGURES_ENTRIES,
+)
 
 BY_ID = {entry.id: entry for entry in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "catalogue ids must be unique"
