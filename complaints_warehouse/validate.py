@@ -155,9 +155,7 @@ def _run_checkpoint(
     # The Ombudsman's own suites gate the Ombudsman benchmark only (in the nightly checkpoint); a known
     # issue can cover any other failure.
     gated_apart = OMBUDSMAN_SUITES if checkpoint == CHECKPOINT else frozenset()
-    uncovered = {
-        (f["suite"], f["expectation"]) for f in covered.uncovered if f["suite"] not in gated_apart
-    }
+    uncovered = {(f["suite"], f["expectation"]) for f in covered.uncovered if f["suite"] not in gated_apart}
     ombudsman_failed = [r for r in rows if not r["success"] and r["suite"] in OMBUDSMAN_SUITES]
     summary = ValidationSummary(
         run_id=run_id,
