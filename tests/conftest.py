@@ -39,6 +39,9 @@ os.environ.update(
         # Pipeline runs in tests load the small bundled extract unless a test points elsewhere.
         "WAREHOUSE_SOURCES": str(PROJECT_DIR / "ingestion" / "sources" / "sample_extract.yml"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # The documentation sites (dbt docs, Data Docs) cost a minute a run and are checked once, on the
+        # session's sample_night (which switches them back on): the other runs skip them.
+        "WAREHOUSE_DOCS": "0",
     }
 )
 os.environ.pop("WAREHOUSE_URL", None)
@@ -183,13 +186,16 @@ class Night:
     source: str | None = None
 
 
-def _build_night(embedded_server: str, name: str, outputs: Path, sources: Path | None) -> Night:
+def _build_night(
+    embedded_server: str, name: str, outputs: Path, sources: Path | None, *, docs: bool = False
+) -> Night:
     from complaints_warehouse import pipeline
     from complaints_warehouse.settings import load_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", name)
         mp.setenv("WAREHOUSE_OUTPUTS_DIR", str(outputs))
+        mp.setenv("WAREHOUSE_DOCS", "1" if docs else "0")
         if sources:
             mp.setenv("WAREHOUSE_SOURCES", str(sources))
         summary = pipeline.run_all(load_settings(), driver="cli", echo=lambda line: None)
@@ -199,8 +205,11 @@ def _build_night(embedded_server: str, name: str, outputs: Path, sources: Path |
 @pytest.fixture(scope="session")
 def sample_night(embedded_server, tmp_path_factory) -> Night:
     """The bundled sample extract (WAREHOUSE_SOURCES' default in tests) after one clean nightly run:
-    loaded, built by dbt, validated, published and reported. Built once per session."""
-    return _build_night(embedded_server, "tpl_sample_night", tmp_path_factory.mktemp("sample_night"), None)
+    loaded, built by dbt, validated, published and reported, with its documentation sites (dbt docs,
+    Data Docs: the only run of the session that writes them). Built once per session."""
+    return _build_night(
+        embedded_server, "tpl_sample_night", tmp_path_factory.mktemp("sample_night"), None, docs=True
+    )
 
 
 @pytest.fixture(scope="session")
