@@ -138,6 +138,13 @@ def copy_database(embedded_server: str, template: str, name: str) -> None:
         raise RuntimeError(f"could not copy database {template}: it stays in use")
 
 
+@pytest.fixture(scope="session")
+def database_copier(embedded_server):
+    """``copy(template, name)``: ``copy_database`` on the session's server, for tests that name their own
+    databases (tests/test_crash_safety.py)."""
+    return lambda template, name: copy_database(embedded_server, template, name)
+
+
 def source_config(tmp_path: Path, database: str) -> Path:
     """The demo's own mapping file, pointed at the simulated case system in ``database``."""
     mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
@@ -258,6 +265,15 @@ def copy_night(embedded_server: str, night: Night, settings, monkeypatch, tmp_pa
         json.dumps(night.summary, default=str).replace(str(night.outputs), str(settings.outputs_dir))
     )
     return NightCopy(settings=settings, target=target, summary=summary, source=sim)
+
+
+@pytest.fixture(scope="session")
+def night_copier(embedded_server):
+    """``copy(night, settings, monkeypatch, tmp_path)``: ``copy_night`` on the session's server, for
+    fixtures of a wider scope than a test's (a module's shared copy)."""
+    return lambda night, settings, monkeypatch, tmp_path: copy_night(
+        embedded_server, night, settings, monkeypatch, tmp_path
+    )
 
 
 @pytest.fixture
