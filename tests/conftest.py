@@ -254,6 +254,12 @@ def copy_night(embedded_server: str, night: Night, settings, monkeypatch, tmp_pa
 
     copy_database(embedded_server, night.database, settings.database_name)
     shutil.copytree(night.outputs, settings.outputs_dir, dirs_exist_ok=True)
+    # The run's summary file names its outputs: name the copies.
+    summary_file = settings.outputs_dir / "last-run.json"
+    if summary_file.exists():
+        summary_file.write_text(
+            summary_file.read_text().replace(str(night.outputs), str(settings.outputs_dir))
+        )
     target = database.resolve(settings)
     sim = None
     if night.source:
