@@ -276,7 +276,7 @@ def step_report(
     """Write the reports (unless ``write_reports`` is false, e.g. when a task before wrote them) and the
     run's summary to ``outputs/`` and the audit schema; print the one-line summary."""
     path = settings.outputs_dir / "last-run.json"
-    docs = transform.generate_docs(settings, target)
+    docs = transform.generate_docs(settings, target) if settings.write_docs else None
     written = step_reports(settings, target, echo=echo) if write_reports else {}
     summary = {
         **summary,
@@ -284,7 +284,7 @@ def step_report(
         "outputs": {
             "summary": str(path),
             "data_docs": str(settings.data_docs_dir / "index.html"),
-            "dbt_docs": str(docs),
+            "dbt_docs": str(docs) if docs else "not written (WAREHOUSE_DOCS=0)",
             "reports": {**summary.get("reports", {}), **written},
         },
     }

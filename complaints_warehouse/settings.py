@@ -54,6 +54,10 @@ class Settings:
     suppression_threshold: int = 5
     #: The council the reports benchmark (WAREHOUSE_COUNCIL: a name or ONS code); None: work it out.
     council: str | None = None
+    #: Whether a run writes the documentation sites (WAREHOUSE_DOCS, default yes): the dbt docs page
+    #: (``dbt docs generate``) and Great Expectations' Data Docs. The test suite switches them off except
+    #: for the runs whose tests check them: they cost a minute a run and change only with the code.
+    write_docs: bool = True
 
     def source_dir(self, source: str) -> Path:
         """The folder a source's files are read from."""
@@ -138,6 +142,7 @@ def load_settings() -> Settings:
         reference_dir=_path("REFERENCE_DATA_DIR", PROJECT_DIR / "ingestion" / "reference" / "data"),
         suppression_threshold=_suppression_threshold(),
         council=os.environ.get("WAREHOUSE_COUNCIL", "").strip() or None,
+        write_docs=_flag("WAREHOUSE_DOCS", True),
     )
 
 

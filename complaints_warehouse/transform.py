@@ -214,10 +214,12 @@ def build(
     return result
 
 
-def generate_docs(settings: Settings, target: Connection) -> Path:
+def generate_docs(settings: Settings, target: Connection, *, test_recomputed_rows_only: bool = True) -> Path:
     """The dbt docs site as one self-contained page (``dbt docs generate --static``) in the outputs:
     every model and column described, with the lineage from sources to marts. Returns its path."""
-    result = run_dbt(settings, target, ["docs", "generate", "--static"], echo=lambda line: None)
+    # The night's vars: the same as its freshness check and build, so dbt reuses their parse.
+    args = ["docs", "generate", "--static", *scope_vars(test_recomputed_rows_only)]
+    result = run_dbt(settings, target, args, echo=lambda line: None)
     page = settings.dbt_project_dir / "target" / "static_index.html"
     if not page.exists():
         raise TransformFailed("dbt docs generate wrote no static_index.html: " + "; ".join(result.failures))

@@ -108,13 +108,14 @@ def _run_checkpoint(
 
     context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
     result = context.checkpoints.get(checkpoint).run(run_id=gx.RunIdentifier(run_name=run_id))
-    # Data Docs once for the whole run: this run's pages and the index.
-    context.build_data_docs(
-        resource_identifiers=[
-            *result.run_results.keys(),
-            *(ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()),
-        ]
-    )
+    # Data Docs once for the whole run: this run's pages and the index (unless WAREHOUSE_DOCS is off).
+    if settings.write_docs:
+        context.build_data_docs(
+            resource_identifiers=[
+                *result.run_results.keys(),
+                *(ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()),
+            ]
+        )
 
     rows = []
     for validation in result.run_results.values():

@@ -2,6 +2,11 @@
 
 The environment is set before anything imports Airflow, which reads its configuration once at import.
 Each test that needs a warehouse gets a fresh database on the session's server.
+
+Slow states are built once per session and copied per test (docs/developing.md): the simulated case
+system as created, and "a warehouse after a clean nightly run" of the bundled sample or of the simulated
+council, each kept in a template database; a test gets its own copy with ``CREATE DATABASE ... TEMPLATE``
+(a file-level copy, a second or so, instead of minutes of dbt).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,6 +39,9 @@ os.environ.update(
         # Pipeline runs in tests load the small bundled extract unless a test points elsewhere.
         "WAREHOUSE_SOURCES": str(PROJECT_DIR / "ingestion" / "sources" / "sample_extract.yml"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # The documentation sites (dbt docs, Data Docs) cost a minute a run and are checked once, on the
+        # session's sample_night (which switches them back on): the other runs skip them.
+        "WAREHOUSE_DOCS": "0",
     }
 )
 os.environ.pop("WAREHOUSE_URL", None)
@@ -90,19 +99,199 @@ def airflow_db():
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
-@pytest.fixture
-def simulated_case_system(settings, warehouse, tmp_path, monkeypatch):
-    """A simulated council case system (one council, 2023/24) in its own database, configured as the
-    only case-system source through the demo's own mapping file."""
-    from complaints_warehouse import simulated_source
+# --- Databases built once, copied per test ---------------------------------------------------------
 
-    database = f"sim_{uuid.uuid4().hex[:10]}"
-    sim = simulated_source.simulator(warehouse, database)
-    sim.create(councils_count=1, seed=7)
+
+def _server_connection(embedded_server: str):
+    """The session's server, as the pipeline's ``Connection`` (its ``postgres`` database)."""
+    from complaints_warehouse.database import Connection
+
+    return Connection.from_url(embedded_server, embedded=True)
+
+
+def copy_database(embedded_server: str, template: str, name: str) -> None:
+    """``name`` becomes a copy of ``template`` (replacing any database of that name).
+
+    PostgreSQL copies a database only while nobody is connected to it: connections left open to the
+    template (Great Expectations keeps a pool) are closed first. Roles and their grants are server-wide,
+    so the copy keeps them; so is the pseudonym key (beside the server's data, not in a database)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(embedded_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        for _ in range(20):
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where datname = %s and pid <> pg_backend_pid()",
+                (template,),
+            )
+            try:
+                conn.execute(
+                    sql.SQL("create database {} template {}").format(
+                        sql.Identifier(name), sql.Identifier(template)
+                    )
+                )
+                return
+            except psycopg.errors.ObjectInUse:  # a connection was closing as we copied: again
+                continue
+        raise RuntimeError(f"could not copy database {template}: it stays in use")
+
+
+@pytest.fixture(scope="session")
+def database_copier(embedded_server):
+    """``copy(template, name)``: ``copy_database`` on the session's server, for tests that name their own
+    databases (tests/test_crash_safety.py)."""
+    return lambda template, name: copy_database(embedded_server, template, name)
+
+
+def source_config(tmp_path: Path, database: str) -> Path:
+    """The demo's own mapping file, pointed at the simulated case system in ``database``."""
     mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
-    config = tmp_path / "simulator.yml"
+    config = tmp_path / f"simulator_{database}.yml"
     config.write_text(
         mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}")
     )
-    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
-    return sim
+    return config
+
+
+@pytest.fixture(scope="session")
+def simulated_source_template(embedded_server) -> str:
+    """The simulated council case system as created (one council, 2023/24, seed 7), built once for the
+    session in a template database; ``simulated_case_system`` gives each test a copy."""
+    from complaints_warehouse import simulated_source
+
+    database = "tpl_simulated_source"
+    simulated_source.simulator(_server_connection(embedded_server), database).create(councils_count=1, seed=7)
+    return database
+
+
+@pytest.fixture
+def simulated_case_system(
+    settings, warehouse, tmp_path, monkeypatch, embedded_server, simulated_source_template
+):
+    """A simulated council case system (one council, 2023/24) in its own database, configured as the
+    only case-system source through the demo's own mapping file. A copy of the session's template."""
+    from complaints_warehouse import simulated_source
+
+    database = f"sim_{uuid.uuid4().hex[:10]}"
+    copy_database(embedded_server, simulated_source_template, database)
+    monkeypatch.setenv("WAREHOUSE_SOURCES", str(source_config(tmp_path, database)))
+    return simulated_source.simulator(warehouse, database)
+
+
+@dataclass
+class Night:
+    """A warehouse after one clean nightly run (``pipeline.run_all``), kept as a template database.
+
+    ``summary`` is the run's summary; ``outputs`` the folder it wrote its outputs to; ``source`` the
+    template of the simulated case system it loaded, if any (unchanged by the run)."""
+
+    database: str
+    summary: dict
+    outputs: Path
+    source: str | None = None
+
+
+def _build_night(
+    embedded_server: str, name: str, outputs: Path, sources: Path | None, *, docs: bool = False
+) -> Night:
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.settings import load_settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", name)
+        mp.setenv("WAREHOUSE_OUTPUTS_DIR", str(outputs))
+        mp.setenv("WAREHOUSE_DOCS", "1" if docs else "0")
+        if sources:
+            mp.setenv("WAREHOUSE_SOURCES", str(sources))
+        summary = pipeline.run_all(load_settings(), driver="cli", echo=lambda line: None)
+    return Night(database=name, summary=summary, outputs=outputs)
+
+
+@pytest.fixture(scope="session")
+def sample_night(embedded_server, tmp_path_factory) -> Night:
+    """The bundled sample extract (WAREHOUSE_SOURCES' default in tests) after one clean nightly run:
+    loaded, built by dbt, validated, published and reported, with its documentation sites (dbt docs,
+    Data Docs: the only run of the session that writes them). Built once per session."""
+    return _build_night(
+        embedded_server, "tpl_sample_night", tmp_path_factory.mktemp("sample_night"), None, docs=True
+    )
+
+
+@pytest.fixture(scope="session")
+def simulated_night(embedded_server, simulated_source_template, tmp_path_factory) -> Night:
+    """The simulated council (``simulated_source_template``) after one clean nightly run: its case
+    system, the reference data and the Ombudsman samples loaded, built, validated, published, reported."""
+    source = "tpl_simulated_night_source"
+    copy_database(embedded_server, simulated_source_template, source)
+    config = source_config(tmp_path_factory.mktemp("simulated_night_sources"), source)
+    night = _build_night(
+        embedded_server, "tpl_simulated_night", tmp_path_factory.mktemp("simulated_night"), config
+    )
+    night.source = simulated_source_template
+    return night
+
+
+@dataclass
+class NightCopy:
+    """A test's own copy of a ``Night``, in the database ``settings`` names; ``summary`` is the run's
+    summary with its output paths moved to ``settings.outputs_dir``."""
+
+    settings: object
+    target: object
+    summary: dict
+    source: object = None  # the copy's simulated case system (a CaseSystemSimulator), if any
+
+
+def copy_night(embedded_server: str, night: Night, settings, monkeypatch, tmp_path: Path) -> NightCopy:
+    """Copy ``night`` into the database ``settings`` names (replacing it if ``warehouse`` made it already),
+    its outputs into ``settings.outputs_dir`` and its simulated case system, if any, into a database of
+    its own that WAREHOUSE_SOURCES then points at."""
+    import json
+
+    from complaints_warehouse import database, simulated_source
+
+    copy_database(embedded_server, night.database, settings.database_name)
+    shutil.copytree(night.outputs, settings.outputs_dir, dirs_exist_ok=True)
+    # The run's summary file names its outputs: name the copies.
+    summary_file = settings.outputs_dir / "last-run.json"
+    if summary_file.exists():
+        summary_file.write_text(
+            summary_file.read_text().replace(str(night.outputs), str(settings.outputs_dir))
+        )
+    target = database.resolve(settings)
+    sim = None
+    if night.source:
+        source = f"sim_{uuid.uuid4().hex[:10]}"
+        copy_database(embedded_server, night.source, source)
+        monkeypatch.setenv("WAREHOUSE_SOURCES", str(source_config(tmp_path, source)))
+        sim = simulated_source.simulator(target, source)
+    summary = json.loads(
+        json.dumps(night.summary, default=str).replace(str(night.outputs), str(settings.outputs_dir))
+    )
+    return NightCopy(settings=settings, target=target, summary=summary, source=sim)
+
+
+@pytest.fixture(scope="session")
+def night_copier(embedded_server):
+    """``copy(night, settings, monkeypatch, tmp_path)``: ``copy_night`` on the session's server, for
+    fixtures of a wider scope than a test's (a module's shared copy)."""
+    return lambda night, settings, monkeypatch, tmp_path: copy_night(
+        embedded_server, night, settings, monkeypatch, tmp_path
+    )
+
+
+@pytest.fixture
+def after_sample_night(sample_night, embedded_server, settings, monkeypatch, tmp_path) -> NightCopy:
+    """This test's own copy of ``sample_night``, in the database ``settings``, ``warehouse`` and ``sql``
+    reach."""
+    return copy_night(embedded_server, sample_night, settings, monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def after_simulated_night(simulated_night, embedded_server, settings, monkeypatch, tmp_path) -> NightCopy:
+    """This test's own copy of ``simulated_night`` and of its simulated case system (``.source``, as
+    ``simulated_case_system`` would give it), in the databases ``settings``/``warehouse``/``sql`` and
+    WAREHOUSE_SOURCES reach."""
+    return copy_night(embedded_server, simulated_night, settings, monkeypatch, tmp_path)

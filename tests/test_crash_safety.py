@@ -244,10 +244,12 @@ def new_database(label: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def reference(server) -> dict:
-    """One clean run of the whole pipeline: what every crash and rerun must come back to."""
+def reference(server, sample_night, database_copier) -> dict:
+    """One clean run of the whole pipeline: what every crash and rerun must come back to. It is the
+    session's ``sample_night`` (``pipeline.run_all`` of the bundled sample, driver "cli": what
+    ``complaints-warehouse run`` does), copied, shared with the other modules that start from it."""
     database = new_database("clean")
-    completed(database)
+    database_copier(sample_night.database, database)
     clean = fingerprint(server, database)
     assert clean["marts"] and clean["published figures"], "the clean run built and published nothing"
     return {"database": database, **clean}

@@ -219,9 +219,8 @@ def test_bmmr_monthly_adds_up_from_the_facts(built, sql):
     )
 
 
-def test_bi_reader_reads_the_marts_and_nothing_else(settings, warehouse, monkeypatch):
-    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
-    transform.build(settings, warehouse, **QUIET)
+def test_bi_reader_reads_the_marts_and_nothing_else(after_sample_night, settings, warehouse, monkeypatch):
+    # The bundled sample loaded and built (the session's sample_night, copied).
     with database.connect(warehouse) as conn:
         conn.execute("set role bi_reader")
         for mart in ("fct_representations", "fct_complaint_stages", "dim_service_area", "bmmr_monthly"):

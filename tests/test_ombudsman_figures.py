@@ -22,8 +22,9 @@ WORKED = {
 
 
 @pytest.fixture
-def built(settings, warehouse):
-    return pipeline.run_all(settings, echo=lambda line: None)
+def built(after_sample_night, warehouse):
+    """After a run of the bundled sample (this test's own copy of the session's ``sample_night``)."""
+    return after_sample_night.summary
 
 
 def test_worked_figures_come_out_as_published_and_recomputed(built, sql):

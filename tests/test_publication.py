@@ -34,9 +34,11 @@ def validate_and_publish(settings, warehouse, run_id: str) -> dict:
 
 
 def test_a_validated_run_publishes_the_latest_complete_month_once_and_restates_a_late_correction(
-    simulated_case_system, settings, warehouse, sql
+    after_simulated_night, settings, warehouse, sql
 ):
-    first = pipeline.run_all(settings, **QUIET)
+    # The first run (pipeline.run_all of the simulated council): the session's simulated_night, copied.
+    first = after_simulated_night.summary
+    simulated_case_system = after_simulated_night.source
     assert first["publication"]["status"] == "published"
     [(month, version, run_id, checksum, published_by)] = publications(sql)
     assert (month, version, run_id) == (LATEST_MONTH, 1, first["run_id"])
@@ -113,9 +115,9 @@ def failure_names(error: ValidationFailed) -> str:
 
 
 def test_broken_data_fails_the_right_expectation_and_publishes_nothing(
-    simulated_case_system, settings, warehouse, sql
+    after_simulated_night, settings, warehouse, sql
 ):
-    pipeline.run_all(settings, **QUIET)
+    # After a clean run_all of the simulated council: the session's simulated_night, copied.
     before = publications(sql)
     assert len(before) == 1
 

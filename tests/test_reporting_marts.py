@@ -11,9 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def built(simulated_case_system, settings, warehouse):
-    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
-    transform.build(settings, warehouse, **QUIET)
+def built(after_simulated_night, warehouse):
+    """The simulated council loaded and built (with the reference and Ombudsman samples, validated and
+    published: the session's ``simulated_night``, copied)."""
 
 
 def test_kpi_scorecard_equals_its_recomputation_from_the_bmmr(built, sql):
@@ -173,10 +173,10 @@ def test_annual_report_tables_add_up_and_compare_with_last_year(
 
 
 def test_case_status_history_keeps_every_change_night_by_night(
-    simulated_case_system, settings, warehouse, sql
+    after_simulated_night, settings, warehouse, sql
 ):
-    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
-    transform.build(settings, warehouse, **QUIET)
+    # The first night: the session's simulated_night (loaded and built), copied with its case system.
+    simulated_case_system = after_simulated_night.source
     first = sql("select count(*) from marts.representation_status_history")[0][0]
     simulated_case_system.advance(3)
     pipeline.step_load_case_systems(settings, warehouse, **QUIET)

@@ -73,26 +73,16 @@ def table_rows(html: str, table_id: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Demo:
-    """The demo council's warehouse, built once for the module by the whole pipeline."""
-    from complaints_warehouse import simulated_source
+def demo(simulated_night, night_copier, tmp_path_factory) -> Demo:
+    """The demo council's warehouse after the whole pipeline (``pipeline.run_all``, which ends by writing
+    the reports): the session's ``simulated_night``, copied once for the module with its outputs."""
     from complaints_warehouse.settings import load_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", f"test_{uuid.uuid4().hex[:12]}")
         mp.setenv("WAREHOUSE_OUTPUTS_DIR", str(tmp_path_factory.mktemp("outputs")))
-        target = pipeline.prepare(load_settings())
-        source_db = f"sim_{uuid.uuid4().hex[:10]}"
-        simulated_source.simulator(target, source_db).create(councils_count=1, seed=7)
-        mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
-        config = tmp_path_factory.mktemp("sources") / "simulator.yml"
-        config.write_text(
-            mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{source_db}")
-        )
-        mp.setenv("WAREHOUSE_SOURCES", str(config))
-        settings = load_settings()
-        summary = pipeline.run_all(settings, **QUIET)
-        yield Demo(settings, target, summary)
+        copied = night_copier(simulated_night, load_settings(), mp, tmp_path_factory.mktemp("sources"))
+        yield Demo(load_settings(), copied.target, copied.summary)
 
 
 # --- UK formatting ---------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def refused(target, job: str, statement: str) -> bool:
 
 
 @pytest.fixture
-def ran(settings, warehouse):
-    pipeline.run_all(settings, echo=lambda line: None)
+def ran(after_sample_night, warehouse):
+    """After a run of the bundled sample (this test's own copy of the session's ``sample_night``)."""
     return warehouse
 
 

@@ -34,8 +34,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def first_run(settings, warehouse):
-    return pipeline.run_all(settings, echo=lambda line: None)
+def first_run(after_sample_night):
+    """The bundled sample's first run (``pipeline.run_all`` on an empty warehouse, done once per session
+    by the ``sample_night`` fixture): this test's own copy of its warehouse and outputs, and its summary."""
+    return after_sample_night.summary
 
 
 def test_whole_run_loads_builds_and_validates(first_run, settings, sql):
