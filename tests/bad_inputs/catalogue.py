@@ -70,7 +70,8 @@ class Accepted:
 
     def describe(self) -> str:
         kept = (
-            f"; column(s) {', '.join(self.extra_columns)} kept in `_extra` and reported"
+            f"; column(s) {', '.join(self.extra_columns)} not in the contract: reported, and dropped or kept "
+            "as the source's `unknown_columns` says (case system: dropped by default)"
             if self.extra_columns
             else ""
         )
