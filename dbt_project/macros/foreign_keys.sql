@@ -3,8 +3,10 @@
     through the JDBC driver's imported keys and Power BI from the constraints, so relationships are drawn
     for the user instead of by hand.
 
-    They are declared after every run (on-run-end) because a table model is rebuilt by replacing it, and
-    the old table is dropped with cascade, taking the foreign keys that pointed at it. Each one comes from a
+    They are taken off before every run (on-run-start) and declared again after it (on-run-end): a table
+    model is rebuilt by replacing it and dropping the old table with cascade, which would take the keys
+    that point at it, and a fact and its dimension rebuilt side by side (dbt's threads) would each wait for
+    the other's lock on the key between them. Each one comes from a
     `relationships` test of a mart (the join, its columns and the dimension it points to are declared
     there once) whose parent is a rebuilt table (a dimension) with a primary or unique key on the column.
     They are NOT VALID: the relationships tests already prove every row has its dimension, so PostgreSQL
@@ -40,7 +42,23 @@
     {{ return(keys | unique(attribute='name') | list) }}
 {% endmacro %}
 
+{% macro drop_foreign_keys() %}
+    {%- for key in foreign_keys() %}
+        do $fk$
+        begin
+            if exists (
+                select 1 from pg_constraint
+                where conrelid = to_regclass('{{ key.child }}') and conname = '{{ key.name }}'
+            ) then
+                alter table {{ key.child }} drop constraint {{ key.name }};
+            end if;
+        end
+        $fk$;
+    {%- endfor %}
+{% endmacro %}
+
 {% macro declare_foreign_keys() %}
+    {#- to_regclass throughout: a table not built yet (a partial build) is skipped, never an error. #}
     {%- for key in foreign_keys() %}
         do $fk$
         begin
@@ -48,21 +66,20 @@
                 and to_regclass('{{ key.parent }}') is not null
                 and not exists (
                     select 1 from pg_constraint
-                    where conrelid = '{{ key.child }}'::regclass and conname = '{{ key.name }}'
+                    where conrelid = to_regclass('{{ key.child }}') and conname = '{{ key.name }}'
                 )
                 and exists (
                     select 1 from pg_constraint as c
                     inner join pg_attribute as a
                         on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
-                    where c.conrelid = '{{ key.parent }}'::regclass
+                    where c.conrelid = to_regclass('{{ key.parent }}')
                         and c.contype in ('p', 'u')
                         and cardinality(c.conkey) = 1
                         and a.attname = '{{ key.field }}'
                 )
             then
-                alter table {{ key.child }}
-                    add constraint {{ key.name }} foreign key ({{ key.column }})
-                    references {{ key.parent }} ({{ key.field }}) not valid;
+                execute 'alter table {{ key.child }} add constraint {{ key.name }} '
+                    || 'foreign key ({{ key.column }}) references {{ key.parent }} ({{ key.field }}) not valid';
             end if;
         end
         $fk$;
