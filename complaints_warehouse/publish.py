@@ -28,6 +28,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from psycopg import sql
+
 from complaints_warehouse import integrity, known_issues
 from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.faults import crash_point
@@ -113,7 +115,9 @@ def _stage_figures(conn, month: date) -> tuple[int, str | None]:
         "where b.report_month = %s and b.period = any(%s)",
         (list(KEY_COLUMNS), month, list(PUBLISHED_PERIODS)),
     )
-    return conn.execute(f"select count(*), {integrity.FIGURES_CHECKSUM} from new_figures").fetchone()  # noqa: S608
+    return conn.execute(
+        sql.SQL("select count(*), {} from new_figures").format(sql.SQL(integrity.FIGURES_CHECKSUM))
+    ).fetchone()
 
 
 def publish_month(
