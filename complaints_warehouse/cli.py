@@ -470,7 +470,7 @@ def airflow_environment(settings) -> dict[str, str]:
 
 
 def cmd_airflow_run(args, settings) -> int:
-    from complaints_warehouse import pipeline
+    from complaints_warehouse import outputs, pipeline
 
     pipeline.prepare(settings)  # start the embedded database once, before Airflow's tasks reuse it
     env = airflow_environment(settings)
@@ -484,13 +484,12 @@ def cmd_airflow_run(args, settings) -> int:
         return EXIT_FAILED
     logical_date = args.date or date.today().isoformat()
     log = settings.outputs_dir / "logs" / f"{args.dag}-{logical_date}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     _echo(f"Running DAG {args.dag} for {logical_date} with `airflow dags test`")
     command = [airflow, "dags", "test", args.dag, logical_date]
     if os.environ.get("VERBOSE", "").strip() not in ("", "0"):
         test = subprocess.run(command, env=env)
     else:  # Airflow's and dbt's own lines go to the log; the screen gets each task as it ends
-        with log.open("w") as out:
+        with outputs.log_file(log) as out:
             process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
             _follow_tasks(env, args.dag, process)
             test = subprocess.CompletedProcess(command, process.wait())

@@ -52,6 +52,20 @@ class OutputExists(FileExistsError):
         self.path = path
 
 
+@contextlib.contextmanager
+def log_file(path: Path | str):
+    """A log another process writes as it runs (``make run``'s Airflow and dbt output): streamed, so
+    not atomic, but a folder that cannot be written is the same clear ``OutputNotWritten``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise OutputNotWritten(path, exc) from None
+    with handle:
+        yield handle
+
+
 def write_atomic(
     path: Path | str,
     content: str | bytes,

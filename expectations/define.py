@@ -100,7 +100,7 @@ def _recomputed(description: str, recompute: str, measures: tuple[str, ...]) -> 
 
 def _figure_cases_query() -> str:
     """BMMR cells (counts and sums of money, not percentages) of the last thirteen months whose cases in
-    marts.bmmr_figure_cases do not add up to them. Measures are read from the row, so a figure added to
+    intermediate.bmmr_figure_cases do not add up to them. Measures are read from the row, so a figure added to
     the BMMR without its cases fails here."""
     drop = " ".join(f"- '{c}'" for c in BMMR_KEY_COLUMNS)
     recent = "report_month > (select max(report_month) from b) - interval '13 months'"
@@ -110,7 +110,7 @@ def _figure_cases_query() -> str:
         f"cross join lateral jsonb_each_text(to_jsonb(r) {drop}) kv "
         f"where r.{recent} and right(kv.key, 4) <> '_pct'), "
         "cases as (select bmmr_key, measure, count(*) as cases, coalesce(sum(value), 0) as amount "
-        f"from marts.bmmr_figure_cases where {recent} group by 1, 2) "
+        f"from intermediate.bmmr_figure_cases where {recent} group by 1, 2) "
         "select f.bmmr_key, f.measure, f.value as figure, coalesce(c.cases, 0) as cases, "
         "coalesce(c.amount, 0) as amount from figures f left join cases c using (bmmr_key, measure) "
         "where f.value <> case when right(f.measure, 4) = '_gbp' then coalesce(c.amount, 0) "
@@ -340,7 +340,7 @@ def _suites():
             table="bmmr_monthly",
             description=(
                 "Every BMMR figure is explained by its cases (complaints-warehouse explain): each count equals "
-                "the number of its cases in marts.bmmr_figure_cases, each sum of money their amounts."
+                "the number of its cases in intermediate.bmmr_figure_cases, each sum of money their amounts."
             ),
             checks=(
                 Rows(

@@ -170,9 +170,11 @@ def test_a_failing_validation_fails_the_run_records_it_and_reports_nothing(
     dagbag, after_sample_night, settings, warehouse, sql, monkeypatch
 ):
     # After a clean run of the bundled sample (a copy of the session's sample_night, outputs and all).
-    # A published rate that disagrees with its counts: the Ombudsman suites must catch it.
+    # A loaded row lost from its raw table (the ledger says it was loaded): the council's own checks fail.
+    # (A disagreeing Ombudsman rate would fail only the Ombudsman benchmark's gate, not the night.)
     sql(
-        "update raw_ombudsman.annual_statistics set uphold_rate_pct = 50 where authority_name = 'Oxfordshire County Council'"
+        "delete from raw_case_system.stages where ctid = "
+        "(select ctid from raw_case_system.stages where not _is_deleted limit 1)"
     )
     summary = settings.outputs_dir / "last-run.json"
     summary.unlink()
@@ -190,7 +192,7 @@ def test_a_failing_validation_fails_the_run_records_it_and_reports_nothing(
         (run.run_id,),
     )
     assert recorded[0][:2] == ("failed", "validate")
-    assert "published uphold rate" in recorded[0][2]
+    assert "raw rows are its new rows plus its deletions" in recorded[0][2]
     assert not summary.exists()  # nothing reported
     assert sent == ["Complaints warehouse: case_system_nightly.validate failed"]
 

@@ -503,20 +503,31 @@ def test_the_pack_shows_the_latest_version_and_the_restatements_since_the_last_p
         "and version = 1 and period = 'month' and measure = 'complaints_received' order by value desc limit 1",
         (MONTH,),
     )
-    # What publish does for a late correction: version 2 with one cell changed, and its restatement.
+    # What publish does for a late correction: version 2 with one cell changed, its checksum, its
+    # restatement, and its entry in the publication chain (a hand-made version would be refused as tampering).
+    from complaints_warehouse import integrity
+
     with database.connect(demo.target) as conn:
         conn.execute(
-            "insert into published.bmmr_publications (report_month, version, validation_run_id, checksum, "
-            "figures_count, published_by) select report_month, 2, validation_run_id, 'v2', figures_count, 'test' "
-            "from published.bmmr_publications where report_month = %s and version = 1",
-            (MONTH,),
-        )
-        conn.execute(
-            "insert into published.bmmr_figures select report_month, 2, directorate, procedure_code, period, "
+            "create temporary table new_figures on commit drop as select directorate, procedure_code, period, "
             "measure, value + case when (directorate, procedure_code, period, measure) = "
-            "(%s, %s, 'month', 'complaints_received') then 1 else 0 end "
+            "(%s, %s, 'month', 'complaints_received') then 1 else 0 end as value "
             "from published.bmmr_figures where report_month = %s and version = 1",
             (directorate, procedure, MONTH),
+        )
+        [(checksum,)] = conn.execute(
+            f"select {integrity.FIGURES_CHECKSUM} from new_figures"  # noqa: S608
+        ).fetchall()
+        conn.execute(
+            "insert into published.bmmr_publications (report_month, version, validation_run_id, checksum, "
+            "figures_count, published_by) select report_month, 2, validation_run_id, %s, figures_count, 'test' "
+            "from published.bmmr_publications where report_month = %s and version = 1",
+            (checksum, MONTH),
+        )
+        conn.execute(
+            "insert into published.bmmr_figures select %s, 2, directorate, procedure_code, period, measure, value "
+            "from new_figures",
+            (MONTH,),
         )
         conn.execute(
             "insert into published.bmmr_restatements (report_month, from_version, to_version, directorate, "
@@ -524,10 +535,11 @@ def test_the_pack_shows_the_latest_version_and_the_restatements_since_the_last_p
             "values (%s, 1, 2, %s, %s, 'month', 'complaints_received', %s, %s, 'late correction')",
             (MONTH, directorate, procedure, old, old + 1),
         )
+        conn.execute("select published.chain_publication(%s, 2, false)", (MONTH,))
     [path] = bmmr_pack.write(demo.settings, demo.target)
     html = path.read_text()
     data = report_data(html)
-    assert data["publication"]["version"] == 2 and data["publication"]["checksum"] == "v2"
+    assert data["publication"]["version"] == 2 and data["publication"]["checksum"] == checksum
     [restated] = data["restatements"]
     assert (restated["directorate"], restated["old_value"], restated["new_value"]) == (
         directorate,

@@ -1,7 +1,7 @@
 """``complaints-warehouse explain``: the cases behind a published BMMR figure.
 
 A figure of a published month (a measure, a period, and optionally a directorate and a procedure, as the
-BMMR rows have them) is compared with the cases ``marts.bmmr_figure_cases`` lists for it: a count is the
+BMMR rows have them) is compared with the cases ``intermediate.bmmr_figure_cases`` lists for it: a count is the
 number of its cases, a sum of money the sum of their amounts, a percentage the ratio of two counts whose
 cases are both listed (numerator and denominator). Cases are named by their pseudonymous reference only.
 
@@ -14,10 +14,7 @@ pack: an internal file (pseudonymous case references; not for publication).
 
 from __future__ import annotations
 
-import csv
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,7 +22,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import database
+from complaints_warehouse import database, outputs
 from complaints_warehouse.database import Connection
 from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
 from complaints_warehouse.settings import Settings
@@ -192,7 +189,7 @@ def explain(
             return rows(
                 conn,
                 "select report_month, period, directorate, procedure_code, measure, case_reference, event, "
-                "event_key, event_month, value from marts.bmmr_figure_cases "
+                "event_key, event_month, value from intermediate.bmmr_figure_cases "
                 "where report_month = %(month)s and period = %(period)s and measure = any(%(names)s)"
                 " and (%(directorate)s::text is null or directorate = %(directorate)s)"
                 " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
@@ -236,7 +233,7 @@ def write_month_csv(settings: Settings, target: Connection, month: date) -> Path
         version = _published_version(conn, month)
         cur = conn.execute(
             "select c.report_month, c.period, c.directorate, c.procedure_code, c.measure, c.case_reference, "
-            "c.event, c.event_key, c.event_month, c.value from marts.bmmr_figure_cases c "
+            "c.event, c.event_key, c.event_month, c.value from intermediate.bmmr_figure_cases c "
             "where c.report_month = %s and exists (select 1 from published.bmmr_figures p "
             "where p.report_month = c.report_month and p.version = %s and p.period = c.period "
             "and p.directorate = c.directorate and p.procedure_code = c.procedure_code and p.measure = c.measure) "
@@ -244,23 +241,14 @@ def write_month_csv(settings: Settings, target: Connection, month: date) -> Path
             "c.event_key",
             (month, version),
         )
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        try:
-            with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(CSV_COLUMNS)
-                for record in cur:
-                    writer.writerow([_cell(v) for v in record])
-            os.chmod(temporary, 0o600)  # internal: case references are not for publication
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # Written whole or not at all, readable by its owner only (case references are not for
+        # publication), every text cell safe in a spreadsheet: the warehouse's one writer of files.
+        outputs.write_atomic(path, outputs.csv_text(CSV_COLUMNS, cur), mode=0o600)
     return path
 
 
 def _cell(value) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + - @ is neutralised (no formula runs)."""
+    """A cell as text (empty for none), a leading = + - @ neutralised as in the CSV."""
     if value is None:
         return ""
     text = str(value)
