@@ -1165,7 +1165,7 @@ CATALOGUE: tuple[BadInput, ...] = (
         "reference data",
         "reference",
         "one name variant given twice",
-        _reference("authority_names", {}, {"authority_name": "Oxfordshire"}, copies=2),
+        _reference("authority_names", {"authority_name": "Oxfordshire"}, copies=2),
         Quarantined("duplicate key in batch (authority_name)", count=2),
     ),
     BadInput(
