@@ -117,12 +117,15 @@ def progress_printer(
             copy_begun[0] = False
             crash_point("mid-copy")
         now = time.monotonic()
-        if now - started >= quiet_s and (done >= total or now - last[0] >= every_s):
+        if now - started >= quiet_s and ((total and done >= total) or now - last[0] >= every_s):
             last[0] = now
-            pct = 100 * done / total if total else 100
-            echo(
-                f"  {label}: {pct:5.1f}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB, {done / 1e6 / (now - started):.1f} MB/s)"
-            )
+            rate = done / 1e6 / (now - started)
+            if total:  # a file: its size is known
+                echo(
+                    f"  {label}: {100 * done / total:5.1f}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB, {rate:.1f} MB/s)"
+                )
+            else:  # a source database's rows: no total to be a percentage of
+                echo(f"  {label}: {done / 1e6:.1f} MB so far ({rate:.1f} MB/s)")
 
     return report
 

@@ -528,7 +528,7 @@ def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress
             copy.write(chunk)
             done += len(chunk)
             if progress:
-                progress(done, total or done)
+                progress(done, total or 0)  # 0: the size is not known (a source database's rows)
 
 
 def _utf8_rows(path: Path, header: list[str], undecodable: list[tuple[int, dict]]) -> Iterator[bytes]:

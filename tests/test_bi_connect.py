@@ -197,3 +197,22 @@ def test_the_bmmr_period_views_sum_as_bi_tools_sum_them(served):
             "where report_month = '2024-03-01')"
         ).fetchone()
         assert month_sum == year_to_date and month_sum > 0, (month_sum, year_to_date)
+
+
+def test_bi_reads_the_current_version_of_every_published_figure(served):
+    port, *_ = served
+    with bi_connect(port) as conn:
+        current = conn.execute(
+            "select report_month, version, count(*) from published.bmmr_current group by 1, 2"
+        ).fetchall()
+        latest = conn.execute(
+            "select report_month, max(version) from published.bmmr_publications group by 1"
+        ).fetchall()
+        figures = conn.execute(
+            "select f.report_month, count(*) from published.bmmr_figures f "
+            "join (select report_month, max(version) as version from published.bmmr_publications group by 1) l "
+            "using (report_month, version) group by 1"
+        ).fetchall()
+    assert latest, "make run publishes a month"
+    assert {(month, version) for month, version, _ in current} == set(latest)
+    assert {(month, cells) for month, _, cells in current} == set(figures)

@@ -396,6 +396,28 @@ create table if not exists published.bmmr_figures (
 comment on table published.bmmr_figures is
     'The published BMMR cells, one per measure (long format: a restatement is a changed row). Never updated.';
 
+-- What BI tools read: every published cell as its month's latest version has it (one row per cell, so a
+-- sum over a month and period counts each figure once), with when that version was published.
+create or replace view published.bmmr_current as
+select
+    figures.report_month,
+    figures.version,
+    figures.directorate,
+    figures.procedure_code,
+    figures.period,
+    figures.measure,
+    figures.value,
+    publications.published_at
+from published.bmmr_figures as figures
+inner join published.bmmr_publications as publications
+    on publications.report_month = figures.report_month and publications.version = figures.version
+where figures.version = (
+    select max(latest.version) from published.bmmr_publications as latest
+    where latest.report_month = figures.report_month
+);
+comment on view published.bmmr_current is
+    'The current version of every published BMMR figure: each month''s latest publication, one row per cell.';
+
 create table if not exists published.bmmr_restatements (
     restatement_id  bigserial primary key,
     report_month    date not null,
