@@ -92,7 +92,7 @@ def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> Embedd
     info = PostmasterInfo.read_from_pgdata(current.data_dir)
     hba = current.data_dir / "pg_hba.conf"
     lines = hba.read_text().splitlines()
-    hba.write_text(
+    text = (
         "\n".join(
             re.sub(r"\s(trust|md5|password)\s*$", f" {TCP_METHOD}", line)
             if re.match(r"host\w*\s", line)
@@ -101,6 +101,18 @@ def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> Embedd
         )
         + "\n"
     )
+    # Replaced whole (a full disk must not leave the server a truncated pg_hba.conf that refuses every
+    # login), keeping the server user's ownership and mode: it is the server's file, read at restart.
+    held = hba.stat()
+    temporary = hba.with_name(f".{hba.name}.new")
+    try:
+        temporary.write_text(text)
+        os.chown(temporary, held.st_uid, held.st_gid)
+        os.chmod(temporary, held.st_mode & 0o7777)
+        os.replace(temporary, hba)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     user = "embedded_postgres" if os.geteuid() == 0 else None
     options = f"-h {listen} -p {port} -k {info.socket_dir}"
     pg_ctl(

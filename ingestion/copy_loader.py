@@ -679,7 +679,7 @@ def _set_unknown_columns_aside(
         names = {c.name: c for c in contract.columns}
 
         def key_of(row: sql.Composable, name: str, pseudonymised: bool) -> sql.Composable:
-            present = name in header and (not pseudonymised or names[name].pseudonymise)
+            present = name in names and name in header and (not pseudonymised or names[name].pseudonymise)
             if not present:
                 return sql.SQL("null::text")
             value = sql.SQL("nullif(btrim({} ->> {}), '')").format(row, sql.Literal(name))

@@ -247,16 +247,6 @@ def write_month_csv(settings: Settings, target: Connection, month: date) -> Path
     return path
 
 
-def _cell(value) -> str:
-    """A cell as text (empty for none), a leading = + - @ neutralised as in the CSV."""
-    if value is None:
-        return ""
-    text = str(value)
-    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@"):
-        return "'" + text
-    return text
-
-
 def format_explanation(e: Explanation, limit: int | None = None) -> str:
     where = ", ".join(
         [
@@ -302,7 +292,7 @@ def format_explanation(e: Explanation, limit: int | None = None) -> str:
     for c in shown:
         lines.append(
             "\t".join(
-                _cell(v)
+                "" if v is None else str(outputs.safe_cell(v))  # as in the CSV
                 for v in (
                     c["case_reference"],
                     c["event"],
@@ -356,10 +346,10 @@ def cli(args, settings: Settings, echo) -> int:
         return 2
     try:
         explanation.csv_path = write_month_csv(settings, target, month)
-    except OSError as exc:  # a read-only or full outputs folder: say which, never a traceback
+    except (OSError, outputs.OutputNotWritten) as exc:  # a read-only or full outputs folder: say which
         print(
             f"error: cannot write the month's cases CSV in {settings.outputs_dir / 'reports'}: "
-            f"{exc.strerror or exc} (WAREHOUSE_OUTPUTS_DIR)",
+            f"{getattr(exc, 'strerror', None) or exc} (WAREHOUSE_OUTPUTS_DIR)",
             file=sys.stderr,
         )
         return 2
