@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint sqlfluff pipeline fuzz advance bench bench-small db-stop db-status expectations bad-input-doc constraints clean
+.PHONY: help install run test lint sqlfluff pipeline fuzz advance bench bench-small db-stop db-status expectations bad-input-doc star-schema-doc constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ db-status: install  ## where the warehouse is, and whether it is up
 
 expectations: install  ## rewrite the Great Expectations context in expectations/gx from expectations/define.py
 	$(BIN)/python expectations/define.py
+
+star-schema-doc: install  ## rewrite docs/star-schema.md from the dbt YAML
+	$(BIN)/python scripts/star_schema_doc.py
 
 bad-input-doc: install  ## rewrite docs/bad-input-catalogue.md from the catalogue in tests/bad_inputs
 	$(BIN)/python -m tests.bad_inputs.doc
