@@ -115,18 +115,57 @@ def test_the_names_the_ombudsman_and_councils_use_each_mean_one_authority():
         assert code.get(_key(spelling)) == ons_code, spelling
 
 
-def test_populations_are_the_ons_figures_unrounded_with_their_edition():
-    by_code = {(r["ons_code"], int(r["mid_year"])): int(r["population"]) for r in POPULATION}
-    # Oxfordshire mid-2022 is 738,276 (not the 741,000 once bundled under mid-2023).
-    assert by_code[("E10000025", 2022)] == 738276
-    assert ("E10000025", 2023) not in by_code
-    # Every council of April 2023 has its mid-2022 estimate; none is rounded to the thousand.
-    current = {c for c, a in AUTHORITIES.items() if not a["valid_to"]}
-    assert {c for c, year in by_code if year == 2022} == current
-    assert sum(p % 1000 == 0 for p in by_code.values()) <= 1
-    assert {r["source"] for r in POPULATION} == {
-        "ONS mid-2022 estimate, UK tables (MYE5), published 2024-03-26, April 2023 boundaries"
+#: The ONS editions bundled (ingestion/reference/data/SOURCES.md): publication day -> mid-years in it.
+EDITIONS = {
+    "2019-06-26": {2018},
+    "2020-06-24": {2019},
+    "2021-06-25": {2020},
+    "2022-12-21": {2021},
+    "2024-03-26": {2022},
+    "2024-07-15": {2018, 2019, 2020, 2021, 2022, 2023},  # mid-2023, and mid-2018..2022 as it revised them
+    "2025-07-30": {2024},
+}
+
+
+def test_populations_are_the_ons_figures_unrounded_for_every_council_and_year_with_their_edition():
+    by_edition = {
+        (r["ons_code"], int(r["mid_year"]), r["published_on"]): int(r["population"]) for r in POPULATION
     }
+    assert len(by_edition) == len(POPULATION)  # one figure per council, mid-year and edition
+    assert {
+        published: {year for _, year, day in by_edition if day == published} for published in EDITIONS
+    } == EDITIONS
+    # Oxfordshire mid-2022 is 738,276 as first published (not the 741,000 once bundled under mid-2023), and
+    # 737,795 as the mid-2023 edition revised it; mid-2023 is 750,230.
+    assert by_edition[("E10000025", 2022, "2024-03-26")] == 738276
+    assert by_edition[("E10000025", 2022, "2024-07-15")] == 737795
+    assert by_edition[("E10000025", 2023, "2024-07-15")] == 750230
+    # Every council of an edition's boundaries has its estimate there: mid-2019 is on April 2020 boundaries
+    # (Buckinghamshire Council and the Northamptonshire districts), mid-2021 on April 2021 boundaries (the
+    # Cumbria, North Yorkshire and Somerset districts), mid-2022 on April 2023 ones.
+    boundaries = {
+        "2019-06-26": "2019-04-01",
+        "2020-06-24": "2020-04-01",
+        "2021-06-25": "2021-04-01",
+        "2022-12-21": "2021-04-01",
+        "2024-03-26": "2023-04-01",
+        "2024-07-15": "2023-04-01",
+        "2025-07-30": "2023-04-01",
+    }
+    for published, day in boundaries.items():
+        on = dt.date.fromisoformat(day)
+        existing = {
+            code
+            for code, a in AUTHORITIES.items()
+            if (not a["valid_from"] or dt.date.fromisoformat(a["valid_from"]) <= on)
+            and (not a["valid_to"] or dt.date.fromisoformat(a["valid_to"]) >= on)
+        }
+        assert {c for c, _, d in by_edition if d == published} == existing, published
+    assert ("E07000150", 2019, "2020-06-24") in by_edition  # Corby, a district until 2021
+    assert ("E10000023", 2021, "2022-12-21") in by_edition  # North Yorkshire County Council, until 2023
+    # Unrounded: almost none is a multiple of a thousand.
+    assert sum(p % 1000 == 0 for p in by_edition.values()) <= len(by_edition) // 500
+    assert all(r["source"].startswith("ONS mid-") for r in POPULATION)
     assert "CC BY 4.0" in (DATA / "SOURCES.md").read_text()
 
 

@@ -15,13 +15,14 @@ from complaints_warehouse import database, pipeline, validate
 # unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics,
 # 6 published decisions (one under an authority name the reference data does not know), 3 cases of the
 # council's case-by-case spreadsheets; reference data: every English council since 2009 (365), their
-# 1,454 spellings and 317 ONS mid-2022 populations (ingestion/reference/data/SOURCES.md).
+# 1,454 spellings and 3,884 ONS mid-year populations, mid-2018 to mid-2024 with their editions
+# (ingestion/reference/data/SOURCES.md).
 EXPECTED_RAW = {
     "raw_case_system.representations": 239,
     "raw_case_system.stages": 210,
     "raw_reference.authorities": 365,
     "raw_reference.authority_names": 1454,
-    "raw_reference.population": 317,
+    "raw_reference.population": 3884,
     "raw_ombudsman.annual_statistics": 5,
     "raw_ombudsman.decisions": 5,
     "raw_ombudsman.council_cases": 3,

@@ -53,13 +53,21 @@ AUTHORITY_NAMES = TableContract(
 POPULATION = TableContract(
     source=SOURCE,
     name="population",
-    description="Mid-year resident population by authority (ONS mid-year estimates), for per-100,000 rates.",
-    key=("ons_code", "mid_year"),
+    description=(
+        "Mid-year resident population by authority (ONS mid-year estimates), one row per edition of each "
+        "estimate (a mid-year is revised by later editions), for per-100,000 rates."
+    ),
+    key=("ons_code", "mid_year", "source"),
     columns=(
         Column("ons_code", required=True),
         Column("mid_year", "integer", required=True, min_value=1990, max_value=2100),
         Column("population", "integer", required=True, min_value=1),
-        Column("source", description="Where the figure comes from."),
+        Column(
+            "published_on",
+            "date",
+            description="The day the ONS published this edition; empty when not known (a dropped-in file).",
+        ),
+        Column("source", required=True, description="The edition: which ONS release the figure comes from."),
     ),
     rules=(ONS_CODE_FORMAT,),
 )

@@ -5,7 +5,10 @@ UK; saved as CSV, the table has a few title lines, then a header row with ``Code
 ``Geography`` and ``All ages`` (then one column per single year of age); table MYE5 of the same release
 has ``Estimated Population mid-<year>`` instead, and is read the same way. This keeps the English
 councils' rows (codes E06-E10: unitary, district, metropolitan, London borough and county) and writes
-``ons_code, mid_year, population, source``, the layout ``ingestion.reference.contract.POPULATION`` loads.
+``ons_code, mid_year, population, published_on, source``, the layout ``ingestion.reference.contract.POPULATION``
+loads. The edition's publication day is taken from the file name when it carries one
+(``mid_year_estimates_2023_2024-07-15.csv``: mid-2023, published 15 July 2024), else left empty: an
+undated edition is used only where no dated one fits the Ombudsman's rule (docs/ombudsman-per-100k.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from ingestion.copy_loader import RefusedFile, normalise_header
 
 #: ``mid_year_estimates_2023.csv``: the national file for mid-2023, dropped into the reference folder.
-FILE_PATTERN = re.compile(r"mid_year_estimates_(\d{4})\.csv")
+FILE_PATTERN = re.compile(r"mid_year_estimates_(\d{4})(?:_(\d{4}-\d{2}-\d{2}))?\.csv")
 COUNCIL_CODE = re.compile(r"E(06|07|08|09|10)\d{6}")
 HEADER_SEARCH_LINES = 20
 
@@ -28,8 +31,15 @@ def mid_year_of(path: Path) -> int | None:
     return int(match[1]) if match else None
 
 
+def published_on_of(path: Path) -> str:
+    """The edition's publication day from the file name (``..._2024-07-15.csv``), or '' when it has none."""
+    match = FILE_PATTERN.fullmatch(path.name)
+    return (match[2] or "") if match else ""
+
+
 def normalise_mid_year_estimates(path: Path, mid_year: int, out_dir: Path) -> Path:
     """Write ``out_dir/population.csv`` from the national estimates ``path`` for ``mid_year``."""
+    published_on = published_on_of(path)
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = csv.reader(handle)
         for _ in range(HEADER_SEARCH_LINES):
@@ -52,9 +62,11 @@ def normalise_mid_year_estimates(path: Path, mid_year: int, out_dir: Path) -> Pa
         out = out_dir / "population.csv"
         with out.open("w", newline="", encoding="utf-8") as target:
             writer = csv.writer(target)
-            writer.writerow(["ons_code", "mid_year", "population", "source"])
+            writer.writerow(["ons_code", "mid_year", "population", "published_on", "source"])
             for row in rows:
                 if len(row) > max(code_at, total_at) and COUNCIL_CODE.fullmatch(row[code_at].strip()):
                     population = row[total_at].replace(",", "").strip()
-                    writer.writerow([row[code_at].strip(), mid_year, population, f"ONS {path.name}"])
+                    writer.writerow(
+                        [row[code_at].strip(), mid_year, population, published_on, f"ONS {path.name}"]
+                    )
     return out

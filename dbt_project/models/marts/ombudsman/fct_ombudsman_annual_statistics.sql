@@ -23,28 +23,58 @@ matched as (
     where statistics.ons_code is not null
 ),
 
+-- The ONS estimate "upheld per 100,000 residents" divides by (the var ombudsman_population_mid_year,
+-- docs/ombudsman-per-100k.md): the mid-year the rule picks, in the latest edition published before the
+-- rule's cutoff; an undated edition (a dropped-in file) only where no dated one qualifies.
+population_editions as (
+    select
+        matched.ons_code,
+        matched.financial_year_start,
+        population.population,
+        population.population_source,
+        population.population_published_on,
+        row_number() over (
+            partition by matched.ons_code, matched.financial_year_start
+            order by
+                population.population_published_on desc nulls last,
+                population.population_batch_id desc,
+                population.population_source
+        ) as edition_rank
+    from matched
+    inner join population
+        on
+            matched.ons_code = population.ons_code
+            and {{ ombudsman_population_mid_year('matched.financial_year_start') }} = population.mid_year
+    where
+        population.population_published_on is null
+        or population.population_published_on
+        < {{ ombudsman_population_edition_cutoff('matched.financial_year_start') }}
+),
+
 recomputed as (
     select
         matched.*,
         authorities.authority_name as official_name,
         coalesce(authorities.authority_type, matched.authority_type) as similar_authority_group,
-        population.population,
-        population.population_source,
+        population_editions.population,
+        population_editions.population_source,
+        population_editions.population_published_on,
         {{ ombudsman_population_mid_year('matched.financial_year_start') }} as population_mid_year,
         round(100.0 * matched.upheld / nullif(matched.detailed_investigations, 0))
             as recomputed_uphold_rate_pct,
         round(100.0 * matched.satisfactory_remedies / nullif(matched.upheld, 0))
             as recomputed_satisfactory_remedy_rate_pct,
-        round(100000.0 * matched.upheld / nullif(population.population, 0), 1) as recomputed_upheld_per_100k
+        round(100000.0 * matched.upheld / nullif(population_editions.population, 0), 1)
+            as recomputed_upheld_per_100k
     from matched
     inner join authorities
         on matched.ons_code = authorities.ons_code
-    -- Which ONS mid-year "upheld per 100,000 residents" divides by: the var ombudsman_population_mid_year
-    -- (docs/ombudsman-per-100k.md). Left join: a missing population is flagged, never dropped.
-    left join population
+    -- Left join: a missing population is flagged, never dropped.
+    left join population_editions
         on
-            matched.ons_code = population.ons_code
-            and {{ ombudsman_population_mid_year('matched.financial_year_start') }} = population.mid_year
+            matched.ons_code = population_editions.ons_code
+            and matched.financial_year_start = population_editions.financial_year_start
+            and population_editions.edition_rank = 1
 ),
 
 final as (
@@ -90,6 +120,7 @@ final as (
         population::int as population,
         population_mid_year::int as population_mid_year,
         population_source::text as population_source,
+        population_published_on::date as population_published_on,
         published_upheld_per_100k::numeric as published_upheld_per_100k,
         recomputed_upheld_per_100k::numeric as recomputed_upheld_per_100k,
         similar_authority_upheld_per_100k::numeric as similar_authority_upheld_per_100k,
