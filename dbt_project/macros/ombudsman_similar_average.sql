@@ -4,7 +4,7 @@
     definition every similar-authority average uses (docs/ombudsman-national.md).
 
     var ombudsman_similar_average (dbt_project.yml; env OMBUDSMAN_SIMILAR_AVERAGE):
-    - pooled (default): the group's statistics taken together, sum(numerator) / sum(denominator), as the
+    - pooled (default): the group's statistics taken together, sum(numerator) / sum(denominator) over the councils with both, as the
       Ombudsman computes its national figures ("83 per cent of all investigations", "6.2 upheld complaints
       per 100,000 residents").
     - mean_of_rates: the plain mean of the councils' own rates (councils with no rate left out).
@@ -13,7 +13,10 @@
 {% macro ombudsman_similar_average(numerator, denominator) -%}
     {%- set rule = var('ombudsman_similar_average', 'pooled') | string | trim -%}
     {%- if rule == 'pooled' -%}
-        (sum({{ numerator }}) / nullif(sum({{ denominator }}), 0))
+        (
+            sum({{ numerator }}) filter (where {{ denominator }} is not null)
+            / nullif(sum({{ denominator }}) filter (where {{ numerator }} is not null), 0)
+        )
     {%- elif rule == 'mean_of_rates' -%}
         avg({{ numerator }} / nullif({{ denominator }}, 0))
     {%- else -%}
