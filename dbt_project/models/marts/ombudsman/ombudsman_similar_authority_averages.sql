@@ -33,7 +33,10 @@ members as (
     from years
     cross join authorities
     where
-        (authorities.valid_from is null or authorities.valid_from::date <= make_date(years.financial_year_start, 4, 1))
+        (
+            authorities.valid_from is null
+            or authorities.valid_from::date <= make_date(years.financial_year_start, 4, 1)
+        )
         and (
             authorities.valid_to is null
             or authorities.valid_to::date >= make_date(years.financial_year_start + 1, 3, 31)
@@ -91,9 +94,11 @@ aggregated as (
         measures.measure,
         min(measures.digits) as digits,
         count(*) as councils,
-        string_agg(measures.authority_name, '; ' order by measures.authority_name) as councils_in_statistics_names,
+        string_agg(measures.authority_name, '; ' order by measures.authority_name)
+            as councils_in_statistics_names,
         -- Every council of the group needs its counts (and, per 100,000, its population).
-        count(*) filter (where measures.numerator is null or measures.denominator is null) as councils_without_counts,
+        count(*) filter (where measures.numerator is null or measures.denominator is null)
+            as councils_without_counts,
         count(*) filter (where measures.measure = 'upheld_per_100k' and measures.denominator is null)
             as councils_without_population,
         {{ ombudsman_similar_average('measures.scale * measures.numerator', 'measures.denominator') }}
@@ -106,8 +111,10 @@ aggregated as (
 
 final as (
     select
-        (aggregated.similar_authority_group || ' ' || aggregated.financial_year || '|' || aggregated.measure)::text
-            as average_key,
+        (
+            aggregated.similar_authority_group || ' ' || aggregated.financial_year
+            || '|' || aggregated.measure
+        )::text as average_key,
         aggregated.similar_authority_group::text as similar_authority_group,
         aggregated.financial_year::text as financial_year,
         aggregated.measure::text as measure,
