@@ -402,6 +402,14 @@ def _suites():
                     "and (published_uphold_rate_pct is not null or recomputed_uphold_rate_pct is not null)",
                 ),
                 Rows(
+                    "Every similar-authority average the Ombudsman published equals its recomputation from the "
+                    "group's councils, within the published rounding, where the statistics hold the whole group "
+                    "(ombudsman_similar_authority_averages: differs, no population, published values disagree)",
+                    "select average_key, councils_in_group, published_average, recomputed_unrounded, recomputation "
+                    "from marts.ombudsman_similar_authority_averages "
+                    "where recomputation in ('differs', 'no population', 'published values disagree')",
+                ),
+                Rows(
                     "Every staged council-year is in the fact, matched to exactly one authority",
                     "with f as (select * from {batch}) "
                     "select s.authority_year_key from staging.stg_ombudsman__annual_statistics s "

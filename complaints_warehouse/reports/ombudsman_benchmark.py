@@ -1,6 +1,8 @@
 """The Ombudsman benchmark: the council's uphold, compliance and satisfactory-remedy rates and upheld
 decisions per 100,000 residents against the average of similar authorities, year by year
-(``marts.ombudsman_benchmark``), with each year's caveat beside it; and the reconciliation of the
+(``marts.ombudsman_benchmark``), with each year's caveat beside it; which authorities form each
+similar-authority group and whether the published average is their recomputation
+(``marts.ombudsman_similar_authority_averages``); and the reconciliation of the
 council's own records of Ombudsman cases with the Ombudsman's (``marts.ombudsman_reconciliation``).
 
 The council is the one named (``--authority`` or ``WAREHOUSE_COUNCIL``, a name or ONS code), else the authority the case
@@ -39,6 +41,22 @@ MEASURES = {
         "pct0",
     ),
     "upheld_per_100k": ("Upheld per 100,000 residents", "lower is better", "number"),
+}
+#: A published similar-authority average its group's councils do not reproduce: a flag beside the figure.
+AVERAGE_FLAGS = {
+    "differs": "average differs from its recomputation",
+    "no population": "average: a council of the group has no population",
+    "published values disagree": "average published differently for councils of one group",
+}
+AVERAGE_STATUS = {
+    "matches": "the published average is the recomputation, as rounded",
+    "differs": "the published average is not the recomputation (flag)",
+    "group incomplete": "the statistics hold only part of the group: load the Ombudsman's national file",
+    "not published": "no average published",
+    "not recomputed": "not recomputable (which outcomes complied is not published)",
+    "no counts": "a council of the group has no counts (only rates published)",
+    "no population": "a council of the group has no ONS population (flag)",
+    "published values disagree": "councils of one group carry different averages (flag)",
 }
 STATUSES = ("matched", "date differs", "decision differs", "only ours", "only theirs")
 STATUS_MEANING = {
@@ -94,9 +112,25 @@ def gather(conn, authority: str | None = None) -> dict:
     benchmark = rows(
         conn,
         "select authority_name, ons_code, similar_authority_group, financial_year, measure, council_value, "
-        "similar_authority_value, difference, comparison, recomputation, caveat from marts.ombudsman_benchmark "
+        "similar_authority_value, difference, comparison, recomputation, similar_authority_recomputed, "
+        "similar_authority_recomputation, caveat from marts.ombudsman_benchmark "
         "where authority_name = any(%s) order by authority_name, financial_year, measure",
         (councils,),
+    )
+    groups = sorted({(r["similar_authority_group"], r["financial_year"]) for r in benchmark})
+    averages = (
+        rows(
+            conn,
+            "select similar_authority_group, financial_year, measure, councils_in_group, "
+            "councils_in_statistics, councils, councils_missing, published_average, recomputed_average, "
+            "recomputation from marts.ombudsman_similar_authority_averages "
+            "where (similar_authority_group, financial_year) in (select * from unnest(%s::text[], %s::text[])) "
+            "order by similar_authority_group, financial_year, measure",
+            ([g for g, _ in groups], [y for _, y in groups]),
+        )
+        if groups
+        and conn.execute("select to_regclass('marts.ombudsman_similar_authority_averages')").fetchone()[0]
+        else []
     )
     reconciliation = rows(
         conn,
@@ -104,7 +138,12 @@ def gather(conn, authority: str | None = None) -> dict:
         "their_decision_date, decision_date_difference_days from marts.ombudsman_reconciliation "
         "order by reconciliation_status, ombudsman_reference",
     )
-    return {"councils": councils, "benchmark": benchmark, "reconciliation": reconciliation}
+    return {
+        "councils": councils,
+        "benchmark": benchmark,
+        "averages": averages,
+        "reconciliation": reconciliation,
+    }
 
 
 def data_block(figures: dict, sup: Suppression) -> dict:
@@ -116,6 +155,10 @@ def data_block(figures: dict, sup: Suppression) -> dict:
         "councils": figures["councils"],
         "benchmark": [
             {k: plain(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in figures["benchmark"]
+        ],
+        "similar_authority_averages": [
+            {k: plain(v) if isinstance(v, Decimal) else v for k, v in r.items()}
+            for r in figures.get("averages", [])
         ],
         "reconciliation_counts": {s: sup.count(n) for s, n in counts.items()},
         "reconciliation_total": sup.count(len(figures["reconciliation"])),
@@ -147,6 +190,9 @@ def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
     flag = {"differs": "differs from its recomputation", "no population": "no population"}.get(
         r.get("recomputation") or ""
     )
+    average_flag = AVERAGE_FLAGS.get(r.get("similar_authority_recomputation") or "")
+    if average_flag:
+        flag = f"{flag} · {average_flag}" if flag else average_flag
     if r["council_value"] is None and r["similar_authority_value"] is None:
         return ["–" + (f"<br><span class='caveat'>{esc(flag)}</span>" if flag else "")]
     value = esc(show(r["council_value"], kind))
@@ -215,7 +261,7 @@ def _overview(figures: dict) -> str:
     return "<div class='charts'>" + "".join(figures_html) + "</div>" + table
 
 
-def _council_section(name: str, lines: list[dict], index: int) -> str:
+def _council_section(name: str, lines: list[dict], index: int, averages: list[dict] | None = None) -> str:
     years = sorted({r["financial_year"] for r in lines})
     cell = {(r["financial_year"], r["measure"]): r for r in lines}
     group = next((r["similar_authority_group"] for r in lines if r["similar_authority_group"]), None)
@@ -274,7 +320,59 @@ def _council_section(name: str, lines: list[dict], index: int) -> str:
         "beside the year it affects (and marked on the charts).</p>"
     )
     charts_html = "<div class='charts'>" + "".join(figures_html) + "</div>" if figures_html else ""
-    return page.section(name, lede + charts_html + table, f"council-{slug(name)}")
+    similar = _similar_authorities(name, lines, averages or [], index)
+    return page.section(name, lede + charts_html + table + similar, f"council-{slug(name)}")
+
+
+def _similar_authorities(name: str, lines: list[dict], averages: list[dict], index: int) -> str:
+    """Which authorities form the council's similar-authority group each year, and each published average
+    beside its recomputation from them (a national file holds every council of the group)."""
+    keys = sorted(
+        {(r["similar_authority_group"], r["financial_year"]) for r in lines if r["similar_authority_group"]}
+    )
+    by_key = {(a["similar_authority_group"], a["financial_year"], a["measure"]): a for a in averages}
+    body, members = [], []
+    for group, year in keys:
+        first = next((a for (g, y, _), a in by_key.items() if (g, y) == (group, year)), None)
+        if first is None:
+            continue
+        line = [
+            esc(year),
+            esc(
+                f"{group}: {show(first['councils_in_statistics'], 'count')} of "
+                f"{show(first['councils_in_group'], 'count')} in the statistics"
+            ),
+        ]
+        for measure, (_, _, kind) in MEASURES.items():
+            a = by_key.get((group, year, measure))
+            if not a:
+                line.append("–")
+                continue
+            shown = " / ".join((show(a["published_average"], kind), show(a["recomputed_average"], kind)))
+            line.append(f"{esc(shown)}<br><span class='caveat'>{esc(a['recomputation'])}</span>")
+        body.append(line)
+        listed = esc(first["councils"] or "none")
+        missing = (
+            f" <em>Not in the statistics:</em> {esc(first['councils_missing'])}"
+            if first["councils_missing"]
+            else ""
+        )
+        members.append(
+            f"<details><summary>{esc(group)} {esc(year)}: the {show(first['councils_in_group'], 'count')} "
+            f"authorities of the group</summary><p class='note'>{listed}.{missing}</p></details>"
+        )
+    if not body:
+        return ""
+    table = page.table(
+        ["Year", "Group", *(title for title, _, _ in MEASURES.values())],
+        body,
+        numeric=[False, False] + [True] * len(MEASURES),
+        raw_cells=True,
+        caption=f"{name}: similar authorities, the published average / its recomputation from the group",
+        table_id=f"similar-authorities-{index}",
+    )
+    legend = "; ".join(f"{k}: {v}" for k, v in AVERAGE_STATUS.items())
+    return table + "".join(members) + f"<p class='note'>{esc(legend)}.</p>"
 
 
 def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
@@ -351,7 +449,9 @@ def _date(value) -> str:
 def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
     data = data_block(figures, sup)
     sections = [
-        _council_section(name, [r for r in figures["benchmark"] if r["authority_name"] == name], i)
+        _council_section(
+            name, [r for r in figures["benchmark"] if r["authority_name"] == name], i, figures.get("averages")
+        )
         for i, name in enumerate(figures["councils"])
     ]
     overview = (
@@ -380,7 +480,8 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
         footer=[
             (
                 "Sources",
-                "marts.ombudsman_benchmark (the Ombudsman's annual statistics); marts.ombudsman_reconciliation",
+                "marts.ombudsman_benchmark (the Ombudsman's annual statistics); "
+                "marts.ombudsman_similar_authority_averages; marts.ombudsman_reconciliation",
             ),
             ("Caveats", "2020/21: a three-month Covid-19 pause; from 2022/23: a new investigation process"),
         ],

@@ -8,16 +8,22 @@ A published column the mapping does not know is kept, never a reason to refuse t
 under its normalised header ("Notes" -> ``unmapped_notes``) and the loader keeps it in ``_extra`` and
 reports it in the batch's message. It refuses a whole file (``RefusedFile``) when the layout cannot be
 read without guessing: an unmapped label (named in the message), two header rows, a totals row, a
-workbook with several sheets none of which is the statistics. Row-level problems (a percentage above 100, more upheld than
+workbook with several sheets none of which is the statistics. The layout of the national file as
+published is read as it is: title lines above the header (one cell each) and footnotes under the councils
+(one cell each, after the last council) are not data and are set aside, logged with their rows; a year
+written only in the title or the sheet's name ("Annual review data 2023-24") is the year of every row;
+a percentage column written as fractions (0.79) is read as percent (79). Row-level problems (a percentage above 100, more upheld than
 investigated, an unknown authority) are left for the contract's checks, which quarantine the row.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -28,6 +34,7 @@ from ingestion.identifiers import checked_identifier
 from ingestion.workbooks import InexactCell, refuse_packed
 from ingestion.workbooks import cell_text as _cell_text
 
+LOG = logging.getLogger(__name__)
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 #: Written into every row: which published row it came from, and which mapping read it.
 SOURCE_ROW, MAPPING_VERSION = "source_row", "mapping_version"
@@ -72,6 +79,51 @@ class Mapping:
         )
 
 
+@dataclass
+class Layout:
+    """What was read around the table itself: title lines, footnotes, the sheet, an implied year."""
+
+    sheet: str | None = None
+    titles: list[tuple[int, str]] = field(default_factory=list)
+    footnotes: list[tuple[int, str]] = field(default_factory=list)
+    implied: dict[str, str] = field(default_factory=dict)
+    fractions: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = []
+        if self.titles:
+            parts.append("title row(s) " + ", ".join(f"{n} ({t!r})" for n, t in self.titles))
+        if self.footnotes:
+            parts.append("footnote row(s) " + ", ".join(f"{n} ({t[:60]!r})" for n, t in self.footnotes))
+        if self.implied:
+            parts.append(
+                "; ".join(f"{c} {v!r} from the title or sheet name" for c, v in self.implied.items())
+            )
+        if self.fractions:
+            parts.append("percentages written as fractions (x100): " + ", ".join(self.fractions))
+        return "; ".join(parts)
+
+
+#: Title lines above the header: at most this many rows of one cell each.
+MAX_TITLE_ROWS = 10
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(\d{4})\s*(?:/|-|–|to)\s*(\d{2}|\d{4})(?!\d)")
+
+
+def _single_cell(cells: list[str]) -> str | None:
+    filled = [c for c in cells if c]
+    return filled[0] if len(filled) == 1 else None
+
+
+def _implied_year(texts: list[str]) -> str | None:
+    """The one financial year the title lines and sheet name name, if exactly one (``2023-24``)."""
+    years = set()
+    for text in texts:
+        for start, end in _YEAR_IN_TEXT.findall(text or ""):
+            if int(end[-2:]) == (int(start) + 1) % 100:
+                years.add(f"{start}/{end[-2:]}")
+    return years.pop() if len(years) == 1 else None
+
+
 def _invert(canonical_to_variants: dict[str, list[str]], what: str) -> dict[str, str]:
     inverted: dict[str, str] = {}
     for canonical, variants in canonical_to_variants.items():
@@ -104,7 +156,7 @@ def normalise_date(value: str) -> str:
     return f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}" if match else value
 
 
-def _xlsx_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, mapping: Mapping, layout: Layout | None = None) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # imported only when a workbook arrives
 
     try:
@@ -113,6 +165,8 @@ def _xlsx_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
         raise RefusedFile(path, f"the file is not a readable XLSX workbook ({exc})") from None
     try:
         sheet = workbook[_choose_sheet(path, workbook.sheetnames, mapping)]
+        if layout is not None:
+            layout.sheet = sheet.title
         for row in sheet.iter_rows():
             try:
                 cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
@@ -145,7 +199,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise RefusedFile(path, "the file is not UTF-8 text") from None
 
 
-def published_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str]]]:
+def published_rows(
+    path: Path, mapping: Mapping, layout: Layout | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """Every non-blank row of the published file with its row number, as text cells."""
     if not path.is_file():
         raise RefusedFile(path, "the file does not exist")
@@ -154,7 +210,7 @@ def published_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, list[str
     refuse_packed(path)
     if path.suffix.lower() in {".xlsx", ".xlsm"} and not is_xlsx:
         raise RefusedFile(path, "the file is named .xlsx but is not an XLSX workbook")
-    rows = _xlsx_rows(path, mapping) if is_xlsx else _csv_rows(path)
+    rows = _xlsx_rows(path, mapping, layout) if is_xlsx else _csv_rows(path)
     for number, cells in rows:
         cells = [c.strip() for c in cells]
         if any(cells):
@@ -167,28 +223,84 @@ def normalise_file(
     """Write ``out_dir/<table>.csv`` in the canonical layout of ``contract``; refuse what cannot be mapped."""
     path = Path(path)
     mapping = mapping or Mapping.load(contract.name)
-    rows = published_rows(path, mapping)
+    layout = Layout()
+    rows = published_rows(path, mapping, layout)
     first = next(rows, None)
     if first is None:
         raise RefusedFile(path, "the file is empty (expected a header row)")
+    # Title lines above the header (one cell each: "Annual review data 2023-24"), as published.
+    while (title := _single_cell(first[1])) is not None and len(layout.titles) < MAX_TITLE_ROWS:
+        layout.titles.append((first[0], title))
+        first = next(rows, None)
+        if first is None:
+            raise RefusedFile(
+                path, f"the file has no header row under its title(s) (row {layout.titles[0][0]})"
+            )
     header_row, header = first
-    columns = _map_header(path, header, mapping, contract)
+    year = _implied_year([t for _, t in layout.titles] + [layout.sheet or ""])
+    columns = _map_header(path, header, mapping, contract, implied={"financial_year": year} if year else {})
+    implied = {c: year for c in contract.required_columns if c == "financial_year" and c not in columns}
+    layout.implied = {c: v for c, v in implied.items() if v}
     unmapped = {c for c in columns if c and c.startswith(UNMAPPED_PREFIX)}
     numeric = {c.name for c in contract.columns if c.type in {"integer", "numeric"}}
     dates = {c.name for c in contract.columns if c.type == "date"}
 
+    body = list(rows)
+    # Footnotes under the councils: the trailing rows of one cell each ("Source: ...", "* ...").
+    while body and (note := _single_cell(body[-1][1])) is not None and len(body) > 1:
+        layout.footnotes.insert(0, (body[-1][0], note))
+        body.pop()
+    records = [
+        (number, _map_row(path, number, header_row, cells, columns, mapping, numeric, dates, unmapped))
+        for number, cells in body
+    ]
+    layout.fractions = _fraction_columns(records, contract)
+    if layout.describe():
+        LOG.info("%s: read as published: %s", path.name, layout.describe())
+
+    named = [c for c in columns if c]
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{contract.name}.csv"
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([c for c in columns if c] + [SOURCE_ROW, MAPPING_VERSION])
-        for number, cells in rows:
-            record = _map_row(path, number, header_row, cells, columns, mapping, numeric, dates, unmapped)
-            writer.writerow([record[c] for c in columns if c] + [number, mapping.version])
+        writer.writerow(named + list(layout.implied) + [SOURCE_ROW, MAPPING_VERSION])
+        for number, record in records:
+            for column in layout.fractions:
+                if record.get(column):
+                    record[column] = format((Decimal(record[column]) * 100).normalize(), "f")
+            writer.writerow(
+                [record[c] for c in named] + list(layout.implied.values()) + [number, mapping.version]
+            )
     return out
 
 
-def _map_header(path: Path, header: list[str], mapping: Mapping, contract: TableContract) -> list[str | None]:
+def _fraction_columns(records: list[tuple[int, dict[str, str]]], contract: TableContract) -> list[str]:
+    """Percentage columns written as fractions (0.79 for 79 %): every value between 0 and 1, one not whole.
+    The Ombudsman's rates are whole percents, so 0.79 can only be a fraction."""
+    found = []
+    for column in (c.name for c in contract.columns if c.name.endswith("_pct")):
+        values = []
+        for _, record in records:
+            text = record.get(column, "")
+            if not text:
+                continue
+            try:
+                values.append(Decimal(text))
+            except InvalidOperation:
+                values = []
+                break
+        if values and all(0 <= v <= 1 for v in values) and any(v != v.to_integral_value() for v in values):
+            found.append(column)
+    return found
+
+
+def _map_header(
+    path: Path,
+    header: list[str],
+    mapping: Mapping,
+    contract: TableContract,
+    implied: dict[str, str] | None = None,
+) -> list[str | None]:
     columns: list[str | None] = []
     for position, name in enumerate(header, start=1):
         if not name:
@@ -204,7 +316,8 @@ def _map_header(path: Path, header: list[str], mapping: Mapping, contract: Table
     doubled = sorted({c for c in named if named.count(c) > 1})
     if doubled:
         raise RefusedFile(path, f"several headers map to the same column: {', '.join(doubled)}")
-    missing = [c for c in contract.required_columns if c not in named]
+    # A column the title or sheet name gives (the year of a one-year national file) is not missing.
+    missing = [c for c in contract.required_columns if c not in named and c not in (implied or {})]
     if missing:
         unknown = [
             f"{name!r} (column {position})"

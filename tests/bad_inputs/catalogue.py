@@ -1356,6 +1356,7 @@ CATALOGUE: tuple[BadInput, ...] = (
 )
 
 from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
+from .ombudsman_national_entries import ENTRIES as OMBUDSMAN_NATIONAL_ENTRIES  # noqa: E402
 from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
 from .values_entries import ENTRIES as VALUES_ENTRIES  # noqa: E402
 from .versions_entries import ENTRIES as VERSIONS_ENTRIES  # noqa: E402
@@ -1366,6 +1367,7 @@ CATALOGUE = (
     *VERSIONS_ENTRIES,
     *OPERATIONS_ENTRIES,
     *OMBUDSMAN_FIGURES_ENTRIES,
+    *OMBUDSMAN_NATIONAL_ENTRIES,
 )
 
 BY_ID = {entry.id: entry for entry in CATALOGUE}

@@ -7,6 +7,10 @@ statistics as (
     select * from {{ ref('fct_ombudsman_annual_statistics') }}
 ),
 
+averages as (
+    select * from {{ ref('ombudsman_similar_authority_averages') }}
+),
+
 measures as (
     select
         authority_year_key,
@@ -78,10 +82,20 @@ final as (
             else 'worse'
         end)::text as comparison,
         measures.recomputation::text as recomputation,
+        -- The similar-authority average recomputed from the group's councils (a national file), and
+        -- whether the published one is it as rounded: 'differs' and 'no population' are flags.
+        averages.recomputed_average::numeric as similar_authority_recomputed,
+        averages.recomputation::text as similar_authority_recomputation,
+        averages.councils_in_group::int as similar_authority_councils,
         statistics.caveat::text as caveat
     from measures
     inner join statistics
         on measures.authority_year_key = statistics.authority_year_key
+    left join averages
+        on
+            statistics.similar_authority_group = averages.similar_authority_group
+            and statistics.financial_year = averages.financial_year
+            and measures.measure = averages.measure
 )
 
 select * from final
