@@ -62,7 +62,7 @@ def _bmmr_cells(periods: list[str]) -> tuple[str, dict]:
     from complaints_warehouse.bmmr_measures import cells_sql
 
     query = (
-        "select b.report_month, b.directorate, b.procedure_code, b.period, kv.key as measure, "
+        "select b.report_month, b.directorate, b.procedure_code, b.period, kv.key as measure, "  # noqa: S608
         f"kv.value::numeric as value from {cells_sql('marts.bmmr_monthly')} where b.period = any(%(periods)s)"
     )
     return query, {"periods": periods}

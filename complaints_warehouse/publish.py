@@ -31,7 +31,7 @@ from datetime import date
 from psycopg import sql
 
 from complaints_warehouse import integrity, known_issues
-from complaints_warehouse.bmmr_measures import KEY_COLUMNS, cells_sql
+from complaints_warehouse.bmmr_measures import KEY_COLUMNS, cells_sql  # noqa: F401 (KEY_COLUMNS: the one key list)
 from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.locks import marts_lock
@@ -107,7 +107,7 @@ def failed_validation(conn, run_id: str, today: date | None = None) -> str | Non
 def _stage_figures(conn, month: date) -> tuple[int, str | None]:
     """Copy ``month``'s BMMR cells into the temporary table ``new_figures``; returns (cells, checksum)."""
     conn.execute(
-        "create temporary table new_figures on commit drop as "
+        "create temporary table new_figures on commit drop as "  # noqa: S608 (names from the dbt macro)
         "select b.directorate, b.procedure_code, b.period, kv.key as measure, kv.value::numeric as value "
         f"from {cells_sql('marts.bmmr_monthly')} "
         "where b.report_month = %s and b.period = any(%s)",

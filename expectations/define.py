@@ -68,8 +68,6 @@ def _raw_rows_per_batch_query() -> str:
     )
 
 
-
-
 def _bmmr_cells(relation: str) -> str:
     """The BMMR rows of ``relation`` as one row per figure (measure, value): checks then apply to every
     measure, including ones added later, without listing columns."""

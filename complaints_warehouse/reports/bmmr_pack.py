@@ -2,16 +2,16 @@
 
 For a published month (default: the latest), from its latest version in ``published.bmmr_figures``:
 headline tiles (month, year to date, same month last year), 13-month trends with the year before
-beside them, a directorate breakdown, the KPI scorecard (seed ``kpi_targets``; the RAG rule of
-``marts.kpi_scorecard``, applied to the published figures), the restatements since the last pack, and
-a footer naming the validation run, the version and how fresh the data is.
+beside them, a directorate breakdown, the KPI scorecard (seed ``kpi_targets``, with
+``marts.kpi_scorecard``'s RAG rule applied to the published figures), the restatements since the last
+pack, and a footer naming the validation run, the version and how fresh the data is.
 
-A trend month that was never published (e.g. the months before the warehouse began publishing) is
-taken from ``marts.bmmr_monthly``, drawn with open markers and labelled "not published" in the table
-and the data block; every other figure on the page is published.
-
-Percentages are recomputed from the summed counts (never averaged), and are empty when there is
-nothing to divide by.
+Every figure comes from the reporting models (``SOURCES``, dbt_project/models/reporting/complaints):
+sums, year to date, rates (recomputed from summed counts, never averaged) and RAG ratings are computed
+there once; this module selects, suppresses and renders (templates/bmmr_pack.html.j2). A trend month
+that was never published (e.g. the months before the warehouse began publishing) is taken from
+``marts.rpt_bmmr_provisional_months`` (today's ``bmmr_monthly``), drawn with open markers and labelled
+"not published" in the table and the data block; every other figure on the page is published.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from psycopg import sql
-
 from complaints_warehouse import database, integrity
+from complaints_warehouse.bmmr_measures import AMOUNTS, COUNTS, MEASURES, OUTCOMES, RATES
 from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import write_atomic
-from complaints_warehouse.publish import KEY_COLUMNS
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
     Suppression,
@@ -44,66 +42,15 @@ from complaints_warehouse.reports.formatting import (
 from complaints_warehouse.settings import Settings
 
 STAGES = (0, 1, 2, 3)
-COUNTS = (
-    "representations_received",
-    "complaints_received",
-    "compliments_received",
-    "representations_closed",
-    "complaints_closed",
-    *(f"stage_{s}_{m}" for s in STAGES for m in ("responded", "within_timescale")),
-    "stage_2_escalations",
-    "outcome_upheld",
-    "outcome_not_upheld",
-    "outcome_withdrawn_resolved",
-    "outcome_not_pursued",
-    "financial_remedies",
-    "payments",
-    "ombudsman_decisions",
-    "ombudsman_upheld",
-)
-#: Money, with the count it rests on (suppressed together in public output).
-AMOUNTS = {"financial_remedies_gbp": "financial_remedies", "payments_gbp": "payments"}
-OUTCOMES = ("outcome_upheld", "outcome_not_upheld", "outcome_withdrawn_resolved", "outcome_not_pursued")
-#: Rates: (numerator, denominator) of the summed counts.
-RATES = {
-    **{
-        f"stage_{s}_within_timescale_pct": (f"stage_{s}_within_timescale", f"stage_{s}_responded")
-        for s in STAGES
-    },
-    "escalation_rate_pct": ("stage_2_escalations", "stage_1_responded"),
-    "upheld_pct": ("outcome_upheld", "outcomes_recorded"),
-}
-#: Every count a record carries (outcomes recorded is the sum of the outcomes).
-MEASURES = (*COUNTS, "outcomes_recorded")
+#: Every figure of a reporting row (the rpt_ models' figure columns), in their order.
+FIGURES = (*COUNTS, *AMOUNTS, "outcomes_recorded", *RATES)
 RAG_SYMBOL = {"green": "● Met", "amber": "▲ Near", "red": "■ Missed", "no data": "No data"}
-
-
-def ratio(numerator, denominator) -> Decimal | None:
-    """100 x numerator / denominator to one decimal (half up, as PostgreSQL's round); None for x/0."""
-    if numerator is None or not denominator:
-        return None
-    return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal("0.1"), "ROUND_HALF_UP"
-    )
-
-
-def derive(totals: dict) -> dict:
-    """The counts and amounts of a period with its rates added."""
-    out = {m: totals.get(m, 0) for m in (*COUNTS, *AMOUNTS)}
-    out["outcomes_recorded"] = sum(out[m] for m in OUTCOMES)
-    out.update({rate: ratio(out[n], out[d]) for rate, (n, d) in RATES.items()})
-    return out
-
-
-def rag(actual, target, higher_is_better: bool) -> str:
-    """marts.kpi_scorecard's rule: green met; amber within 10 % of the target; red beyond."""
-    if actual is None:
-        return "no data"
-    target = Decimal(target)
-    if (actual >= target) if higher_is_better else (actual <= target):
-        return "green"
-    near = (actual >= target * Decimal("0.9")) if higher_is_better else (actual <= target * Decimal("1.1"))
-    return "amber" if near else "red"
+#: The reporting models the pack selects from (dbt_project/models/reporting/complaints).
+SOURCES = (
+    "marts.rpt_bmmr_pack_figures",
+    "marts.rpt_bmmr_pack_scorecard",
+    "marts.rpt_bmmr_provisional_months",
+)
 
 
 def publicise(record: dict, sup: Suppression, withheld: frozenset[str] = frozenset()) -> dict:
@@ -148,9 +95,9 @@ def withheld_cells(figures: dict, sup: Suppression) -> dict[tuple, frozenset[str
         members = [k for k in records if k[0] == "directorate" and k[2] == period]
         groups += [([(k, m) for k in members], (("council", period), m)) for m in MEASURES]
     groups += [([(k, o) for o in OUTCOMES], (k, "outcomes_recorded")) for k in records]
-    month = figures["month"]
-    year_start = date(month.year if month.month >= 4 else month.year - 1, 4, 1)
+    year_start = figures["financial_year_start_month"]
     year_months = [("month", p["month"]) for p in figures["trend"] if p["month"] >= f"{year_start:%Y-%m}"]
+    month = figures["month"]
     ytd = ("council", "financial_year_to_date")
     groups += [([(k, m) for k in year_months], (ytd, m)) for m in MEASURES]
     same = [((("council", "month"), m), (("month", f"{month:%Y-%m}"), m)) for m in MEASURES]
@@ -200,96 +147,66 @@ def _publication(conn, month: date | None) -> dict:
     )
 
 
-def _sum_published(conn, month: date, version: int, by_directorate: bool) -> dict:
-    """{(period[, directorate]): {measure: summed value}} of one published version."""
-    group = sql.SQL("period, directorate" if by_directorate else "period")
-    totals: dict = defaultdict(dict)
-    for r in rows(
-        conn,
-        sql.SQL(
-            "select {group}, measure, sum(value) as value from published.bmmr_figures "
-            "where report_month = %s and version = %s and measure = any(%s) group by {group}, measure"
-        ).format(group=group),
-        (month, version, [*COUNTS, *AMOUNTS]),
-    ):
-        key = (r["period"], r["directorate"]) if by_directorate else r["period"]
-        totals[key][r["measure"]] = r["value"]
-    return totals
-
-
-def _monthly_totals(conn, months: list[date]) -> dict[date, tuple[dict, str]]:
-    """Council-wide totals of each month: (figures, source), source "published vN" from the month's
-    latest publication, else "not published" from marts.bmmr_monthly; a month with neither is absent."""
-    found: dict[date, tuple[dict, str]] = {}
-    latest = rows(
-        conn,
-        "select report_month, max(version) as version from published.bmmr_publications "
-        "where report_month = any(%s) group by report_month",
-        (months,),
-    )
-    for p in latest:
-        totals = _sum_published(conn, p["report_month"], p["version"], by_directorate=False)
-        found[p["report_month"]] = (totals.get("month", {}), f"published v{p['version']}")
-    missing = [m for m in months if m not in found]
-    if missing and conn.execute("select to_regclass('marts.bmmr_monthly')").fetchone()[0]:
-        provisional: dict = defaultdict(dict)
-        for r in rows(
-            conn,
-            "select b.report_month, kv.key as measure, sum(kv.value::numeric) as value "
-            "from marts.bmmr_monthly b cross join lateral jsonb_each_text(to_jsonb(b) - %s::text[]) kv "
-            "where b.period = 'month' and b.report_month = any(%s) and kv.key = any(%s) group by 1, 2",
-            (list(KEY_COLUMNS), missing, [*COUNTS, *AMOUNTS]),
-        ):
-            provisional[r["report_month"]][r["measure"]] = r["value"]
-        for m, totals in provisional.items():
-            found[m] = (totals, "not published")
-    return found
+def _figures(record: dict) -> dict:
+    """A reporting row's figures (the row's other columns say what it is about)."""
+    return {m: record[m] for m in FIGURES}
 
 
 def gather(conn, month: date | None = None) -> dict:
-    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed.
-    Refuses (``integrity.TamperingDetected``) when any published figure or publication was changed or
-    removed outside ``publish``: the pack never shows figures that are not what was signed off."""
+    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed, as the
+    reporting models (``SOURCES``) hold them: the pack computes none. Refuses
+    (``integrity.TamperingDetected``) when any published figure or publication was changed or removed
+    outside ``publish``: the pack never shows figures that are not what was signed off."""
     integrity.refuse_if_tampered(conn, "The BMMR pack")
     publication = _publication(conn, month)
-    month, version = publication["report_month"], publication["version"]
-    totals = _sum_published(conn, month, version, by_directorate=False)
-    by_directorate = _sum_published(conn, month, version, by_directorate=True)
+    missing = [s for s in SOURCES if conn.execute("select to_regclass(%s)", (s,)).fetchone()[0] is None]
+    if missing:
+        raise ReportUnavailable(
+            f"{', '.join(missing)} not built yet: build the warehouse (`complaints-warehouse run`, or "
+            "`complaints-warehouse transform`) before writing the BMMR pack."
+        )
+    month = publication["report_month"]
+    published = rows(
+        conn,
+        "select * from marts.rpt_bmmr_pack_figures where report_month = %s and version = %s",
+        (month, publication["version"]),
+    )
+    council = {r["period"]: r for r in published if r["scope"] == "council"}
+    if not council:
+        raise ReportUnavailable(f"marts.rpt_bmmr_pack_figures has no figures for {month:%Y-%m}: rebuild it.")
 
     window = [add_months(month, k) for k in range(-12, 1)]
     last_year_window = [add_months(m, -12) for m in window]
-    monthly = _monthly_totals(conn, window + last_year_window)
+    # A month's latest published version where there is one, else today's warehouse ("not published").
+    trend: dict[date, dict] = {
+        r["report_month"]: {"source": "not published", **_figures(r)}
+        for r in rows(
+            conn,
+            "select * from marts.rpt_bmmr_provisional_months where report_month = any(%s)",
+            (window + last_year_window,),
+        )
+    }
+    trend |= {
+        r["report_month"]: {"source": f"published v{r['version']}", **_figures(r)}
+        for r in rows(
+            conn,
+            "select * from marts.rpt_bmmr_pack_figures where scope = 'council' and period = 'month' "
+            "and report_month = any(%s)",
+            (window + last_year_window,),
+        )
+    }
 
     def trend_point(m: date) -> dict:
-        figures, source = monthly.get(m, ({}, "no data"))
-        return {"month": f"{m:%Y-%m}", "source": source, **(derive(figures) if figures else {})}
+        return {"month": f"{m:%Y-%m}", **trend.get(m, {"source": "no data"})}
 
-    targets = rows(
+    scorecard = rows(
         conn,
-        "select kpi_code, kpi_name, numerator, denominator, target_pct, higher_is_better "
-        "from staging.kpi_targets order by kpi_code",
+        "select kpi_code, kpi_name, period, numerator, denominator, numerator_measure, denominator_measure, "
+        "actual_pct, target_pct, higher_is_better, rag from marts.rpt_bmmr_pack_scorecard "
+        "where report_month = %s and version = %s order by kpi_code, period <> 'month'",
+        (month, publication["version"]),
     )
-    periods = {p: derive(totals.get(p, {})) for p in ("month", "financial_year_to_date")}
-    scorecard = []
-    for t in targets:
-        for period, figures in periods.items():
-            num, den = figures.get(t["numerator"]), figures.get(t["denominator"])
-            actual = ratio(num, den)
-            scorecard.append(
-                {
-                    "kpi_code": t["kpi_code"],
-                    "kpi_name": t["kpi_name"],
-                    "period": period,
-                    "numerator": num,
-                    "denominator": den,
-                    "numerator_measure": t["numerator"],
-                    "denominator_measure": t["denominator"],
-                    "actual_pct": actual,
-                    "target_pct": t["target_pct"],
-                    "higher_is_better": t["higher_is_better"],
-                    "rag": rag(actual, t["target_pct"], t["higher_is_better"]),
-                }
-            )
+    periods = {p: _figures(council[p]) for p in ("month", "financial_year_to_date")}
 
     previous = conn.execute(
         "select min(published_at) from published.bmmr_publications where report_month = "
@@ -323,11 +240,19 @@ def gather(conn, month: date | None = None) -> dict:
         "same_month_last_year": trend_point(add_months(month, -12)),
         "trend": [trend_point(m) for m in window],
         "trend_last_year": [trend_point(m) for m in last_year_window],
+        "financial_year_start_month": council["month"]["financial_year_start_month"],
         "directorates": [
-            {"directorate": d, "period": p, **derive(figures)}
-            for (p, d), figures in sorted(by_directorate.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+            {"directorate": r["directorate"], "period": r["period"], **_figures(r)}
+            for r in sorted(
+                (r for r in published if r["scope"] == "directorate"),
+                key=lambda r: (r["directorate"], r["period"]),
+            )
         ],
-        "targets": targets,
+        "targets": [
+            {"numerator": k["numerator_measure"], "target_pct": k["target_pct"]}
+            for k in scorecard
+            if k["period"] == "month"
+        ],
         "scorecard": scorecard,
         "restatements": restated,
         "since_last_pack": previous,
@@ -336,7 +261,7 @@ def gather(conn, month: date | None = None) -> dict:
             conn,
             "select issue_id, expectation, rows, failing_rows, reason, signed_off_by, expires_on "
             "from published.known_issues_honoured where report_month = %s and version = %s order by issue_id",
-            (month, version),
+            (month, publication["version"]),
         ),
         "chain_head": integrity.chain_head(conn),
         "freshness": {"latest_case_received": freshness[0], "latest_case_system_load": freshness[1]},

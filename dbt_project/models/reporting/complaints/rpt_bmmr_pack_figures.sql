@@ -42,6 +42,7 @@ final as (
             as rpt_bmmr_pack_figures_key,
         report_month::date as report_month,
         ({{ financial_year('report_month') }})::text as financial_year,
+        {{ financial_year_start_month('report_month') }} as financial_year_start_month,
         version::int as version,
         period::text as period,
         scope::text as scope,
