@@ -9,6 +9,7 @@ tests/test_report_figures_unchanged.py`` (and say why in the commit).
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
 import re
@@ -38,6 +39,13 @@ def _data(html: str) -> dict:
     return json.loads(found.group(1))
 
 
+def _visible(page: str) -> list[str]:
+    """What a reader sees above the footer (tiles, tables, charts' labels, notes), one text per element,
+    entities read (two escapings of the same character are the same text)."""
+    body = page[page.index("</header>") : page.index("<footer")]
+    return [t for t in (html_lib.unescape(x).strip() for x in re.split(r"<[^>]+>", body)) if t]
+
+
 def _stable(value):
     if isinstance(value, dict):
         return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
@@ -63,8 +71,10 @@ def _figures(night) -> dict:
         sup = Suppression(public, 5)
         html, _ = bmmr_pack.render(pack, sup)
         out[f"bmmr_pack{'_public' if public else ''}"] = _stable(_data(html))
+        out[f"bmmr_pack{'_public' if public else ''}_page"] = _visible(html)
         html, _, table = annual_report.render(report, sup)
         out[f"annual_report{'_public' if public else ''}"] = _stable(_data(html))
+        out[f"annual_report{'_public' if public else ''}_page"] = _visible(html)
         out[f"annual_report{'_public' if public else ''}_csv"] = table
     return json.loads(json.dumps(out, default=str))
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from markupsafe import Markup
+
 from complaints_warehouse import database
 from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import csv_text, write_atomic
@@ -20,7 +22,6 @@ from complaints_warehouse.reports import ReportUnavailable, charts, page, report
 from complaints_warehouse.reports.formatting import (
     Suppression,
     count,
-    esc,
     pct,
     plain,
     secondary_suppression,
@@ -295,7 +296,8 @@ def _kind(cell: dict) -> str:
     return "gbp" if (cell["section"], cell["category"]) == MONEY else "count"
 
 
-def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> str:
+def _section(number: int, title: str, cells: list[dict], figures: dict) -> dict:
+    """One table of the report (and its chart) for the template: cells formatted, markup left to it."""
     year, last_year, has_last = figures["year"], figures["last_year"], figures["has_last_year"]
     headers = ["", year] + ([last_year, "Change"] if has_last else [])
     body = []
@@ -322,17 +324,18 @@ def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> 
         totals = ["Total", count(total) + (" (excluding suppressed)" if hidden else "")]
         if has_last:
             totals += [count(before), change]
-    table = page.table(
-        headers,
-        body,
-        numeric=[False] + [True] * (len(headers) - 1),
-        caption=f"Table {number}: {title}, {year}",
-        footer=totals,
-        table_id=f"table-{number}",
-    )
+    table = {
+        "headers": headers,
+        "rows": body,
+        "numeric": [False] + [True] * (len(headers) - 1),
+        "caption": f"Table {number}: {title}, {year}",
+        "footer": totals,
+        "table_id": f"table-{number}",
+    }
+    heading = {"number": number, "title": f"{number}. {title}", "id": f"section-{number}", "table": table}
     chart_cells = [c for c in cells if _kind(c) == "count"][:12]
     if not chart_cells:
-        return page.section(f"{number}. {title}", table, f"section-{number}")
+        return {**heading, "figure": None}
     series = [charts.Series(year, [_num(c["this_year"]) for c in chart_cells], charts.STYLES[0])]
     if has_last:
         series.append(charts.Series(last_year, [_num(c["last_year"]) for c in chart_cells], charts.LAST_YEAR))
@@ -346,14 +349,10 @@ def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> 
     )
     more = len([c for c in cells if _kind(c) == "count"]) - len(chart_cells)
     note = f"The chart shows the 12 largest; the table lists all {len(cells)}." if more > 0 else ""
-    return page.section(
-        f"{number}. {title}",
-        page.figure(chart, f"Figure {number}: {title}", note) + table,
-        f"section-{number}",
-    )
+    return {**heading, "figure": {"svg": Markup(chart), "caption": f"Figure {number}: {title}", "note": note}}
 
 
-def _summary(cells: list[dict], figures: dict) -> str:
+def _summary(cells: list[dict], figures: dict) -> list[str]:
     """The headline sentences a committee report opens with."""
     get = {(c["section"], c["category"]): c for c in cells}
 
@@ -386,11 +385,12 @@ def _summary(cells: list[dict], figures: dict) -> str:
     if rates["upheld_pct"] is not None and whole("3 outcomes"):
         items.append(f"{pct(rates['upheld_pct'])} of the stages answered were upheld or partly upheld.")
     items.append(f"Payments totalled {show(paid['this_year'], 'gbp')}.")
-    return "<ul class='summary'>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+    return items
 
 
-def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
-    """The report's HTML, its data block and its CSV."""
+def render(figures: dict, sup: Suppression, council_dir: Path | None = None) -> tuple[str, dict, str]:
+    """The report's HTML (templates/annual_report.html.j2, or the council's own in ``council_dir``), its
+    data block and its CSV."""
     cells = publicise(figures, sup)
     data = {
         "report": "annual_report",
@@ -404,19 +404,17 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
     by_section: dict[str, list[dict]] = defaultdict(list)
     for c in cells:
         by_section[c["section"]].append(c)
-    body = [page.section("Summary", _summary(cells, figures), "summary")]
-    for number, (section, title) in enumerate(SECTIONS.items(), start=1):
-        if by_section.get(section):
-            body.append(_section_html(number, title, by_section[section], figures))
-        else:
-            body.append(
-                page.section(
-                    f"{number}. {title}",
-                    page.empty(f"None recorded in {figures['year']}."),
-                    f"section-{number}",
-                )
-            )
-    body.append(f"<p class='note'>{esc(sup.note())}</p>")
+    sections = [
+        _section(number, title, by_section[section], figures)
+        if by_section.get(section)
+        else {
+            "number": number,
+            "title": f"{number}. {title}",
+            "id": f"section-{number}",
+            "empty": f"None recorded in {figures['year']}.",
+        }
+        for number, (section, title) in enumerate(SECTIONS.items(), start=1)
+    ]
     start, end = uk_date(figures["period_start"]), uk_date(figures["period_end"])
     footer = [
         ("Source", "marts.annual_report (the warehouse's star schema, rebuilt and validated nightly)"),
@@ -427,7 +425,9 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
         ("Procedure", figures["procedure_name"]),
         ("Data freshness", f"cases received up to {uk_date(figures['latest_case_received'])}"),
     ]
-    html = page.render(
+    html = page.render_template(
+        "annual_report.html.j2",
+        council_dir,
         title=f"Complaints annual report {figures['year']}",
         kicker=f"Statutory annual report · {figures['procedure_name']}",
         lede=(
@@ -435,9 +435,11 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
             + (f", with {figures['last_year']} for comparison." if figures["has_last_year"] else ".")
         ),
         public=sup.public,
-        body="".join(body),
         footer=footer,
         data=data,
+        summary=_summary(cells, figures),
+        sections=sections,
+        suppression_note=sup.note(),
     )
     return html, data, to_csv(cells, figures["last_year"])
 
@@ -453,7 +455,9 @@ def write(
     """Write the report (HTML) and its tables (CSV) to outputs/reports/."""
     with database.connect(target) as conn:
         figures = gather(conn, year, procedure)
-    html, _, table = render(figures, Suppression(public, settings.suppression_threshold))
+    html, _, table = render(
+        figures, Suppression(public, settings.suppression_threshold), settings.report_templates_dir
+    )
     stem = f"annual-report-{slug(figures['year'])}-{slug(procedure)}{'-public' if public else ''}"
     folder = reports_dir(settings)
     write_atomic(folder / f"{stem}.html", html)

@@ -21,6 +21,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from markupsafe import Markup
+
 from complaints_warehouse import database, integrity
 from complaints_warehouse.bmmr_measures import AMOUNTS, COUNTS, MEASURES, OUTCOMES, RATES
 from complaints_warehouse.database import Connection
@@ -29,7 +31,6 @@ from complaints_warehouse.reports import ReportUnavailable, add_months, charts, 
 from complaints_warehouse.reports.formatting import (
     Suppression,
     count,
-    esc,
     month_label,
     pct,
     plain,
@@ -362,7 +363,7 @@ def _num(value) -> float | None:
     return None if value is None or isinstance(value, str) else float(value)
 
 
-def _tiles(data: dict) -> str:
+def _tiles(data: dict) -> list[page.Tile]:
     month, ytd, last = (
         data["headline"]["month"],
         data["headline"]["financial_year_to_date"],
@@ -424,10 +425,10 @@ def _tiles(data: dict) -> str:
             f"{show(month['ombudsman_upheld'], 'count')} upheld · YTD {show(ytd['ombudsman_decisions'], 'count')}",
         ),
     ]
-    return page.tiles(items)
+    return items
 
 
-def _trend_charts(data: dict, figures: dict) -> str:
+def _trend_charts(data: dict, figures: dict) -> list[dict]:
     trend, before = data["trend"], data["trend_last_year"]
     labels = [short_month(date.fromisoformat(p["month"] + "-01")) for p in trend]
     hollow = [not p["source"].startswith("published") for p in trend]
@@ -485,32 +486,31 @@ def _trend_charts(data: dict, figures: dict) -> str:
         "Open markers: months not published (figures from the current warehouse, not signed off). "
         "Grey dashed: the same months a year earlier."
     )
-    return (
-        "<div class='charts'>"
-        + "".join(
-            [
-                page.figure(
-                    counts_chart("complaints_received", "Complaints received", "chart-received"),
-                    "Complaints received",
-                    note,
-                ),
-                page.figure(
-                    counts_chart("complaints_closed", "Complaints closed", "chart-closed"),
-                    "Complaints closed",
-                ),
-                page.figure(
-                    timescale,
-                    "Responses within timescale (%)",
-                    "Dotted black lines: the targets (kpi_targets).",
-                ),
-                page.figure(rates, "Escalation rate, Stage 1 to 2, and upheld share (%)"),
-            ]
-        )
-        + "</div>"
-    )
+    return [
+        _figure(
+            counts_chart("complaints_received", "Complaints received", "chart-received"),
+            "Complaints received",
+            note,
+        ),
+        _figure(counts_chart("complaints_closed", "Complaints closed", "chart-closed"), "Complaints closed"),
+        _figure(
+            timescale, "Responses within timescale (%)", "Dotted black lines: the targets (kpi_targets)."
+        ),
+        _figure(rates, "Escalation rate, Stage 1 to 2, and upheld share (%)"),
+    ]
 
 
-def _trend_table(data: dict) -> str:
+def _figure(svg: str, caption: str, note: str = "") -> dict:
+    """A chart for the template's figure block: the SVG charts.py drew (escaped there), its caption."""
+    return {"svg": Markup(svg), "caption": caption, "note": note}
+
+
+def _table(headers: list[str], rows: list, numeric: list[bool], **extra) -> dict:
+    """A table for the template's table block (cells already formatted; the template escapes them)."""
+    return {"headers": headers, "rows": rows, "numeric": numeric, "caption": "", "footer": None, **extra}
+
+
+def _trend_table(data: dict) -> dict:
     rows_out = []
     for p, b in zip(data["trend"], data["trend_last_year"], strict=True):
         rows_out.append(
@@ -525,7 +525,7 @@ def _trend_table(data: dict) -> str:
                 p["source"],
             ]
         )
-    return page.table(
+    return _table(
         [
             "Month",
             "Received",
@@ -537,13 +537,13 @@ def _trend_table(data: dict) -> str:
             "Figures",
         ],
         rows_out,
-        numeric=[False] + [True] * 9 + [False],
+        [False] + [True] * 9 + [False],
         caption="The trend in figures (S0 to S3: responses within timescale at Stages 0 to 3)",
         table_id="trend-table",
     )
 
 
-def _directorates(data: dict) -> str:
+def _directorates(data: dict) -> tuple[dict, dict]:
     month_rows = [d for d in data["directorates"] if d["period"] == "month"]
     ytd = {d["directorate"]: d for d in data["directorates"] if d["period"] == "financial_year_to_date"}
     head = data["headline"]
@@ -565,7 +565,7 @@ def _directorates(data: dict) -> str:
 
     body = [line(d["directorate"], d, ytd.get(d["directorate"], d)) for d in month_rows]
     total = line("Council total", head["month"], head["financial_year_to_date"])
-    table = page.table(
+    table = _table(
         [
             "Directorate",
             "Received",
@@ -580,7 +580,7 @@ def _directorates(data: dict) -> str:
             "Ombudsman",
         ],
         body,
-        numeric=[False] + [True] * 10,
+        [False] + [True] * 10,
         footer=total,
         table_id="directorate-table",
     )
@@ -597,45 +597,34 @@ def _directorates(data: dict) -> str:
             month_rows[c]["complaints_received" if k == 0 else "complaints_closed"], "count"
         ),
     )
-    return page.figure(chart, "Complaints received and closed this month, by directorate") + table
+    return _figure(chart, "Complaints received and closed this month, by directorate"), table
 
 
-def _scorecard(data: dict) -> str:
-    out = []
+def _scorecard(data: dict) -> list[dict]:
+    """The scorecard's lines: each KPI's month and year to date, formatted (badges: the template)."""
     by_code: dict[str, dict] = {}
     for k in data["scorecard"]:
         by_code.setdefault(k["kpi_code"], {})[k["period"]] = k
+
+    def rating(k: dict) -> dict:
+        return {"rag": k["rag"], "css": k["rag"].replace(" ", ""), "label": RAG_SYMBOL.get(k["rag"], "")}
+
+    lines = []
     for periods in by_code.values():
         m, y = periods["month"], periods["financial_year_to_date"]
-
-        def badge(k: dict) -> str:
-            if k["rag"] == "suppressed":
-                return "<span class='rag nodata'>Suppressed</span>"
-            cls = k["rag"].replace(" ", "")
-            return f"<span class='rag {cls}' data-rag='{esc(k['rag'])}'>{esc(RAG_SYMBOL[k['rag']])}</span>"
-
         direction = "or more" if m["higher_is_better"] else "or less"
-        out.append(
-            [
-                esc(m["kpi_name"]),
-                esc(f"{pct(m['target_pct'], 0)} {direction}"),
-                esc(show(m["actual_pct"], "pct")),
-                esc(f"{show(m['numerator'], 'count')} of {show(m['denominator'], 'count')}"),
-                badge(m),
-                esc(show(y["actual_pct"], "pct")),
-                badge(y),
-            ]
+        lines.append(
+            {
+                "name": m["kpi_name"],
+                "target": f"{pct(m['target_pct'], 0)} {direction}",
+                "actual": show(m["actual_pct"], "pct"),
+                "of": f"{show(m['numerator'], 'count')} of {show(m['denominator'], 'count')}",
+                "rating": rating(m),
+                "actual_ytd": show(y["actual_pct"], "pct"),
+                "rating_ytd": rating(y),
+            }
         )
-    return page.table(
-        ["KPI", "Target", "This month", "Of", "Rating", "Year to date", "Rating (YTD)"],
-        out,
-        numeric=[False, True, True, True, False, True, False],
-        raw_cells=True,
-        table_id="kpi-scorecard",
-    ) + (
-        "<p class='note'>Ratings: ● Met (green) the target; ▲ Near (amber) within 10 % of it; "
-        "■ Missed (red) beyond. Targets: the dbt seed kpi_targets; actuals from the published figures.</p>"
-    )
+    return lines
 
 
 MEASURE_NAMES = {
@@ -645,10 +634,11 @@ MEASURE_NAMES = {
 }
 
 
-def _restatements(data: dict, since) -> str:
+def _restatements(data: dict, since) -> dict | str:
+    """The restatements' table, or the sentence saying there were none."""
     if not data["restatements"]:
         when = f" since the last pack (published {uk_date(since)})" if since else ""
-        return page.empty(f"No published figure has been restated{when}.")
+        return f"No published figure has been restated{when}."
     body = [
         [
             r["month"],
@@ -663,18 +653,18 @@ def _restatements(data: dict, since) -> str:
         ]
         for r in data["restatements"]
     ]
-    return page.table(
+    return _table(
         ["Month", "Version", "Directorate", "Procedure", "Period", "Measure", "Was", "Now", "Why"],
         body,
-        numeric=[False, False, False, False, False, False, True, True, False],
+        [False, False, False, False, False, False, True, True, False],
         table_id="restatements",
     )
 
 
-def _known_issues(issues: list[dict]) -> str:
+def _known_issues(issues: list[dict]) -> dict | None:
     """The known issues this publication went out despite, first on the page: never in small print."""
     if not issues:
-        return ""
+        return None
     body = [
         [
             f"#{k['issue_id']}",
@@ -687,40 +677,20 @@ def _known_issues(issues: list[dict]) -> str:
         ]
         for k in issues
     ]
-    return page.section(
-        f"Published despite {len(issues)} known issue(s)",
-        "<p class='note'>These validation failures were signed off as known issues: the figures below were "
-        "published with them. Each names its rows and expires.</p>"
-        + page.table(
-            ["Issue", "Expectation failed", "Rows", "Which rows", "Why", "Signed off by", "Expires"],
-            body,
-            numeric=[False, False, True, False, False, False, False],
-            table_id="known-issues",
-        ),
-        "known-issues",
+    return _table(
+        ["Issue", "Expectation failed", "Rows", "Which rows", "Why", "Signed off by", "Expires"],
+        body,
+        [False, False, True, False, False, False, False],
+        table_id="known-issues",
     )
 
 
-def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
-    """The pack's HTML and its data block."""
+def render(figures: dict, sup: Suppression, council_dir: Path | None = None) -> tuple[str, dict]:
+    """The pack's HTML (templates/bmmr_pack.html.j2, or the council's own in ``council_dir``) and its data
+    block."""
     data = data_block(figures, sup)
     pub, month = figures["publication"], figures["month"]
     fresh, validation = figures["freshness"], figures["validation"]
-    body = "".join(
-        [
-            _known_issues(figures["known_issues"]),
-            page.section(f"{month_label(month)} at a glance", _tiles(data), "headline"),
-            page.section("Trends", _trend_charts(data, figures) + _trend_table(data), "trends"),
-            page.section("By directorate", _directorates(data), "directorates"),
-            page.section("KPI scorecard", _scorecard(data), "scorecard"),
-            page.section(
-                "Restatements since the last pack",
-                _restatements(data, figures["since_last_pack"]),
-                "restatements",
-            ),
-            f"<p class='note'>{esc(sup.note())}</p>",
-        ]
-    )
     footer = [
         (
             "Figures",
@@ -750,7 +720,10 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
             f"{uk_datetime(fresh['latest_case_system_load'])}",
         ),
     ]
-    html = page.render(
+    directorate_chart, directorate_table = _directorates(data)
+    html = page.render_template(
+        "bmmr_pack.html.j2",
+        council_dir,
         title=f"BMMR pack: {month_label(month)}",
         kicker="Business Management and Monitoring Report · complaints",
         lede=(
@@ -763,9 +736,18 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
             )
         ),
         public=sup.public,
-        body=body,
         footer=footer,
         data=data,
+        month_label=month_label(month),
+        known_issues=_known_issues(figures["known_issues"]),
+        tiles=_tiles(data),
+        trend_charts=_trend_charts(data, figures),
+        trend_table=_trend_table(data),
+        directorate_chart=directorate_chart,
+        directorate_table=directorate_table,
+        scorecard=_scorecard(data),
+        restatements=_restatements(data, figures["since_last_pack"]),
+        suppression_note=sup.note(),
     )
     return html, data
 
@@ -777,7 +759,7 @@ def write(
     with database.connect(target) as conn:
         figures = gather(conn, month)
     sup = Suppression(public, settings.suppression_threshold)
-    html, _ = render(figures, sup)
+    html, _ = render(figures, sup, settings.report_templates_dir)
     path = reports_dir(settings) / f"bmmr-pack-{figures['month']:%Y-%m}{'-public' if public else ''}.html"
     write_atomic(path, html)
     return [path]
