@@ -1,7 +1,8 @@
 """The reporting marts changed where the reports' figures are computed, not what they are: the sample
 night's published BMMR and every figure of its BMMR pack (internal and public) and annual report are
 cell for cell those that main (3fb3344, before the rpt_ models) produced, stored in
-tests/expected/report_figures_sample_night.json.
+tests/expected/report_figures_sample_night.json: the data blocks, the CSV and every text a reader sees on
+the pages (tiles, tables, charts' labels, notes), apart from one deliberate fix (``FIXED``).
 
 To re-record after a deliberate change of a figure: ``RECORD_REPORT_FIGURES=1 pytest
 tests/test_report_figures_unchanged.py`` (and say why in the commit).
@@ -22,6 +23,10 @@ from complaints_warehouse.reports import annual_report, bmmr_pack
 from complaints_warehouse.reports.formatting import Suppression
 
 EXPECTED = Path(__file__).parent / "expected" / "report_figures_sample_night.json"
+#: Where the figures differ from main's on purpose. Main's public annual report divided the upheld outcomes
+#: by the outcomes it showed, leaving out the suppressed ones: "100.0%" where the year's rate is 60.0%. A
+#: rate over a section with a suppressed cell is now left out of a public page (it would give them away).
+FIXED = {"annual_report_public_page": ["100.0% of the stages answered were upheld or partly upheld."]}
 #: What differs from one run to the next (when, which run, the chain's head), not a figure.
 VOLATILE = (
     "published_at",
@@ -64,18 +69,23 @@ def _figures(night) -> dict:
             )
         ]
         pack = bmmr_pack.gather(conn)
-        year = annual_report.default_year(conn)
-        report = annual_report.gather(conn, year)
+        # The default year (the latest, just begun in the sample) and the last full one, for a procedure too.
+        reports = {
+            "annual_report": annual_report.gather(conn, annual_report.default_year(conn)),
+            "annual_report_2023_24": annual_report.gather(conn, "2023/24"),
+            "annual_report_2023_24_adults": annual_report.gather(conn, "2023/24", "adults_statutory"),
+        }
     out = {"published_bmmr": published}
     for public in (False, True):
-        sup = Suppression(public, 5)
+        sup, suffix = Suppression(public, 5), "_public" if public else ""
         html, _ = bmmr_pack.render(pack, sup)
-        out[f"bmmr_pack{'_public' if public else ''}"] = _stable(_data(html))
-        out[f"bmmr_pack{'_public' if public else ''}_page"] = _visible(html)
-        html, _, table = annual_report.render(report, sup)
-        out[f"annual_report{'_public' if public else ''}"] = _stable(_data(html))
-        out[f"annual_report{'_public' if public else ''}_page"] = _visible(html)
-        out[f"annual_report{'_public' if public else ''}_csv"] = table
+        out[f"bmmr_pack{suffix}"] = _stable(_data(html))
+        out[f"bmmr_pack{suffix}_page"] = _visible(html)
+        for name, report in reports.items():
+            html, _, table = annual_report.render(report, sup)
+            out[f"{name}{suffix}"] = _stable(_data(html))
+            out[f"{name}{suffix}_page"] = _visible(html)
+            out[f"{name}{suffix}_csv"] = table
     return json.loads(json.dumps(out, default=str))
 
 
@@ -88,5 +98,5 @@ def test_the_sample_nights_published_bmmr_pack_and_annual_report_figures_are_unc
     expected = json.loads(EXPECTED.read_text())
     assert found["published_bmmr"] == expected["published_bmmr"]
     for key in sorted(set(expected) - {"published_bmmr"}):
-        assert found[key] == expected[key], key
+        assert found[key] == [x for x in expected[key] if x not in FIXED.get(key, ())], key
     assert found["bmmr_pack"]["headline"]["month"]["complaints_received"] > 0
