@@ -98,5 +98,6 @@ def test_the_sample_nights_published_bmmr_pack_and_annual_report_figures_are_unc
     expected = json.loads(EXPECTED.read_text())
     assert found["published_bmmr"] == expected["published_bmmr"]
     for key in sorted(set(expected) - {"published_bmmr"}):
-        assert found[key] == [x for x in expected[key] if x not in FIXED.get(key, ())], key
+        fixed = FIXED.get(key)
+        assert found[key] == ([x for x in expected[key] if x not in fixed] if fixed else expected[key]), key
     assert found["bmmr_pack"]["headline"]["month"]["complaints_received"] > 0
