@@ -23,10 +23,16 @@ from complaints_warehouse.reports import annual_report, bmmr_pack
 from complaints_warehouse.reports.formatting import Suppression
 
 EXPECTED = Path(__file__).parent / "expected" / "report_figures_sample_night.json"
-#: Where the figures differ from main's on purpose. Main's public annual report divided the upheld outcomes
-#: by the outcomes it showed, leaving out the suppressed ones: "100.0%" where the year's rate is 60.0%. A
-#: rate over a section with a suppressed cell is now left out of a public page (it would give them away).
-FIXED = {"annual_report_public_page": ["100.0% of the stages answered were upheld or partly upheld."]}
+#: Where the figures differ from main's on purpose. Main's public annual report divided by the cells it
+#: showed, leaving out the suppressed ones: "100.0%" upheld where the year's rate is 60.0%, "100.0%" within
+#: 20 working days where it is 85.9%. A rate over a section with a suppressed cell is now left out of a
+#: public page (shown, it would give the suppressed cells away).
+FIXED = {
+    "annual_report_public_page": ["100.0% of the stages answered were upheld or partly upheld."],
+    "annual_report_2023_24_public_page": [
+        "100.0% of the council's responses were sent within 20 working days."
+    ],
+}
 #: What differs from one run to the next (when, which run, the chain's head), not a figure.
 VOLATILE = (
     "published_at",
@@ -97,7 +103,10 @@ def test_the_sample_nights_published_bmmr_pack_and_annual_report_figures_are_unc
         EXPECTED.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
     expected = json.loads(EXPECTED.read_text())
     assert found["published_bmmr"] == expected["published_bmmr"]
+    differ = []
     for key in sorted(set(expected) - {"published_bmmr"}):
         fixed = FIXED.get(key)
-        assert found[key] == ([x for x in expected[key] if x not in fixed] if fixed else expected[key]), key
+        if found.get(key) != ([x for x in expected[key] if x not in fixed] if fixed else expected[key]):
+            differ.append(key)
+    assert differ == []
     assert found["bmmr_pack"]["headline"]["month"]["complaints_received"] > 0
