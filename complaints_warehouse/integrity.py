@@ -58,22 +58,23 @@ class Problem:
         return f"{where}: {self.what}"
 
 
-def _bmmr_cells(periods: list[str], key_columns: list[str]) -> tuple[str, dict]:
+def _bmmr_cells(periods: list[str]) -> tuple[str, dict]:
+    from complaints_warehouse.bmmr_measures import cells_sql
+
     query = (
-        "select b.report_month, b.directorate, b.procedure_code, b.period, kv.key as measure, "
-        "kv.value::numeric as value from marts.bmmr_monthly b "
-        "cross join lateral jsonb_each_text(to_jsonb(b) - %(keys)s::text[]) kv where b.period = any(%(periods)s)"
+        "select b.report_month, b.directorate, b.procedure_code, b.period, kv.key as measure, "  # noqa: S608
+        f"kv.value::numeric as value from {cells_sql('marts.bmmr_monthly')} where b.period = any(%(periods)s)"
     )
-    return query, {"keys": key_columns, "periods": periods}
+    return query, {"periods": periods}
 
 
 def marts_checksums(conn) -> dict:
     """{month: (cells, checksum)} of every month in ``marts.bmmr_monthly`` (the published periods)."""
-    from complaints_warehouse.publish import KEY_COLUMNS, PUBLISHED_PERIODS
+    from complaints_warehouse.publish import PUBLISHED_PERIODS
 
     if conn.execute("select to_regclass('marts.bmmr_monthly') is null").fetchone()[0]:
         return {}
-    cells, params = _bmmr_cells(list(PUBLISHED_PERIODS), list(KEY_COLUMNS))
+    cells, params = _bmmr_cells(list(PUBLISHED_PERIODS))
     rows = conn.execute(
         f"with cells as ({cells}) select report_month, count(*), {FIGURES_CHECKSUM} from cells group by 1",  # noqa: S608
         params,

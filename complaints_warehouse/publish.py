@@ -31,14 +31,13 @@ from datetime import date
 from psycopg import sql
 
 from complaints_warehouse import integrity, known_issues
+from complaints_warehouse.bmmr_measures import KEY_COLUMNS, cells_sql  # noqa: F401 (KEY_COLUMNS: the one key list)
 from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.locks import marts_lock
 
 #: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
 PUBLISHED_PERIODS = ("month", "financial_year_to_date")
-#: The BMMR's identifying columns; every other column of a row is a measure.
-KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
 LATE_CORRECTION = "late correction: the source data changed after the month was published"
 
 
@@ -108,12 +107,11 @@ def failed_validation(conn, run_id: str, today: date | None = None) -> str | Non
 def _stage_figures(conn, month: date) -> tuple[int, str | None]:
     """Copy ``month``'s BMMR cells into the temporary table ``new_figures``; returns (cells, checksum)."""
     conn.execute(
-        "create temporary table new_figures on commit drop as "
+        "create temporary table new_figures on commit drop as "  # noqa: S608 (names from the dbt macro)
         "select b.directorate, b.procedure_code, b.period, kv.key as measure, kv.value::numeric as value "
-        "from marts.bmmr_monthly b "
-        "cross join lateral jsonb_each_text(to_jsonb(b) - %s::text[]) kv "
+        f"from {cells_sql('marts.bmmr_monthly')} "
         "where b.report_month = %s and b.period = any(%s)",
-        (list(KEY_COLUMNS), month, list(PUBLISHED_PERIODS)),
+        (month, list(PUBLISHED_PERIODS)),
     )
     return conn.execute(
         sql.SQL("select count(*), {} from new_figures").format(sql.SQL(integrity.FIGURES_CHECKSUM))

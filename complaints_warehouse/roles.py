@@ -190,6 +190,10 @@ def grant_privileges(conn: psycopg.Connection) -> None:
     for schema in ("marts", "published"):
         run(sql.SQL("grant usage on schema {} to {}").format(ident(schema), bi_reader))
         run(sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), bi_reader))
+    # The reporting views (rpt_bmmr_pack_*) read the published BMMR's current version: dbt reads it, never
+    # writes it (the published schema refuses changes, and the transformer is granted nothing else there).
+    run(sql.SQL("grant usage on schema published to {}").format(transformer))
+    run(sql.SQL("grant select on published.bmmr_current to {}").format(transformer))
     run(
         sql.SQL("alter default privileges for role {} in schema marts grant select on tables to {}").format(
             transformer, bi_reader

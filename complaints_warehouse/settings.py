@@ -58,6 +58,9 @@ class Settings:
     #: (``dbt docs generate``) and Great Expectations' Data Docs. The test suite switches them off except
     #: for the runs whose tests check them: they cost a minute a run and change only with the code.
     write_docs: bool = True
+    #: A council's own report templates (WAREHOUSE_REPORT_TEMPLATES): a file there named like one in
+    #: complaints_warehouse/reports/templates is used instead of it (docs/architecture.md, Reporting).
+    report_templates_dir: Path | None = None
 
     def source_dir(self, source: str) -> Path:
         """The folder a source's files are read from."""
@@ -143,7 +146,21 @@ def load_settings() -> Settings:
         suppression_threshold=_suppression_threshold(),
         council=os.environ.get("WAREHOUSE_COUNCIL", "").strip() or None,
         write_docs=_flag("WAREHOUSE_DOCS", True),
+        report_templates_dir=_report_templates_dir(),
     )
+
+
+def _report_templates_dir() -> Path | None:
+    raw = os.environ.get("WAREHOUSE_REPORT_TEMPLATES", "").strip()
+    if not raw:
+        return None
+    folder = Path(raw).expanduser().resolve()
+    if not folder.is_dir():
+        raise SettingsError(
+            f"WAREHOUSE_REPORT_TEMPLATES={raw!r} is not a folder: name the folder holding your report "
+            "templates (e.g. report.html.j2), or leave it unset for the templates shipped."
+        )
+    return folder
 
 
 def _suppression_threshold() -> int:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from complaints_warehouse.bmmr_measures import cells_sql
+
 CONTEXT_ROOT = Path(__file__).resolve().parent
 # GX substitutes {batch} with "(select ...) as subselect": give it a name in a CTE, never an alias.
 DATA_SOURCE = "warehouse"
@@ -66,18 +68,12 @@ def _raw_rows_per_batch_query() -> str:
     )
 
 
-#: The BMMR's columns that are not figures: everything else in a row is a measure.
-BMMR_KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
-
-
 def _bmmr_cells(relation: str) -> str:
     """The BMMR rows of ``relation`` as one row per figure (measure, value): checks then apply to every
     measure, including ones added later, without listing columns."""
-    drop = " ".join(f"- '{c}'" for c in BMMR_KEY_COLUMNS)
     return (
         f"select r.report_month, r.directorate, r.procedure_code, r.period, kv.key as measure, "
-        f"kv.value::numeric as value from {relation} r "
-        f"cross join lateral jsonb_each_text(to_jsonb(r) {drop}) kv"
+        f"kv.value::numeric as value from {cells_sql(relation, 'r')}"
     )
 
 
@@ -102,12 +98,10 @@ def _figure_cases_query() -> str:
     """BMMR cells (counts and sums of money, not percentages) of the last thirteen months whose cases in
     intermediate.bmmr_figure_cases do not add up to them. Measures are read from the row, so a figure added to
     the BMMR without its cases fails here."""
-    drop = " ".join(f"- '{c}'" for c in BMMR_KEY_COLUMNS)
     recent = "report_month > (select max(report_month) from b) - interval '13 months'"
     return (
         "with b as (select * from {batch}), "
-        f"figures as (select r.bmmr_key, kv.key as measure, kv.value::numeric as value from b r "
-        f"cross join lateral jsonb_each_text(to_jsonb(r) {drop}) kv "
+        f"figures as (select r.bmmr_key, kv.key as measure, kv.value::numeric as value from {cells_sql('b', 'r')} "
         f"where r.{recent} and right(kv.key, 4) <> '_pct'), "
         "cases as (select bmmr_key, measure, count(*) as cases, coalesce(sum(value), 0) as amount "
         f"from intermediate.bmmr_figure_cases where {recent} group by 1, 2) "

@@ -11,9 +11,9 @@ counts as received in one year and answered in the next).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
+
+from markupsafe import Markup
 
 from complaints_warehouse import database
 from complaints_warehouse.database import Connection
@@ -22,9 +22,6 @@ from complaints_warehouse.reports import ReportUnavailable, charts, page, report
 from complaints_warehouse.reports.formatting import (
     Suppression,
     count,
-    esc,
-    financial_year,
-    financial_year_start,
     pct,
     plain,
     secondary_suppression,
@@ -76,27 +73,36 @@ def default_year(conn) -> str | None:
     """The latest financial year the case system's data covers to its end (31 March), else the latest
     with any figures."""
     found = conn.execute(
-        "select max(financial_year) filter (where make_date(left(financial_year, 4)::int + 1, 3, 31) <= "
+        "select max(financial_year) filter (where year_end_date <= "
         "(select max(received_date) from marts.fct_representations)), max(financial_year) "
-        "from marts.annual_report"
+        "from marts.rpt_annual_report"
     ).fetchone()
     return found[0] or found[1]
 
 
+def _rank(section: str, row: dict) -> tuple:
+    """Where a row goes in its table: the fixed order of its section, else its category_order
+    (rpt_annual_report: natures, outcome groups); then the larger first, then by name."""
+    fixed = FIXED_ORDER.get(section)
+    if fixed:
+        place = (0, fixed.index(row["category"]) if row["category"] in fixed else len(fixed))
+    else:
+        place = (row["category_order"] is None, row["category_order"] or 0)
+    return (*place, -row["this_year"], row["category"])
+
+
 def gather(conn, year: str | None = None, procedure: str = ALL) -> dict:
     """The report's cells for ``year`` ("2023/24") and ``procedure`` (a procedure code, or all),
-    with last year's beside them; unsuppressed."""
-    if conn.execute("select to_regclass('marts.annual_report')").fetchone()[0] is None:
+    with last year's beside them; unsuppressed. Every figure is selected from ``marts.rpt_annual_report``."""
+    if conn.execute("select to_regclass('marts.rpt_annual_report')").fetchone()[0] is None:
         raise ReportUnavailable(
-            "marts.annual_report does not exist yet: build the warehouse first (`complaints-warehouse run`)."
+            "marts.rpt_annual_report does not exist yet: build the warehouse first (`complaints-warehouse run`)."
         )
     year = year or default_year(conn)
     if year is None:
         raise ReportUnavailable("marts.annual_report has no figures yet: load and build the warehouse first.")
-    start = financial_year_start(year)
-    last_year = financial_year(start.year - 1)
     procedures = rows(
-        conn, "select procedure_code, procedure_name from staging.procedures order by sort_order"
+        conn, "select procedure_code, procedure_name from marts.dim_procedure order by sort_order"
     )
     names = {p["procedure_code"]: p["procedure_name"] for p in procedures}
     if procedure != ALL and procedure not in names:
@@ -105,84 +111,69 @@ def gather(conn, year: str | None = None, procedure: str = ALL) -> dict:
         )
     cells = rows(
         conn,
-        "select financial_year, section, category, sum(cell_value) as cell_value from marts.annual_report "
-        "where financial_year in (%(year)s, %(last)s) and (%(procedure)s = 'all' or procedure_code = %(procedure)s) "
-        "group by 1, 2, 3",
-        {"year": year, "last": last_year, "procedure": procedure},
+        "select * from marts.rpt_annual_report where financial_year = %s and procedure_code = %s",
+        (year, procedure),
     )
-    this = {(c["section"], c["category"]): c["cell_value"] for c in cells if c["financial_year"] == year}
-    if not this:
+    if not cells:
         held = [
-            r[0] for r in conn.execute("select distinct financial_year from marts.annual_report order by 1")
+            r[0]
+            for r in conn.execute("select distinct financial_year from marts.rpt_annual_report order by 1")
         ]
         raise ReportUnavailable(
             f"marts.annual_report has no figures for {year} ({procedure}); years held: {', '.join(held) or 'none'}."
         )
-    before = {
-        (c["section"], c["category"]): c["cell_value"] for c in cells if c["financial_year"] == last_year
-    }
-    natures = dict(conn.execute("select nature_code, nature_name from staging.complaint_natures").fetchall())
-    nature_order = [
-        r[0] for r in conn.execute("select nature_code from staging.complaint_natures order by sort_order")
-    ]
-    group_order = [
-        r[0]
-        for r in conn.execute(
-            "select reporting_group from staging.outcomes group by 1 order by min(reporting_group_order)"
-        )
-    ]
-
+    first = cells[0]
     sections = []
     for section, title in SECTIONS.items():
-        categories = {c for s, c in (*this, *before) if s == section}
-        order = FIXED_ORDER.get(section) or (
-            nature_order if section.startswith("5") else group_order if section.startswith("3") else []
+        ranked = sorted((c for c in cells if c["section"] == section), key=lambda c: _rank(section, c))
+        lines = [
+            {
+                "category": c["category"],
+                "label": _label(section, c["category"], c["category_name"]),
+                "this_year": c["this_year"],
+                "last_year": c["last_year"],
+                "change": c["change_from_last_year"],
+            }
+            for c in ranked
+        ]
+        totals = (
+            {
+                "this_year": ranked[0]["section_total_this_year"],
+                "last_year": ranked[0]["section_total_last_year"],
+                "change": ranked[0]["section_total_change"],
+            }
+            if ranked
+            else None
         )
-        ranked = sorted(
-            categories,
-            key=lambda c: (
-                order.index(c) if c in order else len(order),
-                -(this.get((section, c)) or 0),
-                c,
-            ),
-        )
-        lines = []
-        for category in ranked:
-            value = this.get((section, category), Decimal(0))
-            previous = before.get((section, category), Decimal(0)) if before else None
-            lines.append(
-                {
-                    "category": category,
-                    "label": _label(section, category, natures),
-                    "this_year": value,
-                    "last_year": previous,
-                    "change": None if previous is None else value - previous,
-                }
-            )
-        sections.append({"section": section, "title": title, "rows": lines})
+        sections.append({"section": section, "title": title, "rows": lines, "totals": totals})
     received = rows(
         conn,
         "select max(received_date) as latest from marts.fct_representations",
     )[0]["latest"]
     return {
         "year": year,
-        "last_year": last_year,
-        "has_last_year": bool(before),
+        "last_year": first["previous_financial_year"],
+        "has_last_year": any(c["last_year"] is not None for c in cells),
         "procedure": procedure,
-        "procedure_name": "All procedures" if procedure == ALL else names[procedure],
-        "period_end": date(start.year + 1, 3, 31),
+        "procedure_name": first["procedure_name"] if procedure == ALL else names[procedure],
+        "period_start": first["year_start_date"],
+        "period_end": first["year_end_date"],
         "latest_case_received": received,
+        "rates": {
+            "within_20_working_days_pct": first["within_20_working_days_pct"],
+            "upheld_pct": first["upheld_pct"],
+        },
         "sections": sections,
     }
 
 
-def _label(section: str, category: str, natures: dict) -> str:
+def _label(section: str, category: str, name: str | None) -> str:
     if section.startswith("1"):
         return TYPE_NAMES.get(category, category)
     if section.startswith("2"):
         return "Ombudsman" if category == "stage ombudsman" else category.capitalize()
     if section.startswith("5"):
-        return natures.get(category, category)
+        return name or category
     if section.startswith("8"):
         return OMBUDSMAN_NAMES.get(category, category.replace("_", " ").capitalize())
     if category == "GBP paid":
@@ -305,7 +296,8 @@ def _kind(cell: dict) -> str:
     return "gbp" if (cell["section"], cell["category"]) == MONEY else "count"
 
 
-def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> str:
+def _section(number: int, title: str, cells: list[dict], figures: dict) -> dict:
+    """One table of the report (and its chart) for the template: cells formatted, markup left to it."""
     year, last_year, has_last = figures["year"], figures["last_year"], figures["has_last_year"]
     headers = ["", year] + ([last_year, "Change"] if has_last else [])
     body = []
@@ -319,23 +311,31 @@ def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> 
     counted = [c for c in cells if _kind(c) == "count"]
     totals = None
     if len(counted) > 1 and not cells[0]["section"].startswith(("8", "9")):
-        total = sum(_num(c["this_year"]) or 0 for c in counted)
+        whole = next(s["totals"] for s in figures["sections"] if s["section"] == cells[0]["section"])
         hidden = any(isinstance(c["this_year"], str) for c in counted)
+        if hidden or any(isinstance(c["last_year"], str) for c in counted):
+            # A public page whose section hides a cell: the total of what it shows, never the whole
+            # (which, less the cells shown, would give the hidden ones away).
+            total = sum(_num(c["this_year"]) or 0 for c in counted)
+            before = sum(_num(c["last_year"]) or 0 for c in counted)
+            change = "–" if hidden else signed(total - before)
+        else:
+            total, before, change = whole["this_year"], whole["last_year"], signed(whole["change"])
         totals = ["Total", count(total) + (" (excluding suppressed)" if hidden else "")]
         if has_last:
-            before = sum(_num(c["last_year"]) or 0 for c in counted)
-            totals += [count(before), signed(total - before) if not hidden else "–"]
-    table = page.table(
-        headers,
-        body,
-        numeric=[False] + [True] * (len(headers) - 1),
-        caption=f"Table {number}: {title}, {year}",
-        footer=totals,
-        table_id=f"table-{number}",
-    )
+            totals += [count(before), change]
+    table = {
+        "headers": headers,
+        "rows": body,
+        "numeric": [False] + [True] * (len(headers) - 1),
+        "caption": f"Table {number}: {title}, {year}",
+        "footer": totals,
+        "table_id": f"table-{number}",
+    }
+    heading = {"number": number, "title": f"{number}. {title}", "id": f"section-{number}", "table": table}
     chart_cells = [c for c in cells if _kind(c) == "count"][:12]
     if not chart_cells:
-        return page.section(f"{number}. {title}", table, f"section-{number}")
+        return {**heading, "figure": None}
     series = [charts.Series(year, [_num(c["this_year"]) for c in chart_cells], charts.STYLES[0])]
     if has_last:
         series.append(charts.Series(last_year, [_num(c["last_year"]) for c in chart_cells], charts.LAST_YEAR))
@@ -349,14 +349,10 @@ def _section_html(number: int, title: str, cells: list[dict], figures: dict) -> 
     )
     more = len([c for c in cells if _kind(c) == "count"]) - len(chart_cells)
     note = f"The chart shows the 12 largest; the table lists all {len(cells)}." if more > 0 else ""
-    return page.section(
-        f"{number}. {title}",
-        page.figure(chart, f"Figure {number}: {title}", note) + table,
-        f"section-{number}",
-    )
+    return {**heading, "figure": {"svg": Markup(chart), "caption": f"Figure {number}: {title}", "note": note}}
 
 
-def _summary(cells: list[dict], figures: dict) -> str:
+def _summary(cells: list[dict], figures: dict) -> list[str]:
     """The headline sentences a committee report opens with."""
     get = {(c["section"], c["category"]): c for c in cells}
 
@@ -365,12 +361,12 @@ def _summary(cells: list[dict], figures: dict) -> str:
 
     complaints = cell("1 representations received", "complaint")
     compliments = cell("1 representations received", "compliment")
-    bands = [c for c in cells if c["section"] == "4 timescale bands"]
-    answered = sum(_num(c["this_year"]) or 0 for c in bands)
-    within = _num(cell("4 timescale bands", "within 20 working days")["this_year"])
-    upheld = _num(cell("3 outcomes", "Upheld/partly upheld")["this_year"])
-    outcomes = sum(_num(c["this_year"]) or 0 for c in cells if c["section"] == "3 outcomes")
     paid = cell("9 payments", "GBP paid")
+    rates = figures["rates"]
+
+    def whole(section: str) -> bool:
+        """No cell of the section is hidden: a rate over it gives nothing away."""
+        return not any(isinstance(c["this_year"], str) for c in cells if c["section"] == section)
 
     def versus(c: dict) -> str:
         if not figures["has_last_year"] or isinstance(c["change"], str) or c["change"] is None:
@@ -381,18 +377,20 @@ def _summary(cells: list[dict], figures: dict) -> str:
         f"{show(complaints['this_year'], 'count')} complaints were received{versus(complaints)}, and "
         f"{show(compliments['this_year'], 'count')} compliments{versus(compliments)}.",
     ]
-    if answered and within is not None:
+    if rates["within_20_working_days_pct"] is not None and whole("4 timescale bands"):
         items.append(
-            f"{pct(100 * within / answered)} of the council's responses were sent within 20 working days."
+            f"{pct(rates['within_20_working_days_pct'])} of the council's responses were sent within 20 "
+            "working days."
         )
-    if outcomes and upheld is not None:
-        items.append(f"{pct(100 * upheld / outcomes)} of the stages answered were upheld or partly upheld.")
+    if rates["upheld_pct"] is not None and whole("3 outcomes"):
+        items.append(f"{pct(rates['upheld_pct'])} of the stages answered were upheld or partly upheld.")
     items.append(f"Payments totalled {show(paid['this_year'], 'gbp')}.")
-    return "<ul class='summary'>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+    return items
 
 
-def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
-    """The report's HTML, its data block and its CSV."""
+def render(figures: dict, sup: Suppression, council_dir: Path | None = None) -> tuple[str, dict, str]:
+    """The report's HTML (templates/annual_report.html.j2, or the council's own in ``council_dir``), its
+    data block and its CSV."""
     cells = publicise(figures, sup)
     data = {
         "report": "annual_report",
@@ -406,40 +404,42 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict, str]:
     by_section: dict[str, list[dict]] = defaultdict(list)
     for c in cells:
         by_section[c["section"]].append(c)
-    body = [page.section("Summary", _summary(cells, figures), "summary")]
-    for number, (section, title) in enumerate(SECTIONS.items(), start=1):
-        if by_section.get(section):
-            body.append(_section_html(number, title, by_section[section], figures))
-        else:
-            body.append(
-                page.section(
-                    f"{number}. {title}",
-                    page.empty(f"None recorded in {figures['year']}."),
-                    f"section-{number}",
-                )
-            )
-    body.append(f"<p class='note'>{esc(sup.note())}</p>")
-    start = financial_year_start(figures["year"])
+    sections = [
+        _section(number, title, by_section[section], figures)
+        if by_section.get(section)
+        else {
+            "number": number,
+            "title": f"{number}. {title}",
+            "id": f"section-{number}",
+            "empty": f"None recorded in {figures['year']}.",
+        }
+        for number, (section, title) in enumerate(SECTIONS.items(), start=1)
+    ]
+    start, end = uk_date(figures["period_start"]), uk_date(figures["period_end"])
     footer = [
         ("Source", "marts.annual_report (the warehouse's star schema, rebuilt and validated nightly)"),
         (
             "Period",
-            f"1 April {start.year} to 31 March {start.year + 1}; each figure counted in the year of its own event",
+            f"{start} to {end}; each figure counted in the year of its own event",
         ),
         ("Procedure", figures["procedure_name"]),
         ("Data freshness", f"cases received up to {uk_date(figures['latest_case_received'])}"),
     ]
-    html = page.render(
+    html = page.render_template(
+        "annual_report.html.j2",
+        council_dir,
         title=f"Complaints annual report {figures['year']}",
         kicker=f"Statutory annual report · {figures['procedure_name']}",
         lede=(
-            f"Representations, complaints and compliments from 1 April {start.year} to 31 March {start.year + 1}"
+            f"Representations, complaints and compliments from {start} to {end}"
             + (f", with {figures['last_year']} for comparison." if figures["has_last_year"] else ".")
         ),
         public=sup.public,
-        body="".join(body),
         footer=footer,
         data=data,
+        summary=_summary(cells, figures),
+        sections=sections,
+        suppression_note=sup.note(),
     )
     return html, data, to_csv(cells, figures["last_year"])
 
@@ -455,7 +455,9 @@ def write(
     """Write the report (HTML) and its tables (CSV) to outputs/reports/."""
     with database.connect(target) as conn:
         figures = gather(conn, year, procedure)
-    html, _, table = render(figures, Suppression(public, settings.suppression_threshold))
+    html, _, table = render(
+        figures, Suppression(public, settings.suppression_threshold), settings.report_templates_dir
+    )
     stem = f"annual-report-{slug(figures['year'])}-{slug(procedure)}{'-public' if public else ''}"
     folder = reports_dir(settings)
     write_atomic(folder / f"{stem}.html", html)

@@ -2,16 +2,16 @@
 
 For a published month (default: the latest), from its latest version in ``published.bmmr_figures``:
 headline tiles (month, year to date, same month last year), 13-month trends with the year before
-beside them, a directorate breakdown, the KPI scorecard (seed ``kpi_targets``; the RAG rule of
-``marts.kpi_scorecard``, applied to the published figures), the restatements since the last pack, and
-a footer naming the validation run, the version and how fresh the data is.
+beside them, a directorate breakdown, the KPI scorecard (seed ``kpi_targets``, with
+``marts.kpi_scorecard``'s RAG rule applied to the published figures), the restatements since the last
+pack, and a footer naming the validation run, the version and how fresh the data is.
 
-A trend month that was never published (e.g. the months before the warehouse began publishing) is
-taken from ``marts.bmmr_monthly``, drawn with open markers and labelled "not published" in the table
-and the data block; every other figure on the page is published.
-
-Percentages are recomputed from the summed counts (never averaged), and are empty when there is
-nothing to divide by.
+Every figure comes from the reporting models (``SOURCES``, dbt_project/models/reporting/complaints):
+sums, year to date, rates (recomputed from summed counts, never averaged) and RAG ratings are computed
+there once; this module selects, suppresses and renders (templates/bmmr_pack.html.j2). A trend month
+that was never published (e.g. the months before the warehouse began publishing) is taken from
+``marts.rpt_bmmr_provisional_months`` (today's ``bmmr_monthly``), drawn with open markers and labelled
+"not published" in the table and the data block; every other figure on the page is published.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from psycopg import sql
+from markupsafe import Markup
 
 from complaints_warehouse import database, integrity
+from complaints_warehouse.bmmr_measures import AMOUNTS, COUNTS, MEASURES, OUTCOMES, RATES
 from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import write_atomic
-from complaints_warehouse.publish import KEY_COLUMNS
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
     Suppression,
     count,
-    esc,
     month_label,
     pct,
     plain,
@@ -44,66 +43,15 @@ from complaints_warehouse.reports.formatting import (
 from complaints_warehouse.settings import Settings
 
 STAGES = (0, 1, 2, 3)
-COUNTS = (
-    "representations_received",
-    "complaints_received",
-    "compliments_received",
-    "representations_closed",
-    "complaints_closed",
-    *(f"stage_{s}_{m}" for s in STAGES for m in ("responded", "within_timescale")),
-    "stage_2_escalations",
-    "outcome_upheld",
-    "outcome_not_upheld",
-    "outcome_withdrawn_resolved",
-    "outcome_not_pursued",
-    "financial_remedies",
-    "payments",
-    "ombudsman_decisions",
-    "ombudsman_upheld",
-)
-#: Money, with the count it rests on (suppressed together in public output).
-AMOUNTS = {"financial_remedies_gbp": "financial_remedies", "payments_gbp": "payments"}
-OUTCOMES = ("outcome_upheld", "outcome_not_upheld", "outcome_withdrawn_resolved", "outcome_not_pursued")
-#: Rates: (numerator, denominator) of the summed counts.
-RATES = {
-    **{
-        f"stage_{s}_within_timescale_pct": (f"stage_{s}_within_timescale", f"stage_{s}_responded")
-        for s in STAGES
-    },
-    "escalation_rate_pct": ("stage_2_escalations", "stage_1_responded"),
-    "upheld_pct": ("outcome_upheld", "outcomes_recorded"),
-}
-#: Every count a record carries (outcomes recorded is the sum of the outcomes).
-MEASURES = (*COUNTS, "outcomes_recorded")
+#: Every figure of a reporting row (the rpt_ models' figure columns), in their order.
+FIGURES = (*COUNTS, *AMOUNTS, "outcomes_recorded", *RATES)
 RAG_SYMBOL = {"green": "● Met", "amber": "▲ Near", "red": "■ Missed", "no data": "No data"}
-
-
-def ratio(numerator, denominator) -> Decimal | None:
-    """100 x numerator / denominator to one decimal (half up, as PostgreSQL's round); None for x/0."""
-    if numerator is None or not denominator:
-        return None
-    return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal("0.1"), "ROUND_HALF_UP"
-    )
-
-
-def derive(totals: dict) -> dict:
-    """The counts and amounts of a period with its rates added."""
-    out = {m: totals.get(m, 0) for m in (*COUNTS, *AMOUNTS)}
-    out["outcomes_recorded"] = sum(out[m] for m in OUTCOMES)
-    out.update({rate: ratio(out[n], out[d]) for rate, (n, d) in RATES.items()})
-    return out
-
-
-def rag(actual, target, higher_is_better: bool) -> str:
-    """marts.kpi_scorecard's rule: green met; amber within 10 % of the target; red beyond."""
-    if actual is None:
-        return "no data"
-    target = Decimal(target)
-    if (actual >= target) if higher_is_better else (actual <= target):
-        return "green"
-    near = (actual >= target * Decimal("0.9")) if higher_is_better else (actual <= target * Decimal("1.1"))
-    return "amber" if near else "red"
+#: The reporting models the pack selects from (dbt_project/models/reporting/complaints).
+SOURCES = (
+    "marts.rpt_bmmr_pack_figures",
+    "marts.rpt_bmmr_pack_scorecard",
+    "marts.rpt_bmmr_provisional_months",
+)
 
 
 def publicise(record: dict, sup: Suppression, withheld: frozenset[str] = frozenset()) -> dict:
@@ -148,9 +96,9 @@ def withheld_cells(figures: dict, sup: Suppression) -> dict[tuple, frozenset[str
         members = [k for k in records if k[0] == "directorate" and k[2] == period]
         groups += [([(k, m) for k in members], (("council", period), m)) for m in MEASURES]
     groups += [([(k, o) for o in OUTCOMES], (k, "outcomes_recorded")) for k in records]
-    month = figures["month"]
-    year_start = date(month.year if month.month >= 4 else month.year - 1, 4, 1)
+    year_start = figures["financial_year_start_month"]
     year_months = [("month", p["month"]) for p in figures["trend"] if p["month"] >= f"{year_start:%Y-%m}"]
+    month = figures["month"]
     ytd = ("council", "financial_year_to_date")
     groups += [([(k, m) for k in year_months], (ytd, m)) for m in MEASURES]
     same = [((("council", "month"), m), (("month", f"{month:%Y-%m}"), m)) for m in MEASURES]
@@ -200,96 +148,66 @@ def _publication(conn, month: date | None) -> dict:
     )
 
 
-def _sum_published(conn, month: date, version: int, by_directorate: bool) -> dict:
-    """{(period[, directorate]): {measure: summed value}} of one published version."""
-    group = sql.SQL("period, directorate" if by_directorate else "period")
-    totals: dict = defaultdict(dict)
-    for r in rows(
-        conn,
-        sql.SQL(
-            "select {group}, measure, sum(value) as value from published.bmmr_figures "
-            "where report_month = %s and version = %s and measure = any(%s) group by {group}, measure"
-        ).format(group=group),
-        (month, version, [*COUNTS, *AMOUNTS]),
-    ):
-        key = (r["period"], r["directorate"]) if by_directorate else r["period"]
-        totals[key][r["measure"]] = r["value"]
-    return totals
-
-
-def _monthly_totals(conn, months: list[date]) -> dict[date, tuple[dict, str]]:
-    """Council-wide totals of each month: (figures, source), source "published vN" from the month's
-    latest publication, else "not published" from marts.bmmr_monthly; a month with neither is absent."""
-    found: dict[date, tuple[dict, str]] = {}
-    latest = rows(
-        conn,
-        "select report_month, max(version) as version from published.bmmr_publications "
-        "where report_month = any(%s) group by report_month",
-        (months,),
-    )
-    for p in latest:
-        totals = _sum_published(conn, p["report_month"], p["version"], by_directorate=False)
-        found[p["report_month"]] = (totals.get("month", {}), f"published v{p['version']}")
-    missing = [m for m in months if m not in found]
-    if missing and conn.execute("select to_regclass('marts.bmmr_monthly')").fetchone()[0]:
-        provisional: dict = defaultdict(dict)
-        for r in rows(
-            conn,
-            "select b.report_month, kv.key as measure, sum(kv.value::numeric) as value "
-            "from marts.bmmr_monthly b cross join lateral jsonb_each_text(to_jsonb(b) - %s::text[]) kv "
-            "where b.period = 'month' and b.report_month = any(%s) and kv.key = any(%s) group by 1, 2",
-            (list(KEY_COLUMNS), missing, [*COUNTS, *AMOUNTS]),
-        ):
-            provisional[r["report_month"]][r["measure"]] = r["value"]
-        for m, totals in provisional.items():
-            found[m] = (totals, "not published")
-    return found
+def _figures(record: dict) -> dict:
+    """A reporting row's figures (the row's other columns say what it is about)."""
+    return {m: record[m] for m in FIGURES}
 
 
 def gather(conn, month: date | None = None) -> dict:
-    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed.
-    Refuses (``integrity.TamperingDetected``) when any published figure or publication was changed or
-    removed outside ``publish``: the pack never shows figures that are not what was signed off."""
+    """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed, as the
+    reporting models (``SOURCES``) hold them: the pack computes none. Refuses
+    (``integrity.TamperingDetected``) when any published figure or publication was changed or removed
+    outside ``publish``: the pack never shows figures that are not what was signed off."""
     integrity.refuse_if_tampered(conn, "The BMMR pack")
     publication = _publication(conn, month)
-    month, version = publication["report_month"], publication["version"]
-    totals = _sum_published(conn, month, version, by_directorate=False)
-    by_directorate = _sum_published(conn, month, version, by_directorate=True)
+    missing = [s for s in SOURCES if conn.execute("select to_regclass(%s)", (s,)).fetchone()[0] is None]
+    if missing:
+        raise ReportUnavailable(
+            f"{', '.join(missing)} not built yet: build the warehouse (`complaints-warehouse run`, or "
+            "`complaints-warehouse transform`) before writing the BMMR pack."
+        )
+    month = publication["report_month"]
+    published = rows(
+        conn,
+        "select * from marts.rpt_bmmr_pack_figures where report_month = %s and version = %s",
+        (month, publication["version"]),
+    )
+    council = {r["period"]: r for r in published if r["scope"] == "council"}
+    if not council:
+        raise ReportUnavailable(f"marts.rpt_bmmr_pack_figures has no figures for {month:%Y-%m}: rebuild it.")
 
     window = [add_months(month, k) for k in range(-12, 1)]
     last_year_window = [add_months(m, -12) for m in window]
-    monthly = _monthly_totals(conn, window + last_year_window)
+    # A month's latest published version where there is one, else today's warehouse ("not published").
+    trend: dict[date, dict] = {
+        r["report_month"]: {"source": "not published", **_figures(r)}
+        for r in rows(
+            conn,
+            "select * from marts.rpt_bmmr_provisional_months where report_month = any(%s)",
+            (window + last_year_window,),
+        )
+    }
+    trend |= {
+        r["report_month"]: {"source": f"published v{r['version']}", **_figures(r)}
+        for r in rows(
+            conn,
+            "select * from marts.rpt_bmmr_pack_figures where scope = 'council' and period = 'month' "
+            "and report_month = any(%s)",
+            (window + last_year_window,),
+        )
+    }
 
     def trend_point(m: date) -> dict:
-        figures, source = monthly.get(m, ({}, "no data"))
-        return {"month": f"{m:%Y-%m}", "source": source, **(derive(figures) if figures else {})}
+        return {"month": f"{m:%Y-%m}", **trend.get(m, {"source": "no data"})}
 
-    targets = rows(
+    scorecard = rows(
         conn,
-        "select kpi_code, kpi_name, numerator, denominator, target_pct, higher_is_better "
-        "from staging.kpi_targets order by kpi_code",
+        "select kpi_code, kpi_name, period, numerator, denominator, numerator_measure, denominator_measure, "
+        "actual_pct, target_pct, higher_is_better, rag from marts.rpt_bmmr_pack_scorecard "
+        "where report_month = %s and version = %s order by kpi_code, period <> 'month'",
+        (month, publication["version"]),
     )
-    periods = {p: derive(totals.get(p, {})) for p in ("month", "financial_year_to_date")}
-    scorecard = []
-    for t in targets:
-        for period, figures in periods.items():
-            num, den = figures.get(t["numerator"]), figures.get(t["denominator"])
-            actual = ratio(num, den)
-            scorecard.append(
-                {
-                    "kpi_code": t["kpi_code"],
-                    "kpi_name": t["kpi_name"],
-                    "period": period,
-                    "numerator": num,
-                    "denominator": den,
-                    "numerator_measure": t["numerator"],
-                    "denominator_measure": t["denominator"],
-                    "actual_pct": actual,
-                    "target_pct": t["target_pct"],
-                    "higher_is_better": t["higher_is_better"],
-                    "rag": rag(actual, t["target_pct"], t["higher_is_better"]),
-                }
-            )
+    periods = {p: _figures(council[p]) for p in ("month", "financial_year_to_date")}
 
     previous = conn.execute(
         "select min(published_at) from published.bmmr_publications where report_month = "
@@ -323,11 +241,19 @@ def gather(conn, month: date | None = None) -> dict:
         "same_month_last_year": trend_point(add_months(month, -12)),
         "trend": [trend_point(m) for m in window],
         "trend_last_year": [trend_point(m) for m in last_year_window],
+        "financial_year_start_month": council["month"]["financial_year_start_month"],
         "directorates": [
-            {"directorate": d, "period": p, **derive(figures)}
-            for (p, d), figures in sorted(by_directorate.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+            {"directorate": r["directorate"], "period": r["period"], **_figures(r)}
+            for r in sorted(
+                (r for r in published if r["scope"] == "directorate"),
+                key=lambda r: (r["directorate"], r["period"]),
+            )
         ],
-        "targets": targets,
+        "targets": [
+            {"numerator": k["numerator_measure"], "target_pct": k["target_pct"]}
+            for k in scorecard
+            if k["period"] == "month"
+        ],
         "scorecard": scorecard,
         "restatements": restated,
         "since_last_pack": previous,
@@ -336,7 +262,7 @@ def gather(conn, month: date | None = None) -> dict:
             conn,
             "select issue_id, expectation, rows, failing_rows, reason, signed_off_by, expires_on "
             "from published.known_issues_honoured where report_month = %s and version = %s order by issue_id",
-            (month, version),
+            (month, publication["version"]),
         ),
         "chain_head": integrity.chain_head(conn),
         "freshness": {"latest_case_received": freshness[0], "latest_case_system_load": freshness[1]},
@@ -437,7 +363,7 @@ def _num(value) -> float | None:
     return None if value is None or isinstance(value, str) else float(value)
 
 
-def _tiles(data: dict) -> str:
+def _tiles(data: dict) -> list[page.Tile]:
     month, ytd, last = (
         data["headline"]["month"],
         data["headline"]["financial_year_to_date"],
@@ -499,10 +425,10 @@ def _tiles(data: dict) -> str:
             f"{show(month['ombudsman_upheld'], 'count')} upheld · YTD {show(ytd['ombudsman_decisions'], 'count')}",
         ),
     ]
-    return page.tiles(items)
+    return items
 
 
-def _trend_charts(data: dict, figures: dict) -> str:
+def _trend_charts(data: dict, figures: dict) -> list[dict]:
     trend, before = data["trend"], data["trend_last_year"]
     labels = [short_month(date.fromisoformat(p["month"] + "-01")) for p in trend]
     hollow = [not p["source"].startswith("published") for p in trend]
@@ -560,32 +486,31 @@ def _trend_charts(data: dict, figures: dict) -> str:
         "Open markers: months not published (figures from the current warehouse, not signed off). "
         "Grey dashed: the same months a year earlier."
     )
-    return (
-        "<div class='charts'>"
-        + "".join(
-            [
-                page.figure(
-                    counts_chart("complaints_received", "Complaints received", "chart-received"),
-                    "Complaints received",
-                    note,
-                ),
-                page.figure(
-                    counts_chart("complaints_closed", "Complaints closed", "chart-closed"),
-                    "Complaints closed",
-                ),
-                page.figure(
-                    timescale,
-                    "Responses within timescale (%)",
-                    "Dotted black lines: the targets (kpi_targets).",
-                ),
-                page.figure(rates, "Escalation rate, Stage 1 to 2, and upheld share (%)"),
-            ]
-        )
-        + "</div>"
-    )
+    return [
+        _figure(
+            counts_chart("complaints_received", "Complaints received", "chart-received"),
+            "Complaints received",
+            note,
+        ),
+        _figure(counts_chart("complaints_closed", "Complaints closed", "chart-closed"), "Complaints closed"),
+        _figure(
+            timescale, "Responses within timescale (%)", "Dotted black lines: the targets (kpi_targets)."
+        ),
+        _figure(rates, "Escalation rate, Stage 1 to 2, and upheld share (%)"),
+    ]
 
 
-def _trend_table(data: dict) -> str:
+def _figure(svg: str, caption: str, note: str = "") -> dict:
+    """A chart for the template's figure block: the SVG charts.py drew (escaped there), its caption."""
+    return {"svg": Markup(svg), "caption": caption, "note": note}
+
+
+def _table(headers: list[str], rows: list, numeric: list[bool], **extra) -> dict:
+    """A table for the template's table block (cells already formatted; the template escapes them)."""
+    return {"headers": headers, "rows": rows, "numeric": numeric, "caption": "", "footer": None, **extra}
+
+
+def _trend_table(data: dict) -> dict:
     rows_out = []
     for p, b in zip(data["trend"], data["trend_last_year"], strict=True):
         rows_out.append(
@@ -600,7 +525,7 @@ def _trend_table(data: dict) -> str:
                 p["source"],
             ]
         )
-    return page.table(
+    return _table(
         [
             "Month",
             "Received",
@@ -612,13 +537,13 @@ def _trend_table(data: dict) -> str:
             "Figures",
         ],
         rows_out,
-        numeric=[False] + [True] * 9 + [False],
+        [False] + [True] * 9 + [False],
         caption="The trend in figures (S0 to S3: responses within timescale at Stages 0 to 3)",
         table_id="trend-table",
     )
 
 
-def _directorates(data: dict) -> str:
+def _directorates(data: dict) -> tuple[dict, dict]:
     month_rows = [d for d in data["directorates"] if d["period"] == "month"]
     ytd = {d["directorate"]: d for d in data["directorates"] if d["period"] == "financial_year_to_date"}
     head = data["headline"]
@@ -640,7 +565,7 @@ def _directorates(data: dict) -> str:
 
     body = [line(d["directorate"], d, ytd.get(d["directorate"], d)) for d in month_rows]
     total = line("Council total", head["month"], head["financial_year_to_date"])
-    table = page.table(
+    table = _table(
         [
             "Directorate",
             "Received",
@@ -655,7 +580,7 @@ def _directorates(data: dict) -> str:
             "Ombudsman",
         ],
         body,
-        numeric=[False] + [True] * 10,
+        [False] + [True] * 10,
         footer=total,
         table_id="directorate-table",
     )
@@ -672,45 +597,34 @@ def _directorates(data: dict) -> str:
             month_rows[c]["complaints_received" if k == 0 else "complaints_closed"], "count"
         ),
     )
-    return page.figure(chart, "Complaints received and closed this month, by directorate") + table
+    return _figure(chart, "Complaints received and closed this month, by directorate"), table
 
 
-def _scorecard(data: dict) -> str:
-    out = []
+def _scorecard(data: dict) -> list[dict]:
+    """The scorecard's lines: each KPI's month and year to date, formatted (badges: the template)."""
     by_code: dict[str, dict] = {}
     for k in data["scorecard"]:
         by_code.setdefault(k["kpi_code"], {})[k["period"]] = k
+
+    def rating(k: dict) -> dict:
+        return {"rag": k["rag"], "css": k["rag"].replace(" ", ""), "label": RAG_SYMBOL.get(k["rag"], "")}
+
+    lines = []
     for periods in by_code.values():
         m, y = periods["month"], periods["financial_year_to_date"]
-
-        def badge(k: dict) -> str:
-            if k["rag"] == "suppressed":
-                return "<span class='rag nodata'>Suppressed</span>"
-            cls = k["rag"].replace(" ", "")
-            return f"<span class='rag {cls}' data-rag='{esc(k['rag'])}'>{esc(RAG_SYMBOL[k['rag']])}</span>"
-
         direction = "or more" if m["higher_is_better"] else "or less"
-        out.append(
-            [
-                esc(m["kpi_name"]),
-                esc(f"{pct(m['target_pct'], 0)} {direction}"),
-                esc(show(m["actual_pct"], "pct")),
-                esc(f"{show(m['numerator'], 'count')} of {show(m['denominator'], 'count')}"),
-                badge(m),
-                esc(show(y["actual_pct"], "pct")),
-                badge(y),
-            ]
+        lines.append(
+            {
+                "name": m["kpi_name"],
+                "target": f"{pct(m['target_pct'], 0)} {direction}",
+                "actual": show(m["actual_pct"], "pct"),
+                "of": f"{show(m['numerator'], 'count')} of {show(m['denominator'], 'count')}",
+                "rating": rating(m),
+                "actual_ytd": show(y["actual_pct"], "pct"),
+                "rating_ytd": rating(y),
+            }
         )
-    return page.table(
-        ["KPI", "Target", "This month", "Of", "Rating", "Year to date", "Rating (YTD)"],
-        out,
-        numeric=[False, True, True, True, False, True, False],
-        raw_cells=True,
-        table_id="kpi-scorecard",
-    ) + (
-        "<p class='note'>Ratings: ● Met (green) the target; ▲ Near (amber) within 10 % of it; "
-        "■ Missed (red) beyond. Targets: the dbt seed kpi_targets; actuals from the published figures.</p>"
-    )
+    return lines
 
 
 MEASURE_NAMES = {
@@ -720,10 +634,11 @@ MEASURE_NAMES = {
 }
 
 
-def _restatements(data: dict, since) -> str:
+def _restatements(data: dict, since) -> dict | str:
+    """The restatements' table, or the sentence saying there were none."""
     if not data["restatements"]:
         when = f" since the last pack (published {uk_date(since)})" if since else ""
-        return page.empty(f"No published figure has been restated{when}.")
+        return f"No published figure has been restated{when}."
     body = [
         [
             r["month"],
@@ -738,18 +653,18 @@ def _restatements(data: dict, since) -> str:
         ]
         for r in data["restatements"]
     ]
-    return page.table(
+    return _table(
         ["Month", "Version", "Directorate", "Procedure", "Period", "Measure", "Was", "Now", "Why"],
         body,
-        numeric=[False, False, False, False, False, False, True, True, False],
+        [False, False, False, False, False, False, True, True, False],
         table_id="restatements",
     )
 
 
-def _known_issues(issues: list[dict]) -> str:
+def _known_issues(issues: list[dict]) -> dict | None:
     """The known issues this publication went out despite, first on the page: never in small print."""
     if not issues:
-        return ""
+        return None
     body = [
         [
             f"#{k['issue_id']}",
@@ -762,40 +677,20 @@ def _known_issues(issues: list[dict]) -> str:
         ]
         for k in issues
     ]
-    return page.section(
-        f"Published despite {len(issues)} known issue(s)",
-        "<p class='note'>These validation failures were signed off as known issues: the figures below were "
-        "published with them. Each names its rows and expires.</p>"
-        + page.table(
-            ["Issue", "Expectation failed", "Rows", "Which rows", "Why", "Signed off by", "Expires"],
-            body,
-            numeric=[False, False, True, False, False, False, False],
-            table_id="known-issues",
-        ),
-        "known-issues",
+    return _table(
+        ["Issue", "Expectation failed", "Rows", "Which rows", "Why", "Signed off by", "Expires"],
+        body,
+        [False, False, True, False, False, False, False],
+        table_id="known-issues",
     )
 
 
-def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
-    """The pack's HTML and its data block."""
+def render(figures: dict, sup: Suppression, council_dir: Path | None = None) -> tuple[str, dict]:
+    """The pack's HTML (templates/bmmr_pack.html.j2, or the council's own in ``council_dir``) and its data
+    block."""
     data = data_block(figures, sup)
     pub, month = figures["publication"], figures["month"]
     fresh, validation = figures["freshness"], figures["validation"]
-    body = "".join(
-        [
-            _known_issues(figures["known_issues"]),
-            page.section(f"{month_label(month)} at a glance", _tiles(data), "headline"),
-            page.section("Trends", _trend_charts(data, figures) + _trend_table(data), "trends"),
-            page.section("By directorate", _directorates(data), "directorates"),
-            page.section("KPI scorecard", _scorecard(data), "scorecard"),
-            page.section(
-                "Restatements since the last pack",
-                _restatements(data, figures["since_last_pack"]),
-                "restatements",
-            ),
-            f"<p class='note'>{esc(sup.note())}</p>",
-        ]
-    )
     footer = [
         (
             "Figures",
@@ -825,7 +720,10 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
             f"{uk_datetime(fresh['latest_case_system_load'])}",
         ),
     ]
-    html = page.render(
+    directorate_chart, directorate_table = _directorates(data)
+    html = page.render_template(
+        "bmmr_pack.html.j2",
+        council_dir,
         title=f"BMMR pack: {month_label(month)}",
         kicker="Business Management and Monitoring Report · complaints",
         lede=(
@@ -838,9 +736,18 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
             )
         ),
         public=sup.public,
-        body=body,
         footer=footer,
         data=data,
+        month_label=month_label(month),
+        known_issues=_known_issues(figures["known_issues"]),
+        tiles=_tiles(data),
+        trend_charts=_trend_charts(data, figures),
+        trend_table=_trend_table(data),
+        directorate_chart=directorate_chart,
+        directorate_table=directorate_table,
+        scorecard=_scorecard(data),
+        restatements=_restatements(data, figures["since_last_pack"]),
+        suppression_note=sup.note(),
     )
     return html, data
 
@@ -852,7 +759,7 @@ def write(
     with database.connect(target) as conn:
         figures = gather(conn, month)
     sup = Suppression(public, settings.suppression_threshold)
-    html, _ = render(figures, sup)
+    html, _ = render(figures, sup, settings.report_templates_dir)
     path = reports_dir(settings) / f"bmmr-pack-{figures['month']:%Y-%m}{'-public' if public else ''}.html"
     write_atomic(path, html)
     return [path]

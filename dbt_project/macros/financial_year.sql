@@ -3,3 +3,13 @@
     (extract(year from {{ date_column }} - interval '3 months')::int)::text || '/'
     || lpad(((extract(year from {{ date_column }} - interval '3 months')::int + 1) % 100)::text, 2, '0')
 {%- endmacro %}
+
+{#- The first month (1 April) of the financial year a date falls in. -#}
+{% macro financial_year_start_month(date_column) -%}
+    ({{ date_column }} - ((extract(month from {{ date_column }})::int + 8) % 12) * interval '1 month')::date
+{%- endmacro %}
+
+{#- The first day (1 April) of a financial year written like 2023/24. -#}
+{% macro financial_year_start_date(label) -%}
+    make_date(left({{ label }}, 4)::int, 4, 1)
+{%- endmacro %}

@@ -22,8 +22,7 @@ figures as (
         directorate,
         procedure_code,
         -- The first month of the report month's financial year (April), as in bmmr_monthly.
-        (report_month - ((extract(month from report_month)::int + 8) % 12) * interval '1 month')::date
-            as financial_year_start_month
+        {{ financial_year_start_month('report_month') }} as financial_year_start_month
     from {{ ref('bmmr_monthly') }}
 ),
 
@@ -31,10 +30,7 @@ figures as (
 members as not materialized (
     select
         events.report_month as event_month,
-        (
-            events.report_month
-            - ((extract(month from events.report_month)::int + 8) % 12) * interval '1 month'
-        )::date as event_financial_year_start_month,
+        {{ financial_year_start_month('events.report_month') }} as event_financial_year_start_month,
         events.directorate,
         events.procedure_code,
         measures.measure,

@@ -5,7 +5,7 @@
 -- sqlfluff cannot follow the indentation of the Jinja loops below:
 -- noqa: disable=LT02
 {%- set counts = bmmr_count_columns() %}
-{%- set amounts = ['financial_remedies_gbp', 'payments_gbp'] %}
+{%- set amounts = bmmr_amount_columns() | map('first') | list %}
 with
 
 monthly as (
@@ -32,10 +32,7 @@ spine as (
         segments.directorate,
         segments.procedure_code,
         -- The first month of the report month's financial year (April).
-        (
-            months.report_month
-            - ((extract(month from months.report_month)::int + 8) % 12) * interval '1 month'
-        )::date as financial_year_start_month
+        {{ financial_year_start_month('months.report_month') }} as financial_year_start_month
     from months
     cross join segments
 ),

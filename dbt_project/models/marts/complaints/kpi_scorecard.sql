@@ -37,7 +37,7 @@ scored as (
         numerators.period,
         numerators.measure_value as numerator,
         denominators.measure_value as denominator,
-        round(100.0 * numerators.measure_value / nullif(denominators.measure_value, 0), 1) as actual_pct
+        {{ bmmr_ratio('numerators.measure_value', 'denominators.measure_value') }} as actual_pct
     from targets
     inner join measures as numerators
         on targets.numerator = numerators.measure
@@ -61,14 +61,7 @@ final as (
         actual_pct::numeric as actual_pct,
         target_pct::numeric as target_pct,
         higher_is_better::boolean as higher_is_better,
-        (case
-            when actual_pct is null then 'no data'
-            when higher_is_better and actual_pct >= target_pct then 'green'
-            when not higher_is_better and actual_pct <= target_pct then 'green'
-            when higher_is_better and actual_pct >= target_pct * 0.9 then 'amber'
-            when not higher_is_better and actual_pct <= target_pct * 1.1 then 'amber'
-            else 'red'
-        end)::text as rag
+        ({{ bmmr_rag('actual_pct', 'target_pct', 'higher_is_better') }})::text as rag
     from scored
 )
 
