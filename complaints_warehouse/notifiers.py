@@ -58,13 +58,20 @@ class WarehouseFailureNotifier(BaseNotifier):
         super().__init__()
         self.subject = subject
 
+    def failure(self, context: Any) -> tuple[str, str, str] | None:
+        """(what failed, the error, the alert's text), or None when there is nothing to say."""
+        task = context["task_instance"].task_id
+        error = str(context.get("exception"))
+        return task, error, f"Run {context['run_id']}: task {task} failed.\n\n{error}"
+
     def notify(self, context: Any) -> list[str]:
         """The channels the alert went out on (``email``, ``webhook``)."""
         from complaints_warehouse import alerts, orchestration
 
-        task = context["task_instance"].task_id
-        error = str(context.get("exception"))
-        text = f"Run {context['run_id']}: task {task} failed.\n\n{error}"
+        failure = self.failure(context)
+        if failure is None:
+            return []
+        task, error, text = failure
         sent = []
         try:
             orchestration.record_failed_run(context, task, error)
@@ -101,3 +108,21 @@ class WarehouseFailureNotifier(BaseNotifier):
         except Exception as exc:
             log.warning("could not email the failure alert: %s", exc)
             return False
+
+
+class RunTimedOutNotifier(WarehouseFailureNotifier):
+    """A DAG's ``on_failure_callback``: a run failed by its ``dagrun_timeout`` (``reason`` ``timed_out``;
+    its unfinished tasks are skipped, so no task's notifier says it) is recorded and alerted like a failed
+    task. A run failed by a task says nothing more: the task's notifier has said it."""
+
+    def __init__(self, subject: str = "Complaints warehouse: {{ dag.dag_id }} run timed out"):
+        super().__init__(subject)
+
+    def failure(self, context: Any) -> tuple[str, str, str] | None:
+        from complaints_warehouse import orchestration
+
+        if context.get("reason") != "timed_out":
+            return None
+        limit = orchestration.timeouts()[1]
+        error = f"the run took longer than its dagrun_timeout ({limit}, {orchestration.RUN_TIMEOUT_SETTING})"
+        return "the run", error, f"Run {context['run_id']}: {error}; its unfinished tasks were skipped."

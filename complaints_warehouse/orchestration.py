@@ -401,7 +401,7 @@ def dag_settings() -> dict[str, Any]:
     timeouts and the failure notifier. Spread into ``@dag(...)``."""
     import pendulum
 
-    from complaints_warehouse.notifiers import WarehouseFailureNotifier
+    from complaints_warehouse.notifiers import RunTimedOutNotifier, WarehouseFailureNotifier
 
     task_timeout, run_timeout = timeouts()
     return {
@@ -409,6 +409,7 @@ def dag_settings() -> dict[str, Any]:
         "catchup": False,
         "max_active_runs": 1,
         "dagrun_timeout": run_timeout,
+        "on_failure_callback": RunTimedOutNotifier(),
         "default_args": {
             **DEFAULT_ARGS,
             "execution_timeout": task_timeout,

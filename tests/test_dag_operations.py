@@ -387,3 +387,37 @@ def test_bmmr_monthly_publishes_the_nightly_validation_then_validates_again_when
     summary = sql("select summary from audit.pipeline_runs where run_id = %s", (again.run_id,))[0][0]
     assert summary["validation"]["reused"] is False
     assert "changed after validation run" in summary["validation"]["reuse_refused"]
+
+
+def test_a_run_failed_by_its_dagrun_timeout_is_recorded_and_alerted_once(
+    dagbag, smtp_server, warehouse, sql, monkeypatch
+):
+    """The DAG's own failure callback: a run the scheduler timed out (its unfinished tasks skipped, so no
+    task's notifier runs) is recorded and emailed; a run a task failed is not alerted a second time."""
+    from complaints_warehouse import pipeline
+
+    _no_alert_settings(monkeypatch)
+    monkeypatch.setenv("ALERT_EMAIL_TO", "complaints-team@council.example")
+    monkeypatch.setenv("ALERT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ALERT_SMTP_PORT", str(smtp_server.server_address[1]))
+    dag = dagbag.get_dag("case_system_nightly")
+    (callback,) = (
+        dag.on_failure_callback if isinstance(dag.on_failure_callback, list) else [dag.on_failure_callback]
+    )
+
+    pipeline.start_run(warehouse, "scheduled__task_failed", "airflow")
+    callback({"dag": dag, "run_id": "scheduled__task_failed", "reason": "task_failure"})
+    assert smtp_server.received == []
+
+    pipeline.start_run(warehouse, "scheduled__too_long", "airflow")
+    callback({"dag": dag, "run_id": "scheduled__too_long", "reason": "timed_out"})
+    (envelope,) = smtp_server.received
+    message = message_from_string(envelope["message"], policy=email_policy)
+    assert message["Subject"] == "Complaints warehouse: case_system_nightly run timed out"
+    assert "took longer than its dagrun_timeout (8:00:00, WAREHOUSE_RUN_TIMEOUT_HOURS)" in (
+        message.get_body(("html",)).get_content()
+    )
+    assert sql(
+        "select run_id, status, summary->>'failed_task' from audit.pipeline_runs where run_id like 'scheduled__%%' "
+        "order by run_id"
+    ) == [("scheduled__task_failed", "running", None), ("scheduled__too_long", "failed", "the run")]
