@@ -4,6 +4,11 @@ Configured by settings, not code: ``ALERT_WEBHOOK_URL``; ``ALERT_EMAIL_TO`` with
 (and optionally ``ALERT_SMTP_PORT``, ``ALERT_SMTP_USER``, ``ALERT_SMTP_PASSWORD``, ``ALERT_EMAIL_FROM``).
 Nothing configured, nothing sent. A failing alert is logged, never raised: the run's own failure is
 what matters.
+
+Two drivers use it: the command line calls ``notify`` (both channels, the standard library's SMTP);
+Airflow's tasks alert through ``complaints_warehouse.notifiers`` (an Airflow notifier), which posts to the
+webhook with ``post_webhook`` and sends the email with the SMTP provider's ``SmtpNotifier`` through an
+Airflow connection built from the same settings (``smtp_connection``).
 """
 
 from __future__ import annotations
@@ -17,31 +22,21 @@ from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
 
+DEFAULT_FROM = "complaints-warehouse@localhost"
+
 
 def notify(subject: str, text: str) -> list[str]:
     """Send ``subject`` and ``text`` on every configured channel; return the channels that took it."""
     sent = []
-    webhook = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
-    if webhook:
-        try:
-            request = urllib.request.Request(
-                webhook,
-                data=json.dumps({"text": f"{subject}\n{text}"}).encode(),
-                headers={"Content-Type": "application/json"},
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (the operator's own URL)
-                response.read()
-            sent.append("webhook")
-        except Exception as exc:
-            log.warning("could not post the failure alert to the webhook: %s", exc)
+    if post_webhook(subject, text):
+        sent.append("webhook")
     to = os.environ.get("ALERT_EMAIL_TO", "").strip()
     host = os.environ.get("ALERT_SMTP_HOST", "").strip()
     if to and host:
         try:
             message = EmailMessage()
             message["Subject"], message["To"] = subject, to
-            message["From"] = os.environ.get("ALERT_EMAIL_FROM", "complaints-warehouse@localhost")
+            message["From"] = os.environ.get("ALERT_EMAIL_FROM", DEFAULT_FROM)
             message.set_content(text)
             with smtplib.SMTP(host, int(os.environ.get("ALERT_SMTP_PORT", "25")), timeout=10) as smtp:
                 if os.environ.get("ALERT_SMTP_USER"):
@@ -52,3 +47,49 @@ def notify(subject: str, text: str) -> list[str]:
         except Exception as exc:
             log.warning("could not email the failure alert: %s", exc)
     return sent
+
+
+def post_webhook(subject: str, text: str) -> bool:
+    """Post ``subject`` and ``text`` to ``ALERT_WEBHOOK_URL``; True when it took it (False: not set, or
+    it failed, which is logged)."""
+    webhook = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+    if not webhook:
+        return False
+    try:
+        request = urllib.request.Request(
+            webhook,
+            data=json.dumps({"text": f"{subject}\n{text}"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (the operator's own URL)
+            response.read()
+        return True
+    except Exception as exc:
+        log.warning("could not post the failure alert to the webhook: %s", exc)
+        return False
+
+
+def smtp_connection() -> dict | None:
+    """The alert settings' SMTP server as an Airflow connection of type ``smtp`` (the SMTP provider's
+    fields: host, port, login, password; ``from_email`` and TLS in ``extra``), or None when
+    ``ALERT_SMTP_HOST`` is not set. Like ``notify``: plain SMTP, STARTTLS when a user logs in."""
+    host = os.environ.get("ALERT_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    user = os.environ.get("ALERT_SMTP_USER", "").strip()
+    port = os.environ.get("ALERT_SMTP_PORT", "").strip() or "25"
+    return {
+        "conn_type": "smtp",
+        "host": host,
+        "port": int(port) if port.isdigit() else 25,
+        "login": user or None,
+        "password": os.environ.get("ALERT_SMTP_PASSWORD", "") if user else None,
+        "extra": {
+            "from_email": os.environ.get("ALERT_EMAIL_FROM", "").strip() or DEFAULT_FROM,
+            "disable_ssl": True,
+            "disable_tls": not user,
+            "timeout": 10,
+            "retry_limit": 0,
+        },
+    }

@@ -469,6 +469,21 @@ def airflow_environment(settings) -> dict[str, str]:
     return env
 
 
+def airflow_pool_command(airflow: str = "airflow") -> list[str]:
+    """``airflow pools set``: the pool the DAGs' dbt tasks queue for (``orchestration.DBT_POOL``, one slot).
+    The compose stack's airflow-init runs the same command."""
+    from complaints_warehouse import orchestration
+
+    return [
+        airflow,
+        "pools",
+        "set",
+        orchestration.DBT_POOL,
+        str(orchestration.DBT_POOL_SLOTS),
+        orchestration.DBT_POOL_DESCRIPTION,
+    ]
+
+
 def cmd_airflow_run(args, settings) -> int:
     from complaints_warehouse import outputs, pipeline
 
@@ -481,6 +496,11 @@ def cmd_airflow_run(args, settings) -> int:
     if migrate.returncode != 0:
         _echo(migrate.stdout[-3000:] + migrate.stderr[-3000:])
         _echo("Airflow could not prepare its metadata database (see above).")
+        return EXIT_FAILED
+    pool = subprocess.run(airflow_pool_command(airflow), env=env, capture_output=True, text=True)
+    if pool.returncode != 0:
+        _echo(pool.stdout[-3000:] + pool.stderr[-3000:])
+        _echo("Airflow could not create its dbt pool (see above).")
         return EXIT_FAILED
     logical_date = args.date or date.today().isoformat()
     log = settings.outputs_dir / "logs" / f"{args.dag}-{logical_date}.log"
@@ -854,6 +874,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that run the Great Expectations checkpoint, whose custom expectation is pinned to a GX
+#: minor version (``gx_pin``).
+VALIDATING_COMMANDS = (cmd_run, cmd_validate, cmd_publish, cmd_airflow_run)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from complaints_warehouse.database import WarehouseUnavailable
@@ -869,6 +894,10 @@ def main(argv: list[str] | None = None) -> int:
     from ingestion.source_config import SourceConfigError
 
     try:
+        if args.handler in VALIDATING_COMMANDS:  # refused before a run loads or builds anything
+            from complaints_warehouse.gx_pin import require_pinned_gx
+
+            require_pinned_gx()
         return args.handler(args, load_settings())
     except (
         SettingsError,

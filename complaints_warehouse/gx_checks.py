@@ -8,20 +8,26 @@ count as the observed value, the sample as the unexpected rows) computed by one 
 the sample carries the count of every row as a window over the whole result.
 
 Importing this module registers the expectation and its metric with GX: import it before a context
-loads suites that use it (``validate.run_checkpoint`` and ``expectations/define.py`` do).
+loads suites that use it (``validate.run_checkpoint`` and ``expectations/define.py`` do). It uses GX's
+private API: importing it checks the installed GX is the minor version it is pinned to (``gx_pin``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
-from great_expectations.constants import MAX_RESULT_RECORDS
-from great_expectations.core.metric_domain_types import MetricDomainTypes
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine
-from great_expectations.expectations import UnexpectedRowsExpectation
-from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.query_metrics.query_table.unexpected_rows_query_table import (
+from complaints_warehouse.gx_pin import require_pinned_gx
+
+# Before the private API is imported: another GX minor version is refused by name, never by an ImportError.
+require_pinned_gx()
+
+import sqlalchemy as sa  # noqa: E402
+from great_expectations.constants import MAX_RESULT_RECORDS  # noqa: E402
+from great_expectations.core.metric_domain_types import MetricDomainTypes  # noqa: E402
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
+from great_expectations.expectations import UnexpectedRowsExpectation  # noqa: E402
+from great_expectations.expectations.metrics.metric_provider import metric_value  # noqa: E402
+from great_expectations.expectations.metrics.query_metrics.query_table.unexpected_rows_query_table import (  # noqa: E402
     UnexpectedRowsQueryTable,
 )
 

@@ -145,7 +145,11 @@ def load_window(context: Context):
 
 
 def start(context: Context) -> str:
-    """Open the run in audit.pipeline_runs; returns the run id the other tasks record against."""
+    """Open the run in audit.pipeline_runs; returns the run id the other tasks record against. Refuses a
+    great_expectations other than the pinned minor version first (``gx_pin``): before anything is loaded."""
+    from complaints_warehouse.gx_pin import require_pinned_gx
+
+    _run(require_pinned_gx)
     pipeline, _, target = _warehouse()
     pipeline.recover(target, context["run_id"])  # batches and CLI runs a killed process left behind
     pipeline.start_run(target, context["run_id"], "airflow")
@@ -178,13 +182,115 @@ def validate(context: Context, checkpoint: str = "nightly") -> dict:
     return _run(lambda: pipeline.step_validate(settings, target, context["run_id"], checkpoint=checkpoint))
 
 
-def publish(context: Context) -> dict:
-    """Freeze the latest complete month's BMMR; runs only downstream of a validation that passed."""
+def publish(context: Context, validation_run_id: str | None = None) -> dict:
+    """Freeze the latest complete month's BMMR; runs only downstream of a validation that passed (this
+    run's, or ``validation_run_id``'s: the nightly's, which ``bmmr_monthly`` reuses)."""
     pipeline, settings, target = _warehouse()
     dag_id = context["dag"].dag_id if context.get("dag") is not None else "airflow"
-    return _run(
-        lambda: pipeline.step_publish(settings, target, context["run_id"], published_by=f"airflow {dag_id}")
-    )
+    run_id = validation_run_id or context["run_id"]
+    return _run(lambda: pipeline.step_publish(settings, target, run_id, published_by=f"airflow {dag_id}"))
+
+
+#: The key of a marts asset event's extra that names the validation the marts passed.
+VALIDATION_EXTRA = "validation"
+
+
+def announce_validation(context: Context, asset, validation: dict) -> dict:
+    """Put the validation this run's marts passed in the extra of ``asset``'s event (the task must have it
+    as an outlet): ``{"validation": {"run_id", "checkpoint", "checksums": {month: checksum}}}``, the
+    checksums being those ``integrity`` recorded as the checkpoint began. ``bmmr_monthly`` publishes from
+    that validation instead of running the checkpoint again (``validation_to_reuse``)."""
+    from complaints_warehouse import database
+
+    _, _, target = _warehouse()
+    run_id = validation.get("run_id") or context["run_id"]
+    with database.connect(target) as conn:
+        checksums = dict(
+            conn.execute(
+                "select to_char(report_month, 'YYYY-MM-DD'), checksum from audit.validated_figures "
+                "where run_id = %s order by 1",
+                (run_id,),
+            ).fetchall()
+        )
+    extra = {
+        VALIDATION_EXTRA: {
+            "run_id": run_id,
+            "checkpoint": validation.get("checkpoint"),
+            "checksums": checksums,
+        }
+    }
+    context["outlet_events"][asset].extra = extra
+    return extra
+
+
+def latest_event_extra(context: Context, asset) -> dict | None:
+    """The extra of ``asset``'s latest event (the task must have it as an inlet), or None when the asset
+    has no event yet."""
+    events = context["inlet_events"][asset].ascending(False).limit(1)
+    return dict(events[0].extra or {}) if len(events) else None
+
+
+def validation_to_reuse(context: Context, extra: dict | None) -> tuple[str | None, str]:
+    """(the run id of a validation the marts as they are now passed, or None; why). Reusable: a nightly
+    checkpoint's validation named in the marts event's ``extra`` that passed (beyond what unexpired known
+    issues cover) and whose recorded checksum of the latest complete month is the marts' checksum now
+    (``integrity.validated_checksum_refusal``: nothing was built since)."""
+    from complaints_warehouse import database, integrity, publish
+    from complaints_warehouse.validate import CHECKPOINT
+
+    validation = (extra or {}).get(VALIDATION_EXTRA) or {}
+    run_id = validation.get("run_id")
+    if not run_id:
+        return None, "the marts' latest asset event names no validation"
+    if validation.get("checkpoint") != CHECKPOINT:
+        return (
+            None,
+            f"validation {run_id} ran checkpoint {validation.get('checkpoint')!r}, not {CHECKPOINT!r}",
+        )
+    _, _, target = _warehouse()
+    with database.connect(target) as conn:
+        refusal = publish.failed_validation(conn, run_id)
+        if refusal:
+            return None, refusal
+        month = publish.latest_complete_month(conn)
+        if month is None:
+            return run_id, "no complete month to publish yet"
+        # The month's cells and checksum exactly as publication computes them.
+        _, checksum = publish._stage_figures(conn, month)
+        refusal = integrity.validated_checksum_refusal(conn, run_id, month, checksum)
+        if refusal:
+            return None, refusal
+    return run_id, f"the marts are those validation {run_id} validated ({month:%Y-%m} checksum {checksum})"
+
+
+def validate_or_reuse(context: Context, asset) -> dict:
+    """``bmmr_monthly``'s validation: the nightly's, read from the marts' latest asset event, when the marts
+    are still those it validated; otherwise (no such event, another checkpoint's, or the marts changed
+    since) the checkpoint again, saying why in the task's log."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    run_id, why = validation_to_reuse(context, latest_event_extra(context, asset))
+    if run_id is None:
+        log.warning("Running the checkpoint again: %s", why)
+        return {**validate(context), "reused": False, "reuse_refused": why}
+    log.info("Publishing from validation %s, not validating again: %s", run_id, why)
+    from complaints_warehouse import database
+
+    _, _, target = _warehouse()
+    with database.connect(target) as conn:
+        evaluated, passed = conn.execute(
+            "select count(*), count(*) filter (where success) from audit.validation_results where run_id = %s",
+            (run_id,),
+        ).fetchone()
+    return {
+        "run_id": run_id,
+        "checkpoint": "nightly",
+        "evaluated": evaluated,
+        "passed": passed,
+        "reused": True,
+        "reason": why,
+    }
 
 
 def bmmr_pack(context: Context) -> dict[str, str]:
@@ -243,34 +349,70 @@ def ombudsman_files_waiting(context: Context) -> bool:
     )
 
 
-def record_failure(context: Context) -> None:
-    """On a task's failure: mark the run failed in the audit schema (naming the task and the error) and
-    alert whoever is configured to hear."""
-    from complaints_warehouse import alerts
-
-    task = context["task_instance"].task_id
+def record_failed_run(context: Context, task: str, error: str) -> None:
+    """Mark the run failed in the audit schema, naming the task and the error (the failure notifier's
+    first step: ``notifiers.WarehouseFailureNotifier``)."""
     dag_id = context["dag"].dag_id if context.get("dag") is not None else "?"
-    error = str(context.get("exception"))
-    try:
-        pipeline, _, target = _warehouse()
-        pipeline.finish_run(
-            target, context["run_id"], "failed", {"dag": dag_id, "failed_task": task, "error": error}
+    pipeline, _, target = _warehouse()
+    pipeline.finish_run(
+        target, context["run_id"], "failed", {"dag": dag_id, "failed_task": task, "error": error}
+    )
+
+
+#: The Airflow pool every task that runs dbt takes its slot in (one slot: one dbt at a time, queued by
+#: the scheduler instead of waiting on ``locks.dbt_lock`` inside a running task). Made by
+#: ``complaints-warehouse airflow-run`` and the compose stack's airflow-init (``airflow pools set``).
+DBT_POOL = "dbt"
+DBT_POOL_SLOTS = 1
+DBT_POOL_DESCRIPTION = "One dbt command at a time against the warehouse (complaints_warehouse.locks.dbt_lock)"
+
+#: Timeouts, from the settings (whole numbers; empty: the default). A task is failed (and alerted) when
+#: it runs longer than WAREHOUSE_TASK_TIMEOUT_MINUTES; a DAG run, when it runs longer than
+#: WAREHOUSE_RUN_TIMEOUT_HOURS. The task default covers the longest step, a night's dbt build that may
+#: first wait up to an hour for the marts (``locks.MARTS_WAIT_S``); the run default ends a night's run
+#: that started at 02:00 before the working day.
+TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES = "WAREHOUSE_TASK_TIMEOUT_MINUTES", 180
+RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS = "WAREHOUSE_RUN_TIMEOUT_HOURS", 8
+
+
+def _whole_number(name: str, default: int, unit: str) -> int:
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        # The settings module is not imported while a DAG file is parsed (it is not cheap): same message.
+        raise ValueError(
+            f"{name}={raw!r} must be a whole number of {unit} of at least 1 (default {default})."
         )
-    finally:
-        alerts.notify(
-            f"Complaints warehouse: {dag_id}.{task} failed",
-            f"Run {context['run_id']}: task {task} failed.\n\n{error}",
-        )
+    return int(raw)
+
+
+def timeouts() -> tuple[timedelta, timedelta]:
+    """(a task's execution_timeout, a DAG run's dagrun_timeout), from the settings."""
+    task = timedelta(minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes"))
+    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours"))
+    return task, run
 
 
 def dag_settings() -> dict[str, Any]:
-    """What every DAG of the project shares: no catch-up of missed runs, one run at a time, retries and
-    the failure callback. Spread into ``@dag(...)``."""
+    """What every DAG of the project shares: no catch-up of missed runs, one run at a time, retries, the
+    timeouts and the failure notifier. Spread into ``@dag(...)``."""
     import pendulum
 
+    from complaints_warehouse.notifiers import RunTimedOutNotifier, WarehouseFailureNotifier
+
+    task_timeout, run_timeout = timeouts()
     return {
         "start_date": pendulum.datetime(2026, 1, 1, tz="Europe/London"),
         "catchup": False,
         "max_active_runs": 1,
-        "default_args": {**DEFAULT_ARGS, "on_failure_callback": record_failure},
+        "dagrun_timeout": run_timeout,
+        "on_failure_callback": RunTimedOutNotifier(),
+        "default_args": {
+            **DEFAULT_ARGS,
+            "execution_timeout": task_timeout,
+            "on_failure_callback": WarehouseFailureNotifier(),
+        },
     }

@@ -86,8 +86,10 @@ def run_checkpoint(
 ) -> ValidationSummary:
     """Run ``checkpoint``, record every result in the audit schema, and raise ``ValidationFailed`` if any
     failed that no known issue covers. Holds the marts meanwhile, and records what it validated."""
+    from complaints_warehouse.gx_pin import require_pinned_gx
     from complaints_warehouse.locks import marts_lock
 
+    require_pinned_gx()
     with marts_lock(target, purpose=f"validate ({run_id})"):
         return _run_checkpoint(settings, target, run_id, checkpoint)
 

@@ -5,6 +5,20 @@ Thin on purpose: each task is one call into ``complaints_warehouse.orchestration
 pipeline steps as ``complaints-warehouse run``; nothing heavy is imported and no database is touched
 when Airflow parses this file. A backfill run loads its own data interval; a manual run can name a
 source, a window (start, end) or a full refresh.
+
+**Schedule:** every night at 02:00 Europe/London (a backfill run loads its own day). Its `report` task
+emits the `marts` asset, carrying the validation the marts passed (run id and checksums), which
+`bmmr_monthly` publishes from instead of validating again.
+
+**Timeouts and pool:** each task fails after `WAREHOUSE_TASK_TIMEOUT_MINUTES` (default 180), the run after
+`WAREHOUSE_RUN_TIMEOUT_HOURS` (default 8); `transform` and `report` run dbt and queue for the `dbt` pool
+(one slot).
+
+**When it fails:** the failing task is marked failed in `audit.pipeline_runs` (task and error) and an
+alert goes out (email through the `complaints_alerts` connection, webhook). Nothing is published from a
+failed run: the previous figures stand. Read the task's log (a refused file, a failed expectation or a
+dbt error names itself), fix the cause, then *Clear* the failed task (its downstream tasks follow); see
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ HELP = orchestration.PARAM_HELP
     dag_id="case_system_nightly",
     description="Load the case system, reference and Ombudsman data; dbt build; validate; publish; report.",
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone="Europe/London"),
+    doc_md=__doc__,
     **orchestration.dag_settings(),
     params={
         "source": Param("all", type="string", description=HELP["source"]),
@@ -49,7 +64,7 @@ def case_system_nightly():
     def load_ombudsman(pipeline_run: str, reference: list[dict]) -> list[dict]:
         return orchestration.load_folder(get_current_context(), "ombudsman")
 
-    @task
+    @task(pool=orchestration.DBT_POOL)
     def transform(case_system: list[dict], reference: list[dict], ombudsman: list[dict]) -> dict:
         return orchestration.transform(get_current_context())
 
@@ -62,7 +77,7 @@ def case_system_nightly():
         """Freeze the latest complete month's BMMR (never reached when validation fails)."""
         return orchestration.publish(get_current_context())
 
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS], pool=orchestration.DBT_POOL)
     def report(
         case_system: list[dict],
         reference: list[dict],
@@ -71,9 +86,12 @@ def case_system_nightly():
         validation: dict,
         publication: dict,
     ) -> dict:
-        return orchestration.report(
-            get_current_context(), case_system + reference + ombudsman, transformed, validation, publication
+        context = get_current_context()
+        summary = orchestration.report(
+            context, case_system + reference + ombudsman, transformed, validation, publication
         )
+        orchestration.announce_validation(context, MARTS, validation)  # for bmmr_monthly to reuse
+        return summary
 
     pipeline_run = prepare()
     case_system = load_case_system(pipeline_run)

@@ -3,6 +3,17 @@
 Loads reference data and the Ombudsman's statistics, decisions and case spreadsheets, rebuilds only
 the models downstream of them, and validates the Ombudsman suites. Thin: see
 ``complaints_warehouse.orchestration``.
+
+**Schedule:** hourly (Europe/London); the run is skipped unless a file in the Ombudsman or reference
+folder is new or changed since it was loaded, or a month begins. Its `report` task emits
+`ombudsman_marts`, which triggers `bmmr_monthly`.
+
+**Timeouts and pool:** each task fails after `WAREHOUSE_TASK_TIMEOUT_MINUTES` (default 180), the run after
+`WAREHOUSE_RUN_TIMEOUT_HOURS` (default 8); `transform` and `report` run dbt and queue for the `dbt` pool.
+
+**When it fails:** the task is marked failed in `audit.pipeline_runs` and an alert goes out. A refused
+file is named with its problem in the log and in `audit.load_batches`: replace the file (a new file
+triggers the next hourly run), or fix the cause and *Clear* the failed task.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ OMBUDSMAN_MODELS = "source:ombudsman+ source:reference+"
     dag_id="ombudsman_open_data",
     description="On arrival (hourly check) and monthly: load the Ombudsman's data, rebuild its marts, validate.",
     schedule=CronTriggerTimetable("0 * * * *", timezone="Europe/London"),
+    doc_md=__doc__,
     **orchestration.dag_settings(),
     tags=["complaints", "ombudsman"],
 )
@@ -40,7 +52,7 @@ def ombudsman_open_data():
     def load_ombudsman(pipeline_run: str, reference: list[dict]) -> list[dict]:
         return orchestration.load_folder(get_current_context(), "ombudsman")
 
-    @task
+    @task(pool=orchestration.DBT_POOL)
     def transform(ombudsman: list[dict]) -> dict:
         return orchestration.transform(get_current_context(), select=OMBUDSMAN_MODELS)
 
@@ -48,7 +60,7 @@ def ombudsman_open_data():
     def validate(transformed: dict) -> dict:
         return orchestration.validate(get_current_context(), checkpoint="ombudsman")
 
-    @task(outlets=[OMBUDSMAN_MARTS])
+    @task(outlets=[OMBUDSMAN_MARTS], pool=orchestration.DBT_POOL)
     def report(reference: list[dict], ombudsman: list[dict], transformed: dict, validation: dict) -> dict:
         return orchestration.report(get_current_context(), reference + ombudsman, transformed, validation)
 

@@ -3,6 +3,15 @@
 ``audit.retention_purges``. Trigger with ``{"dry_run": true}`` to count what would go and change nothing.
 
 Thin: see ``complaints_warehouse.orchestration``.
+
+**Schedule:** monthly, the 1st at 04:00 Europe/London. Runs no dbt (no pool).
+
+**Timeouts:** the task fails after `WAREHOUSE_TASK_TIMEOUT_MINUTES` (default 180), the run after
+`WAREHOUSE_RUN_TIMEOUT_HOURS` (default 8).
+
+**When it fails:** the purge is one transaction: a failed run purged nothing and recorded nothing in
+`audit.retention_purges`. The task is marked failed in `audit.pipeline_runs` and an alert goes out; read
+the log, fix the cause (a wrong `WAREHOUSE_RETENTION_YEARS` is named), then *Clear* the task.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from complaints_warehouse import orchestration
     params={
         "dry_run": Param(False, type="boolean", description="Count what would be purged; change nothing.")
     },
+    doc_md=__doc__,
     **orchestration.dag_settings(),
     tags=["complaints", "personal-data", "governance"],
 )
