@@ -1355,6 +1355,7 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .money_entries import ENTRIES as MONEY_ENTRIES  # noqa: E402
 from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
 from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
 from .values_entries import ENTRIES as VALUES_ENTRIES  # noqa: E402
@@ -1366,6 +1367,7 @@ CATALOGUE = (
     *VERSIONS_ENTRIES,
     *OPERATIONS_ENTRIES,
     *OMBUDSMAN_FIGURES_ENTRIES,
+    *MONEY_ENTRIES,
 )
 
 BY_ID = {entry.id: entry for entry in CATALOGUE}
