@@ -33,6 +33,9 @@ class Column:
     codes: tuple[str, ...] | None = None
     min_value: float | None = None
     max_value: float | None = None
+    #: A numeric column's most decimal places (2 for pounds and pence): more would be rounded away where
+    #: the marts hold money as numeric(12,2), so such a row is quarantined instead.
+    decimal_places: int | None = None
     pattern: str | None = None
     pseudonymise: bool = False
     keep_original: bool = False

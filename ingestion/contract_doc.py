@@ -67,7 +67,9 @@ def render_table(table: TableContract) -> str:
         if c.min_value is not None:
             allowed.append(f">= {c.min_value:g}")
         if c.max_value is not None:
-            allowed.append(f"<= {c.max_value:g}")
+            allowed.append(f"<= {c.max_value:g}" if abs(c.max_value) < 1e6 else f"<= {c.max_value:,.0f}")
+        if c.decimal_places is not None:
+            allowed.append(f"at most {c.decimal_places} decimal places")
         notes = [c.description] if c.description else []
         if c.pseudonymise:
             notes.append(

@@ -205,10 +205,25 @@ def column_checks(column: Column, required: bool, formats: ValueFormats = DEFAUL
                     typed=parsed(column, formats, v),
                     op=sql.SQL(op),
                     b=sql.Literal(bound),
-                    msg=sql.Literal(f"{column.name} {word} {bound:g}: %s"),
+                    msg=sql.Literal(f"{column.name} {word} {_bound(bound)}: %s"),
                 )
             )
+    if column.decimal_places is not None:
+        checks.append(
+            sql.SQL("case when {ok} and {typed} <> round({typed}, {n}) then format({msg}, {v}) end").format(
+                v=v,
+                ok=validity_flag(column.name, column.sql_type),
+                typed=parsed(column, formats, v),
+                n=sql.Literal(column.decimal_places),
+                msg=sql.Literal(f"{column.name} has more than {column.decimal_places} decimal places: %s"),
+            )
+        )
     return checks
+
+
+def _bound(bound: float) -> str:
+    """A bound as a message shows it: 100, 0.5; a large one with separators (10,000,000, not 1e+07)."""
+    return f"{bound:g}" if abs(bound) < 1e6 else f"{bound:,.0f}"
 
 
 def _all_valid(columns: list[Column]) -> sql.Composable:

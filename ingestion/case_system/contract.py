@@ -15,6 +15,9 @@ REPRESENTATION_TYPES = ("complaint", "compliment", "comment", "mp_enquiry")
 PROCEDURES = ("childrens_statutory", "adults_statutory", "corporate", "childrens_non_statutory")
 CHANNELS = ("web", "email", "phone", "letter", "in_person", "social_media")
 RISK_LEVELS = ("low", "moderate", "high")
+#: Pounds and pence: the marts hold money as numeric(12,2). A value with fractions of a penny would be rounded
+#: and one above £10m is taken for a keying error (it would also overflow the BMMR's sums): both quarantined.
+_MONEY = {"min_value": 0, "max_value": 10_000_000, "decimal_places": 2}
 STATUSES = ("open", "closed")
 STAGES = ("0", "1", "2", "3", "ombudsman")
 OUTCOMES = (
@@ -131,7 +134,7 @@ STAGES_TABLE = TableContract(
         Column("responded_date", "date"),
         Column("outcome", codes=OUTCOMES),
         Column("investigator", codes=INVESTIGATORS),
-        Column("investigation_cost", "numeric", min_value=0),
+        Column("investigation_cost", "numeric", **_MONEY),
         _UPDATED_AT,
     ),
     rules=(
@@ -178,7 +181,7 @@ REMEDIES = TableContract(
         Column("agreed_date", "date", required=True),
         Column("due_date", "date"),
         Column("completed_date", "date"),
-        Column("amount", "numeric", min_value=0, description="GBP, for financial remedies."),
+        Column("amount", "numeric", **_MONEY, description="GBP, for financial remedies."),
         _UPDATED_AT,
     ),
     rules=(
@@ -197,7 +200,7 @@ PAYMENTS = TableContract(
         Column("remedy_id"),
         Column("representation_id", required=True),
         Column("payment_date", "date", required=True),
-        Column("amount", "numeric", required=True, min_value=0, description="GBP."),
+        Column("amount", "numeric", required=True, **_MONEY, description="GBP."),
         Column("payment_type", required=True, codes=PAYMENT_TYPES),
         _UPDATED_AT,
     ),

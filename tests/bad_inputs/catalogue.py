@@ -1355,6 +1355,7 @@ CATALOGUE: tuple[BadInput, ...] = (
     ),
 )
 
+from .money_entries import ENTRIES as MONEY_ENTRIES  # noqa: E402
 from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
 from .ombudsman_national_entries import ENTRIES as OMBUDSMAN_NATIONAL_ENTRIES  # noqa: E402
 from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
@@ -1368,6 +1369,7 @@ CATALOGUE = (
     *OPERATIONS_ENTRIES,
     *OMBUDSMAN_FIGURES_ENTRIES,
     *OMBUDSMAN_NATIONAL_ENTRIES,
+    *MONEY_ENTRIES,
 )
 
 BY_ID = {entry.id: entry for entry in CATALOGUE}

@@ -78,7 +78,7 @@ final as (
         {{ column }}::int as {{ column }},
         {%- endfor %}
         {%- for column in amounts %}
-        {{ column }}::numeric as {{ column }},
+        {{ column }}::numeric(12, 2) as {{ column }},
         {%- endfor %}
         {%- for stage in range(4) %}
         round(100.0 * stage_{{ stage }}_within_timescale / nullif(stage_{{ stage }}_responded, 0), 1)::numeric

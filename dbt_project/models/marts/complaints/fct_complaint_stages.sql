@@ -54,7 +54,7 @@ final as (
         stages.is_within_timescale::boolean as is_within_timescale,
         stages.outcome_code::text as outcome_code,
         stages.investigator::text as investigator,
-        stages.investigation_cost_gbp::numeric as investigation_cost_gbp,
+        stages.investigation_cost_gbp::numeric(12, 2) as investigation_cost_gbp,
         stages.batch_id::bigint as batch_id,
         -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
         {{ built_at() }} as built_at

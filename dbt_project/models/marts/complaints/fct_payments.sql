@@ -39,7 +39,7 @@ final as (
         payments.payment_id::text as payment_id,
         payments.payment_date::date as payment_date,
         payments.payment_type::text as payment_type,
-        payments.amount_gbp::numeric as amount_gbp,
+        payments.amount_gbp::numeric(12, 2) as amount_gbp,
         representations.procedure_code::text as procedure_code,
         service_area_versions.service_area_key::text as service_area_key,
         representations.directorate::text as directorate,

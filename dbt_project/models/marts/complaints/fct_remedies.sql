@@ -50,7 +50,7 @@ final as (
         (remedies.completed_date is not null)::boolean as is_completed,
         -- Late = completed after its due date (what the Ombudsman reports); an open remedy is not yet late.
         coalesce(remedies.completed_date > remedies.due_date, false)::boolean as is_late,
-        remedies.amount_gbp::numeric as amount_gbp,
+        remedies.amount_gbp::numeric(12, 2) as amount_gbp,
         remedies.batch_id::bigint as batch_id,
         -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
         {{ built_at() }} as built_at

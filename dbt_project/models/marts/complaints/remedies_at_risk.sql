@@ -44,7 +44,7 @@ final as (
         days_elapsed::int as days_elapsed,
         round(100.0 * days_elapsed / nullif(days_allowed, 0), 1)::numeric as time_used_pct,
         (case when as_of_date > due_date then 'overdue' else 'at risk' end)::text as risk_status,
-        amount_gbp::numeric as amount_gbp
+        amount_gbp::numeric(12, 2) as amount_gbp
     from open_remedies
     where as_of_date > due_date or days_elapsed > 0.75 * days_allowed
 )
