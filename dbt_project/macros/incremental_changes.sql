@@ -27,12 +27,13 @@
 -#}
 
 {% macro incremental_changes(own_table=none, own_key=none, own_key_column=none) -%}
+    {#- Before anything else, so that the model's parse records them: the sources read below. -#}
+    {%- set tables = change_sources() -%}
     {%- set nothing = {'all': true, 'cases': [], 'own_keys': []} -%}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return(nothing) }}
     {%- endif -%}
     {%- set incremental = is_incremental() -%}
-    {%- set raw = 'raw_case_system' -%}
     {%- set model_name = this.schema ~ '.' ~ this.identifier -%}
 
     {%- set through = loaded_through_batch() -%}
@@ -49,7 +50,7 @@
     {%- set previous = none -%}
     {%- if incremental -%}
         {%- set last = run_query(
-            "select through_batch_id, dependencies_md5 from audit.incremental_watermarks"
+            "select through_batch_id, dependencies_md5 from " ~ tables.incremental_watermarks
             ~ " where model = '" ~ model_name ~ "' and status = 'built' order by finished_at desc limit 1"
         ) -%}
         {%- if last.rows | length > 0 and last.rows[0][1] == dependencies_md5 -%}
@@ -64,15 +65,15 @@
             with touched as (
                 {% for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments'] -%}
                 select _source_system || ':' || representation_id as representation_key
-                from {{ raw }}.{{ table }}
+                from {{ tables[table] }}
                 where {{ window }} and representation_id is not null
                 {% if not loop.last %}union{% endif %}
                 {% endfor -%}
                 -- A newer system's case removes the older system's case it names.
                 union
                 select source_systems.replaces || ':' || representations.legacy_representation_id
-                from {{ raw }}.representations
-                inner join audit.source_systems
+                from {{ tables.representations }} as representations
+                inner join {{ tables.source_systems }} as source_systems
                     on representations._source_system = source_systems.source_system
                 where
                     representations.{{ window }}
@@ -81,10 +82,10 @@
                 -- A service area whose versions changed: its cases may belong to another version now.
                 union
                 select representations._source_system || ':' || representations.representation_id
-                from {{ raw }}.representations
+                from {{ tables.representations }} as representations
                 where (representations._source_system, representations.service_area_code) in (
                     select service_areas._source_system, service_areas.service_area_code
-                    from {{ raw }}.service_areas
+                    from {{ tables.service_areas }} as service_areas
                     where service_areas.{{ window }}
                 )
                 -- A case whose service area version is gone (a version derived from the cases moved).
@@ -103,11 +104,11 @@
             -- (looked up by the raw table's index of the row's key).
             , own_touched as (
                 select distinct _source_system || ':' || {{ own_key_column }} as own_key
-                from {{ raw }}.{{ own_table }}
+                from {{ tables[own_table] }}
                 where {{ window }}
             )
             select _source_system || ':' || representation_id
-            from {{ raw }}.{{ own_table }}
+            from {{ tables[own_table] }}
             where
                 representation_id is not null
                 and _source_system || ':' || {{ own_key_column }} in (select own_key from own_touched)
@@ -120,11 +121,11 @@
             {#- Two selects, not one with `or`: each is looked up by an index of the raw table. -#}
             {%- set keys_sql -%}
                 select _source_system || ':' || {{ own_key_column }}
-                from {{ raw }}.{{ own_table }}
+                from {{ tables[own_table] }}
                 where {{ window }}
                 union
                 select _source_system || ':' || {{ own_key_column }}
-                from {{ raw }}.{{ own_table }}
+                from {{ tables[own_table] }}
                 where _source_system || ':' || representation_id = any({{ key_array(changes.cases) }})
             {%- endset -%}
             {%- do changes.update({'own_keys': run_query(keys_sql).columns[0].values() | list}) -%}
@@ -154,7 +155,7 @@
     {%- endif -%}
 
     {%- do run_query(
-        "insert into audit.incremental_watermarks (model, invocation_id, through_batch_id, after_batch_id,"
+        "insert into " ~ tables.incremental_watermarks ~ " (model, invocation_id, through_batch_id, after_batch_id,"
         ~ " dependencies_md5, rebuilt_all, changed_cases, changed_keys, rows_deleted, status) values ('"
         ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ through ~ ", " ~ (previous if previous is not none else 'null')
         ~ ", '" ~ dependencies_md5 ~ "', " ~ changes.all ~ ", " ~ changes.cases | length ~ ", "
@@ -188,7 +189,7 @@
 
 {#- The post-hook of an incremental fact: the build that started is done (same transaction as its rows). -#}
 {% macro mark_incremental_built() -%}
-    update audit.incremental_watermarks
+    update {{ source('warehouse_audit', 'incremental_watermarks') }}
     set status = 'built', finished_at = clock_timestamp()
     where model = '{{ this.schema }}.{{ this.identifier }}' and invocation_id = '{{ invocation_id }}'
 {%- endmacro %}
@@ -199,6 +200,23 @@
 {% macro loaded_through_batch() -%}
     {{ return(run_query(
         "select coalesce(least(max(batch_id) filter (where status <> 'running'),"
-        ~ " min(batch_id) filter (where status = 'running') - 1), 0) from audit.load_batches"
+        ~ " min(batch_id) filter (where status = 'running') - 1), 0) from "
+        ~ source('warehouse_audit', 'load_batches')
     ).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
+{#- The raw and audit tables the change-tracking macros read, as declared sources (case_system and
+    warehouse_audit, models/staging/case_system/_case_system__sources.yml), by table name. A model calling
+    incremental_changes or status_history_changes calls this as dbt parses it (before any `if not
+    execute`), so dbt records the sources as the model's: lineage and docs show what it reads. -#}
+{% macro change_sources() -%}
+    {%- set tables = {} -%}
+    {%- for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments', 'service_areas'] -%}
+        {%- do tables.update({table: source('case_system', table)}) -%}
+    {%- endfor -%}
+    {%- for table in ['source_systems', 'load_batches', 'incremental_watermarks'] -%}
+        {%- do tables.update({table: source('warehouse_audit', table)}) -%}
+    {%- endfor -%}
+    {{ return(tables) }}
 {%- endmacro %}

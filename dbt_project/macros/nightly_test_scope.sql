@@ -52,7 +52,7 @@
         {%- if row_key -%}
             {%- set keys_sql -%}
                 select distinct _source_system || ':' || {{ row_key.raw_key }}
-                from raw_case_system.{{ row_key.raw_table }}
+                from {{ source('case_system', row_key.raw_table) }}
                 where _source_system || ':' || representation_id = any({{ key_array(cases) }})
             {%- endset -%}
             {{ return(row_key.column ~ ' = any(' ~ key_array(run_query(keys_sql).columns[0].values() | list) ~ ')') }}
@@ -68,10 +68,12 @@
 
 
 {#- The cases named by the raw case rows loaded since the facts' last build, or none (test every row)
-    when there is no build yet or there are more than 200,000 of them. -#}
+    when there is no build yet or there are more than 200,000 of them. The tables are declared sources,
+    looked up as the test runs (never as it is parsed: a source among a test's parents would, for one,
+    take its relationships test out of the foreign keys, see foreign_keys). -#}
 {% macro cases_loaded_since_last_build() -%}
     {%- set last = run_query(
-        "select through_batch_id from audit.incremental_watermarks"
+        "select through_batch_id from " ~ source('warehouse_audit', 'incremental_watermarks')
         ~ " where model = 'marts.fct_representations' and status = 'built' order by finished_at desc limit 1"
     ) -%}
     {%- if last.rows | length == 0 -%}
@@ -81,7 +83,7 @@
     {%- set cases_sql -%}
         {% for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments'] -%}
         select _source_system || ':' || representation_id
-        from raw_case_system.{{ table }}
+        from {{ source('case_system', table) }}
         where {{ window }} and representation_id is not null
         {% if not loop.last %}union{% endif %}
         {% endfor -%}

@@ -19,6 +19,10 @@
 -#}
 
 {% macro status_history_changes() -%}
+    {#- Before anything else, so that the model's parse records them: the sources read below. -#}
+    {%- set raw_representations = source('case_system', 'representations') -%}
+    {%- set watermarks = source('warehouse_audit', 'incremental_watermarks') -%}
+    {%- do source('warehouse_audit', 'load_batches') -%}
     {%- set model_name = 'marts.representation_status_history' -%}
     {%- set changes = {'all': true, 'cases': [], 'previous': none, 'through': 0, 'history': none} -%}
     {%- if not execute or flags.WHICH not in ['build', 'snapshot'] -%}
@@ -30,7 +34,7 @@
     {%- do changes.update({'history': history, 'through': loaded_through_batch()}) -%}
     {%- if history is not none and not flags.FULL_REFRESH -%}
         {%- set last = run_query(
-            "select through_batch_id from audit.incremental_watermarks"
+            "select through_batch_id from " ~ watermarks
             ~ " where model = '" ~ model_name ~ "' and status = 'built' order by finished_at desc limit 1"
         ) -%}
         {%- if last.rows | length > 0 -%}
@@ -40,7 +44,7 @@
     {%- if not changes.all -%}
         {%- set cases_sql -%}
             select distinct _source_system || ':' || representation_id
-            from raw_case_system.representations
+            from {{ raw_representations }}
             where _batch_id > {{ changes.previous }} and _batch_id <= {{ changes.through }}
         {%- endset -%}
         {%- do changes.update({'cases': run_query(cases_sql).columns[0].values() | list}) -%}
@@ -87,7 +91,7 @@
         {%- endset -%}
         {%- set closed = run_query(close_deleted_sql).columns[0].values()[0] -%}
     {%- endif -%}
-    insert into audit.incremental_watermarks (
+    insert into {{ source('warehouse_audit', 'incremental_watermarks') }} (
         model, invocation_id, through_batch_id, after_batch_id, dependencies_md5, rebuilt_all,
         changed_cases, changed_keys, rows_deleted, status
     ) values (

@@ -2,13 +2,15 @@
     sources' service area lists lack (a superset of the cases it uses, which int_service_areas__versions
     narrows to the current version). Every case ({'all': true}) when not building, or past 20,000. -#}
 {% macro unlisted_service_area_cases() -%}
+    {#- Before anything else, so that the model's parse records it: the source read below. -#}
+    {%- set raw_representations = source('case_system', 'representations') -%}
     {%- set everything = {'all': true, 'cases': []} -%}
     {%- if not execute or flags.WHICH not in ['build', 'run'] -%}
         {{ return(everything) }}
     {%- endif -%}
     {%- set cases_sql -%}
         select distinct representations._source_system || ':' || representations.representation_id
-        from raw_case_system.representations as representations
+        from {{ raw_representations }} as representations
         where not exists (
             select 1 from {{ ref('stg_case_system__service_areas') }} as listed
             where

@@ -4,8 +4,10 @@
 -- it had published as "Worcestershire County Council" for that year (as the loader keys them).
 with
 
+-- The reference names as stg_reference__authority_names has them (one macro: a staging model reads
+-- sources only).
 names as (
-    select * from {{ ref('stg_reference__authority_names') }}
+    {{ latest_authority_names() | indent(4) }}
 ),
 
 versions as (

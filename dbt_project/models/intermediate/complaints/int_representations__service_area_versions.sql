@@ -1,8 +1,9 @@
 -- The service area version each representation belongs to: the version in force on the date received,
 -- i.e. the latest that started on or before it. valid_to is not used, so sources that close a version
 -- the day before the next starts and sources that close it on the same day both work; a case received
--- before a code's first version takes the first version. The versions come from dim_service_area (built
--- once a night), so that an incremental fact filtering on representation_key computes only its cases.
+-- before a code's first version takes the first version. The versions come from int_service_areas__versions
+-- (a table built once a night), so that an incremental fact filtering on representation_key computes only
+-- its cases.
 with
 
 representations as (
@@ -10,7 +11,7 @@ representations as (
 ),
 
 versions as (
-    select * from {{ ref('dim_service_area') }}
+    select * from {{ ref('int_service_areas__versions') }}
 ),
 
 candidates as (

@@ -1,10 +1,12 @@
 -- Service areas and their directorate, one row per version (type 2): councils reorganise, so a code
 -- moves between directorates over time. From the source's own list where it sends one; a source
 -- that sends none gets one version per code, as its cases last described it, valid from its first case.
--- Ephemeral, compiled into dim_service_area as it builds: only the cases that ever named a code the
--- lists lack are read (a literal key list, which PostgreSQL pushes down to the raw table; see
--- unlisted_service_area_cases), so a source that lists its service areas costs no scan of every case.
-{{ config(materialized='ephemeral') }}
+-- A table, built once a night: only the cases that ever named a code the lists lack are read (a literal
+-- key list, which PostgreSQL pushes down to the raw table; see unlisted_service_area_cases), so a source
+-- that lists its service areas costs no scan of every case. dim_service_area publishes it, and
+-- int_representations__service_area_versions looks each case's version up in it (so an incremental fact
+-- filtering on representation_key computes only its cases).
+{{ config(materialized='table') }}
 {%- set cases = unlisted_service_area_cases() %}
 with
 

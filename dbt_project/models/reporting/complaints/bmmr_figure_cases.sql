@@ -8,7 +8,7 @@
 -- month's condition reaches each branch below.
 -- sqlfluff cannot follow the indentation of the Jinja loops below:
 -- noqa: disable=LT02
-{{ config(materialized='view') }}
+-- Internal, in schema intermediate (its readers, explain and the GX suite, name it there; its yml).
 with
 
 events as (

@@ -6,6 +6,9 @@
 -- rows bmmr_figure_cases lists as the cases behind each figure.
 -- sqlfluff cannot follow the indentation of the Jinja loops below:
 -- noqa: disable=LT02
+-- A reporting step, not an intermediate model: it reads the facts (the incremental tables that hold every
+-- case as the marts show it), so the BMMR is counted from the marts, not recomputed from staging each
+-- night. Internal: a view in schema intermediate, as it always was, not a table for BI tools (its yml).
 with
 
 events as (

@@ -3,6 +3,9 @@
 -- a payment made, an Ombudsman decision. Which figure takes which events is defined once, in the macro
 -- bmmr_event_measures: int_bmmr__monthly_counts counts them, bmmr_figure_cases lists them. Cases are
 -- named by their pseudonymous reference (representation_key), never by a person.
+-- A reporting step, not an intermediate model: it reads the facts (the incremental tables that hold every
+-- case as the marts show it), so the BMMR is counted from the marts, not recomputed from staging each
+-- night. Internal: a view in schema intermediate, as it always was, not a table for BI tools (its yml).
 with
 
 representations as (

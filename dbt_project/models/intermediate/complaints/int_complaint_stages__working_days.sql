@@ -1,5 +1,5 @@
 -- Each complaint stage measured in working days (weekends and bank holidays of England and Wales
--- excluded, from dim_date), against its timescale.
+-- excluded, from the shared calendar int_calendar__days), against its timescale.
 --   working days taken = working-day index of responded - index of opened - suspended days (never below
 --     0); a stage answered the day it opened took 0 working days.
 --   within timescale   = responded on or before the (extended) due date plus the suspended working days:
@@ -21,7 +21,7 @@ procedures as (
 ),
 
 calendar as (
-    select * from {{ ref('dim_date') }}
+    select * from {{ ref('int_calendar__days') }}
 ),
 
 with_timescale as (

@@ -1,5 +1,8 @@
--- One row per day, April 2014 to March 2036: UK financial year, quarter and month, and working days (weekends and
--- the bank holidays of England and Wales excluded), with a running working-day index for due dates.
+-- The calendar, one row per day from April 2014 to March 2036: weekends, the bank holidays of England and
+-- Wales (seed bank_holidays) and a running working-day index for timescales. The one place working days
+-- are defined: int_complaint_stages__working_days measures stages on it and dim_date publishes it.
+-- A table (a few thousand rows, built once a night), so each stage's days are looked up by date.
+{{ config(materialized='table') }}
 with
 
 days as (
@@ -36,20 +39,6 @@ indexed as (
 final as (
     select
         date_day::date as date_day,
-        ({{ financial_year('date_day') }})::text as financial_year,
-        extract(year from date_day - interval '3 months')::int as financial_year_start,
-        -- Q1 is April to June.
-        extract(quarter from date_day - interval '3 months')::int as financial_quarter,
-        extract(year from date_day)::int as calendar_year,
-        extract(month from date_day)::int as calendar_month,
-        trim(to_char(date_day, 'Month'))::text as month_name,
-        -- April = 1 ... March = 12.
-        extract(month from date_day - interval '3 months')::int as fiscal_month_number,
-        date_trunc('month', date_day)::date as month_start,
-        -- Sorts as text in date order: 2024-04.
-        to_char(date_day, 'YYYY-MM')::text as month_label,
-        extract(isodow from date_day)::int as iso_day_of_week,
-        trim(to_char(date_day, 'Day'))::text as day_name,
         is_weekend::boolean as is_weekend,
         is_bank_holiday::boolean as is_bank_holiday,
         holiday_name::text as bank_holiday_name,
