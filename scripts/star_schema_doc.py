@@ -43,7 +43,9 @@ def _models() -> list[tuple[str, dict]]:
     for folder in BI_FOLDERS:
         for path in sorted((MODELS / folder).rglob("*.yml")):
             for model in (yaml.safe_load(path.read_text()) or {}).get("models", []) or []:
-                found.append((_section(model["name"]), model))
+                # Steps a reporting model files beside it but keeps internal (schema intermediate).
+                if (model.get("config") or {}).get("schema", "marts") == "marts":
+                    found.append((_section(model["name"]), model))
     for path in sorted(SNAPSHOTS.glob("*.yml")):
         for snapshot in (yaml.safe_load(path.read_text()) or {}).get("snapshots", []) or []:
             found.append(("History", snapshot))
