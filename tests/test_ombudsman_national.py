@@ -11,6 +11,7 @@ workbook is laid out (a title line, the header, one row per council-year, footno
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -257,7 +258,9 @@ def test_the_benchmark_report_shows_the_council_chosen_with_warehouse_council(
     population = national.sql(
         "select population from marts.fct_ombudsman_annual_statistics where authority_year_key = 'E06000060 2024/25'"
     )[0][0]
-    assert ("no population" in html) == (population is None)
+    # The council's own flag (a group average's flag says "a council of the group has no population").
+    own_flags = re.sub(r"has no (ONS )?population", "", html)
+    assert ("no population" in own_flags) == (population is None)
 
 
 def test_a_published_average_its_group_does_not_reproduce_is_flagged_and_fails_only_the_ombudsman_suite(

@@ -28,7 +28,7 @@ EXPECTED_RAW = {
     "raw_ombudsman.council_cases": 3,
 }
 EXPECTED_QUARANTINE = {"representations": 1, "stages": 2, "decisions": 1}
-EXPECTATIONS = 30
+EXPECTATIONS = 31
 MARTS = ("fct_representations", "fct_ombudsman_annual_statistics", "fct_ombudsman_decisions", "dim_authority")
 
 pytestmark = pytest.mark.slow
