@@ -39,13 +39,30 @@ os.environ.update(
         # Pipeline runs in tests load the small bundled extract unless a test points elsewhere.
         "WAREHOUSE_SOURCES": str(PROJECT_DIR / "ingestion" / "sources" / "sample_extract.yml"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt's artifacts (manifest, partial-parse state, run results, logs) are the session's own, not
+        # the project's target/: a developer's run is left alone, and parallel sessions don't share one.
+        "DBT_TARGET_PATH": str(SESSION_DIR / "dbt-target"),
         # The documentation sites (dbt docs, Data Docs) cost a minute a run and are checked once, on the
         # session's sample_night (which switches them back on): the other runs skip them.
         "WAREHOUSE_DOCS": "0",
     }
 )
+# Great Expectations writes its validation results and Data Docs inside its context: each session validates
+# with a copy of the project's context (its suites and checkpoints, without what earlier runs wrote).
+shutil.copytree(
+    PROJECT_DIR / "expectations" / "gx",
+    SESSION_DIR / "expectations" / "gx",
+    ignore=shutil.ignore_patterns("uncommitted", "__pycache__"),
+)
+os.environ["WAREHOUSE_EXPECTATIONS_DIR"] = str(SESSION_DIR / "expectations")
 os.environ.pop("WAREHOUSE_URL", None)
 os.environ.pop("WAREHOUSE_EMBEDDED", None)
+
+
+def pytest_unconfigure(config):
+    """The session's folder goes at the end, also in a process that ran no test (pytest-xdist's
+    controller, whose workers each have a session, a folder and a server of their own)."""
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

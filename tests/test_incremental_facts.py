@@ -142,7 +142,7 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
     # The night exactly as the DAG runs it: source freshness, then dbt build (models and tests).
     night = pipeline.step_transform(settings, warehouse, **QUIET)
     assert night["success"] and not night["freshness"]["errors"]
-    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    results = json.loads((transform.target_dir(settings) / "run_results.json").read_text())
     inserted = {
         r["unique_id"].rsplit(".", 1)[1]: r["adapter_response"].get("rows_affected")
         for r in results["results"]
@@ -345,5 +345,5 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
 
 
 def _test_ids(settings) -> list[str]:
-    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    results = json.loads((transform.target_dir(settings) / "run_results.json").read_text())
     return [r["unique_id"] for r in results["results"]]
