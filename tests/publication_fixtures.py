@@ -69,7 +69,7 @@ def _wait_until_stopped(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def built(embedded_server, simulated_source_template, tmp_path_factory) -> Built:
-    from conftest import copy_database, source_config
+    from conftest import analyze, copy_database, source_config
 
     name = f"test_pubint_{uuid.uuid4().hex[:10]}"
     with pytest.MonkeyPatch.context() as mp:
@@ -100,6 +100,7 @@ def built(embedded_server, simulated_source_template, tmp_path_factory) -> Built
     run.wait(timeout=TIMEOUT_S)
     finished = subprocess.CompletedProcess(run.args, run.returncode, log.read_text(), "")
     assert run.returncode == 0, f"the run failed:\n{finished.stdout[-5000:]}"
+    analyze(embedded_server, name)  # a template: its copies keep its statistics (conftest.analyze)
     with psycopg.connect(server(embedded_server, name).conninfo) as conn:
         run_id = conn.execute(
             "select run_id from audit.pipeline_runs where driver = 'cli' and status = 'succeeded'"
