@@ -27,7 +27,7 @@ run: install  ## the nightly DAG end to end through Airflow, on the embedded Pos
 test: install  ## ruff, then the whole pytest suite against a real (embedded) PostgreSQL, dbt, GX, Airflow and Chromium
 	$(BIN)/ruff check .
 	scripts/ensure-chromium
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 fuzz: install  ## the loader's property-based fuzz test with a large example budget (the suite runs a small one)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/test_fuzz_loader.py

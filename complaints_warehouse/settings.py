@@ -76,7 +76,10 @@ class Settings:
 
     @property
     def expectations_dir(self) -> Path:
-        return self.project_dir / "expectations"
+        """The Great Expectations project (its ``gx`` context), and so where validation results and Data
+        Docs are written: WAREHOUSE_EXPECTATIONS_DIR, else the project's (the test suite's sessions each
+        use a copy of their own)."""
+        return _path("WAREHOUSE_EXPECTATIONS_DIR", self.project_dir / "expectations")
 
     @property
     def airflow_home(self) -> Path:

@@ -47,6 +47,13 @@ def dbt_executable() -> str:
     return found
 
 
+def target_dir(settings: Settings) -> Path:
+    """Where dbt writes its artifacts: its own ``DBT_TARGET_PATH`` when set (relative to the dbt project,
+    as dbt reads it), else the project's ``target/``. The test suite gives each session its own."""
+    path = Path(os.environ.get("DBT_TARGET_PATH", "").strip() or "target")
+    return path if path.is_absolute() else settings.dbt_project_dir / path
+
+
 def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     """dbt's environment: it connects as the transformer role, which owns the dbt layers and cannot
     read the personal data in ``restricted`` (see ``complaints_warehouse.roles``)."""
@@ -55,7 +62,7 @@ def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     env.update(
         DBT_PROFILES_DIR=str(settings.dbt_project_dir),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",  # no network here, and councils' data stays home
-        DBT_LOG_PATH=str(settings.dbt_project_dir / "target" / "logs"),
+        DBT_LOG_PATH=str(target_dir(settings) / "logs"),
         DBT_USE_COLORS="true" if sys.stdout.isatty() else "false",
     )
     return env
@@ -75,7 +82,7 @@ def run_dbt(
     is rolled back by PostgreSQL (dbt replaces a relation in one transaction), and the next ``dbt build``
     clears any ``__dbt_tmp`` or ``__dbt_backup`` relation left over."""
     project = settings.dbt_project_dir
-    results_file = project / "target" / "run_results.json"
+    results_file = target_dir(settings) / "run_results.json"
     with dbt_lock(target):
         results_file.unlink(missing_ok=True)
         command = child_process.command(dbt_executable(), *args, "--project-dir", str(project))
@@ -153,7 +160,7 @@ def check_freshness(
         + scope_vars(test_recomputed_rows_only)
     )
     run_dbt(settings, target, args, echo=lambda line: None)
-    sources_file = settings.dbt_project_dir / "target" / "sources.json"
+    sources_file = target_dir(settings) / "sources.json"
     result = Freshness()
     if not sources_file.exists():
         raise TransformFailed("dbt source freshness wrote no results (see target/logs/dbt.log).")
@@ -220,7 +227,7 @@ def generate_docs(settings: Settings, target: Connection, *, test_recomputed_row
     # The night's vars: the same as its freshness check and build, so dbt reuses their parse.
     args = ["docs", "generate", "--static", *scope_vars(test_recomputed_rows_only)]
     result = run_dbt(settings, target, args, echo=lambda line: None)
-    page = settings.dbt_project_dir / "target" / "static_index.html"
+    page = target_dir(settings) / "static_index.html"
     if not page.exists():
         raise TransformFailed("dbt docs generate wrote no static_index.html: " + "; ".join(result.failures))
     from complaints_warehouse.outputs import copy_atomic

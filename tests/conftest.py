@@ -39,13 +39,30 @@ os.environ.update(
         # Pipeline runs in tests load the small bundled extract unless a test points elsewhere.
         "WAREHOUSE_SOURCES": str(PROJECT_DIR / "ingestion" / "sources" / "sample_extract.yml"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt's artifacts (manifest, partial-parse state, run results, logs) are the session's own, not
+        # the project's target/: a developer's run is left alone, and parallel sessions don't share one.
+        "DBT_TARGET_PATH": str(SESSION_DIR / "dbt-target"),
         # The documentation sites (dbt docs, Data Docs) cost a minute a run and are checked once, on the
         # session's sample_night (which switches them back on): the other runs skip them.
         "WAREHOUSE_DOCS": "0",
     }
 )
+# Great Expectations writes its validation results and Data Docs inside its context: each session validates
+# with a copy of the project's context (its suites and checkpoints, without what earlier runs wrote).
+shutil.copytree(
+    PROJECT_DIR / "expectations" / "gx",
+    SESSION_DIR / "expectations" / "gx",
+    ignore=shutil.ignore_patterns("uncommitted", "__pycache__"),
+)
+os.environ["WAREHOUSE_EXPECTATIONS_DIR"] = str(SESSION_DIR / "expectations")
 os.environ.pop("WAREHOUSE_URL", None)
 os.environ.pop("WAREHOUSE_EMBEDDED", None)
+
+
+def pytest_unconfigure(config):
+    """The session's folder goes at the end, also in a process that ran no test (pytest-xdist's
+    controller, whose workers each have a session, a folder and a server of their own)."""
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -109,6 +126,20 @@ def _server_connection(embedded_server: str):
     return Connection.from_url(embedded_server, embedded=True)
 
 
+def analyze(embedded_server: str, database: str) -> None:
+    """Gather the planner's statistics in a database about to serve as a template.
+
+    A copy keeps the template's statistics but not its activity counters, so autovacuum never analyzes
+    a copy that is only read: a copy made before autovacuum reached the template would be planned
+    without statistics for good (explain's query on such a copy of ``simulated_night``: two minutes
+    instead of half a second). A warehouse left alone after a night is analyzed by autovacuum; this is
+    that state, reached at once."""
+    import psycopg
+
+    with psycopg.connect(embedded_server, dbname=database, autocommit=True) as conn:
+        conn.execute("analyze")
+
+
 def copy_database(embedded_server: str, template: str, name: str) -> None:
     """``name`` becomes a copy of ``template`` (replacing any database of that name).
 
@@ -163,6 +194,7 @@ def simulated_source_template(embedded_server) -> str:
 
     database = "tpl_simulated_source"
     simulated_source.simulator(_server_connection(embedded_server), database).create(councils_count=1, seed=7)
+    analyze(embedded_server, database)
     return database
 
 
@@ -206,6 +238,7 @@ def _build_night(
         if sources:
             mp.setenv("WAREHOUSE_SOURCES", str(sources))
         summary = pipeline.run_all(load_settings(), driver="cli", echo=lambda line: None)
+    analyze(embedded_server, name)
     return Night(database=name, summary=summary, outputs=outputs)
 
 

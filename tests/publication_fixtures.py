@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from complaints_warehouse import database, pipeline, simulated_source
+from complaints_warehouse import database, pipeline
 from complaints_warehouse.database import Connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -68,20 +68,19 @@ def _wait_until_stopped(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def built(embedded_server, tmp_path_factory) -> Built:
+def built(embedded_server, simulated_source_template, tmp_path_factory) -> Built:
+    from conftest import analyze, copy_database, source_config
+
     name = f"test_pubint_{uuid.uuid4().hex[:10]}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", name)
         from complaints_warehouse.settings import load_settings
 
-        target = pipeline.prepare(load_settings())
-        source_db = f"sim_{uuid.uuid4().hex[:10]}"
-        simulated_source.simulator(target, source_db).create(councils_count=1, seed=7)
-    mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
-    sources = tmp_path_factory.mktemp("sources") / "simulator.yml"
-    sources.write_text(
-        mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{source_db}")
-    )
+        pipeline.prepare(load_settings())
+    # The simulated council as created (one council, 2023/24, seed 7): a copy of the session's template.
+    source_db = f"sim_{uuid.uuid4().hex[:10]}"
+    copy_database(embedded_server, simulated_source_template, source_db)
+    sources = source_config(tmp_path_factory.mktemp("sources"), source_db)
 
     log = tmp_path_factory.mktemp("run") / "run.log"
     with log.open("w") as output:
@@ -101,6 +100,7 @@ def built(embedded_server, tmp_path_factory) -> Built:
     run.wait(timeout=TIMEOUT_S)
     finished = subprocess.CompletedProcess(run.args, run.returncode, log.read_text(), "")
     assert run.returncode == 0, f"the run failed:\n{finished.stdout[-5000:]}"
+    analyze(embedded_server, name)  # a template: its copies keep its statistics (conftest.analyze)
     with psycopg.connect(server(embedded_server, name).conninfo) as conn:
         run_id = conn.execute(
             "select run_id from audit.pipeline_runs where driver = 'cli' and status = 'succeeded'"

@@ -1,9 +1,10 @@
 """A figure that explains itself: ``complaints-warehouse explain`` lists the cases behind a published BMMR
 figure, and their number is the published value.
 
-One real warehouse for the module, built once by ``pipeline.run_all`` (a simulated council through the SQL
+One real warehouse for the module, after one ``pipeline.run_all`` (a simulated council through the SQL
 adapter, the reference and Ombudsman samples, dbt build, the GX checkpoint, publication of the latest
-complete month); the tests only read it, except the last, which moves a mart and puts it back.
+complete month): a copy of the session's ``simulated_night``. The tests only read it, except the last,
+which moves a mart and puts it back.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import cli, database, pipeline
+from complaints_warehouse import cli, database
 
 pytestmark = pytest.mark.slow
 
@@ -42,28 +43,20 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Built:
-    from complaints_warehouse import simulated_source
+def built(simulated_night, night_copier, tmp_path_factory) -> Built:
+    """The simulated council (one council, 2023/24, seed 7) after one clean ``pipeline.run_all``: the
+    session's ``simulated_night``, copied once for the module with its outputs."""
     from complaints_warehouse.settings import load_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", f"test_{uuid.uuid4().hex[:12]}")
         mp.setenv("WAREHOUSE_OUTPUTS_DIR", str(tmp_path_factory.mktemp("outputs")))
-        target = pipeline.prepare(load_settings())
-        source_db = f"sim_{uuid.uuid4().hex[:10]}"
-        simulated_source.simulator(target, source_db).create(councils_count=1, seed=7)
-        mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
-        config = tmp_path_factory.mktemp("sources") / "simulator.yml"
-        config.write_text(
-            mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{source_db}")
-        )
-        mp.setenv("WAREHOUSE_SOURCES", str(config))
+        copied = night_copier(simulated_night, load_settings(), mp, tmp_path_factory.mktemp("sources"))
         settings = load_settings()
-        pipeline.run_all(settings, **QUIET)
-        with database.connect(target) as conn:
+        with database.connect(copied.target) as conn:
             (month,) = conn.execute("select max(report_month) from published.bmmr_publications").fetchone()
         assert month is not None, "the pipeline published no month"
-        yield Built(settings, target, month)
+        yield Built(settings, copied.target, month)
 
 
 def explain(capsys, month: date, measure: str, *extra: str) -> tuple[int, str]:

@@ -106,27 +106,12 @@ def night_built_at(sql):
 
 
 def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cases(
-    simulated_case_system, settings, warehouse, sql
+    after_simulated_night, settings, warehouse, sql
 ):
+    # The first night: the session's simulated council after a clean run (its case system loaded, every
+    # model, seed and snapshot built), copied with its case system. The test is about the next night.
+    simulated_case_system = after_simulated_night.source
     facts = " ".join(FACTS)
-    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
-    first = transform.run_dbt(
-        settings,
-        warehouse,
-        [
-            "build",
-            "--resource-type",
-            "seed",
-            "--resource-type",
-            "model",
-            "--resource-type",
-            "snapshot",
-            "--select",
-            f"+{facts.replace(' ', ' +')} +representation_status_history",
-        ],
-        **QUIET,
-    )
-    assert first.success, first.failures
     (first_through,) = sql(
         "select max(through_batch_id) from audit.incremental_watermarks where status = 'built'"
     )[0]
@@ -142,7 +127,7 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
     # The night exactly as the DAG runs it: source freshness, then dbt build (models and tests).
     night = pipeline.step_transform(settings, warehouse, **QUIET)
     assert night["success"] and not night["freshness"]["errors"]
-    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    results = json.loads((transform.target_dir(settings) / "run_results.json").read_text())
     inserted = {
         r["unique_id"].rsplit(".", 1)[1]: r["adapter_response"].get("rows_affected")
         for r in results["results"]
@@ -345,5 +330,5 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
 
 
 def _test_ids(settings) -> list[str]:
-    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    results = json.loads((transform.target_dir(settings) / "run_results.json").read_text())
     return [r["unique_id"] for r in results["results"]]
