@@ -22,10 +22,10 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from complaints_warehouse import roles
-from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
-from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import roles
+from complaints_warehouse.warehouse.database import Connection, WarehouseUnavailable, connect
+from complaints_warehouse.warehouse.locks import source_lock
 from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract

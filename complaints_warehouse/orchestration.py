@@ -66,7 +66,7 @@ def role_passwords_from_airflow() -> None:
     ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` when the environment has none."""
     import os
 
-    from complaints_warehouse import roles
+    from complaints_warehouse.warehouse import roles
 
     for job in (roles.LOADER, roles.TRANSFORMER):
         variable = f"WAREHOUSE_{job.upper()}_PASSWORD"
@@ -217,7 +217,7 @@ def ombudsman_files_waiting(context: Context) -> bool:
     Ombudsman or reference folder holds a file never loaded, or changed since it was last loaded."""
     from datetime import UTC, datetime
 
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     pipeline, settings, target = _warehouse()
     logical = context.get("logical_date")

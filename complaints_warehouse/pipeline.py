@@ -29,21 +29,12 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import (
-    database,
-    load,
-    outputs,
-    publish,
-    recovery,
-    reports,
-    roles,
-    transform,
-    validate,
-)
-from complaints_warehouse.database import Connection
+from complaints_warehouse import load, outputs, publish, reports, transform, validate
 from complaints_warehouse.faults import crash_point
-from complaints_warehouse.locks import marts_lock, run_lock
 from complaints_warehouse.settings import Settings, SettingsError
+from complaints_warehouse.warehouse import database, recovery, roles
+from complaints_warehouse.warehouse.database import Connection
+from complaints_warehouse.warehouse.locks import marts_lock, run_lock
 from ingestion import raw_tables
 
 Echo = Callable[[str], None]

@@ -31,9 +31,9 @@ from datetime import date
 from psycopg import sql
 
 from complaints_warehouse import integrity, known_issues
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.faults import crash_point
-from complaints_warehouse.locks import marts_lock
+from complaints_warehouse.warehouse.database import Connection, connect
+from complaints_warehouse.warehouse.locks import marts_lock
 
 #: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
 PUBLISHED_PERIODS = ("month", "financial_year_to_date")

@@ -31,8 +31,8 @@ from datetime import date
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.settings import retention_years
+from complaints_warehouse.warehouse.database import Connection, connect
 
 #: Complainants whose personal data is past retention at %(cutoff)s (see the module's docstring).
 EXPIRED_COMPLAINANTS = """

@@ -158,7 +158,7 @@ def _suppression_threshold() -> int:
     return int(raw)
 
 
-#: The warehouse's database roles, by job (see ``complaints_warehouse.roles``).
+#: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
 ROLE_JOBS = ("loader", "transformer", "bi_reader")
 DEFAULT_RETENTION_YEARS = 6
 

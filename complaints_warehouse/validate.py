@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse.database import Connection, connect
 
 CHECKPOINT = "nightly"
 SAMPLE_ROWS = 5
@@ -86,7 +86,7 @@ def run_checkpoint(
 ) -> ValidationSummary:
     """Run ``checkpoint``, record every result in the audit schema, and raise ``ValidationFailed`` if any
     failed that no known issue covers. Holds the marts meanwhile, and records what it validated."""
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     with marts_lock(target, purpose=f"validate ({run_id})"):
         return _run_checkpoint(settings, target, run_id, checkpoint)

@@ -39,7 +39,7 @@ from ingestion.value_formats import ValueFormats
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
 #: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
-#: 'running' batch whose lock is free has lost its loader (see complaints_warehouse.recovery).
+#: 'running' batch whose lock is free has lost its loader (see complaints_warehouse.warehouse.recovery).
 BATCH_ALIVE = "complaints_warehouse:load_batch:"
 
 
@@ -423,7 +423,7 @@ def _open_batch(
 ) -> int:
     """The batch's ledger row, 'running'. The session locks the batch's liveness lock in the same
     statement, before anyone can see the row: a 'running' batch whose lock is free has lost its loader
-    (see ``complaints_warehouse.recovery``); ``_finish`` releases it."""
+    (see ``complaints_warehouse.warehouse.recovery``); ``_finish`` releases it."""
     return conn.execute(
         "insert into audit.load_batches (source, table_name, source_system, source_file, file_checksum, "
         "window_start, window_end) values (%s, %s, %s, %s, %s, %s, %s) "

@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from complaints_warehouse import database, pipeline, simulated_source
-from complaints_warehouse.database import Connection
+from complaints_warehouse import pipeline, simulated_source
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("complaints-warehouse"))

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from complaints_warehouse.database import Connection
+from complaints_warehouse.warehouse.database import Connection
 
 pytestmark = pytest.mark.slow
 
@@ -434,7 +434,8 @@ def test_a_dropped_connection_during_a_load_is_retried_and_converges(server, tmp
 
 def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
     """A batch or run whose holder is alive (its lock held) is left alone, whoever looks; Airflow runs too."""
-    from complaints_warehouse import database, locks, pipeline, recovery
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.warehouse import database, locks, recovery
     from ingestion.copy_loader import BATCH_ALIVE
 
     opened = (

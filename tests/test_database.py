@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from complaints_warehouse import database
+from complaints_warehouse.warehouse import database
 
 
 def test_bootstrap_creates_every_schema_and_is_idempotent(warehouse, sql):

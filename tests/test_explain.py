@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import cli, database, pipeline
+from complaints_warehouse import cli, pipeline
+from complaints_warehouse.warehouse import database
 
 pytestmark = pytest.mark.slow
 

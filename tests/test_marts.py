@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from case_system_simulator import truth
-from complaints_warehouse import database, pipeline, transform
+from complaints_warehouse import pipeline, transform
+from complaints_warehouse.warehouse import database
 
 QUIET = {"echo": lambda line: None}
 COUNCIL_STAGES = ("0", "1", "2", "3")

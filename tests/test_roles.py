@@ -7,7 +7,8 @@ import uuid
 import psycopg
 import pytest
 
-from complaints_warehouse import database, pipeline, roles
+from complaints_warehouse import pipeline
+from complaints_warehouse.warehouse import database, roles
 
 # One relation of each layer, as the pipeline leaves them after a run of the bundled sample.
 RAW = ("raw_case_system.representations", "raw_ombudsman.decisions", "raw_reference.authorities")

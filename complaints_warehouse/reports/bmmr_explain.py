@@ -22,10 +22,11 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import database, outputs
-from complaints_warehouse.database import Connection
+from complaints_warehouse import outputs
 from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 #: Percentages: (numerator, denominator), each a count whose cases are listed.
 RATIOS = {

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import database, integrity
-from complaints_warehouse.database import Connection
+from complaints_warehouse import integrity
 from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.publish import KEY_COLUMNS
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
@@ -42,6 +41,8 @@ from complaints_warehouse.reports.formatting import (
     uk_datetime,
 )
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 STAGES = (0, 1, 2, 3)
 COUNTS = (

@@ -147,8 +147,24 @@ def cmd_simulator(args, settings) -> int:
     return EXIT_OK
 
 
+def _tools_on_path(settings) -> None:
+    """The benchmarks are development tools: they live in the checkout's ``tools/``, beside the package,
+    not in the installed product; ``bench`` finds them there (``make bench`` runs from a checkout)."""
+    from complaints_warehouse.settings import SettingsError
+
+    if not (settings.project_dir / "tools" / "bench.py").is_file():
+        raise SettingsError(
+            f"bench needs the project's development tools (tools/bench.py) in {settings.project_dir}: run it "
+            "from a checkout of the project (`make bench`), or set WAREHOUSE_PROJECT_DIR to one."
+        )
+    if str(settings.project_dir) not in sys.path:
+        sys.path.insert(0, str(settings.project_dir))
+
+
 def cmd_bench(args, settings) -> int:
-    from complaints_warehouse import bench, pipeline
+    _tools_on_path(settings)
+    from complaints_warehouse import pipeline
+    from tools import bench
 
     _echo("DAG file parse times (median of 5 fresh processes, after importing airflow.sdk):")
     bench.dag_parse_times(settings, echo=_echo)
@@ -166,11 +182,11 @@ def cmd_bench(args, settings) -> int:
     elif args.load_only:
         bench.run(settings, target, representations=args.representations, echo=_echo)
     elif args.another_night:
-        from complaints_warehouse import national_bench
+        from tools import national_bench
 
         national_bench.another_night(settings, target, echo=_echo)
     else:
-        from complaints_warehouse import national_bench
+        from tools import national_bench
 
         national_bench.run(
             settings, target, councils=args.councils, years=args.years, templates=args.templates, echo=_echo
@@ -179,8 +195,9 @@ def cmd_bench(args, settings) -> int:
 
 
 def cmd_transform(args, settings) -> int:
-    from complaints_warehouse import database, pipeline
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.warehouse import database
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
     target = database.resolve(settings)
@@ -193,8 +210,9 @@ def cmd_transform(args, settings) -> int:
 
 
 def cmd_validate(args, settings) -> int:
-    from complaints_warehouse import database, pipeline
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.warehouse import database
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
     target = database.resolve(settings)
@@ -210,8 +228,9 @@ def cmd_publish(args, settings) -> int:
     marts are held from the validation to the publication, so no build can change them in between."""
     import getpass
 
-    from complaints_warehouse import database, integrity, pipeline, publish
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse import integrity, pipeline, publish
+    from complaints_warehouse.warehouse import database
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     # The marts first: a command that must wait learns it at once, before its DDL queues behind another's.
     target = database.resolve(settings)
@@ -232,7 +251,8 @@ def cmd_publish(args, settings) -> int:
 def cmd_verify(args, settings) -> int:
     """Check every publication's figures against its checksum and the publication chain; exit 5 naming
     each problem, or 0 with the chain's head (to keep, e.g. on the signed-off pack)."""
-    from complaints_warehouse import database, integrity, pipeline
+    from complaints_warehouse import integrity, pipeline
+    from complaints_warehouse.warehouse import database
 
     target = pipeline.prepare(settings)
     with database.connect(target) as conn:
@@ -268,7 +288,8 @@ def cmd_known_issue(args, settings) -> int:
     """Record, list or withdraw a signed-off known issue; or list the latest failures to sign off."""
     import getpass
 
-    from complaints_warehouse import database, known_issues, pipeline
+    from complaints_warehouse import known_issues, pipeline
+    from complaints_warehouse.warehouse import database
 
     target = pipeline.prepare(settings)
     recorded_by = f"{getpass.getuser()} (complaints-warehouse known-issue)"
@@ -390,7 +411,7 @@ def cmd_subject_access(args, settings) -> int:
 
 
 def cmd_db(args, settings) -> int:
-    from complaints_warehouse import database, embedded_db
+    from complaints_warehouse.warehouse import database, embedded_db
 
     if args.action == "stop":
         stopped = embedded_db.stop(settings.embedded_dir)
@@ -425,9 +446,9 @@ def cmd_db(args, settings) -> int:
 
 def _serve(args, settings) -> int:
     """Open the embedded warehouse to BI tools on a local TCP port, with the bi_reader login."""
-    from complaints_warehouse import database, embedded_db
-    from complaints_warehouse.roles import role_name
     from complaints_warehouse.settings import SettingsError, role_password
+    from complaints_warehouse.warehouse import database, embedded_db
+    from complaints_warehouse.warehouse.roles import role_name
 
     if settings.warehouse_url:
         raise SettingsError(
@@ -856,14 +877,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from complaints_warehouse.database import WarehouseUnavailable
     from complaints_warehouse.integrity import TamperingDetected
-    from complaints_warehouse.locks import WarehouseBusy
     from complaints_warehouse.outputs import OutputExists, OutputNotWritten
     from complaints_warehouse.publish import PublicationRefused
     from complaints_warehouse.settings import SettingsError, load_settings
     from complaints_warehouse.transform import TransformFailed
     from complaints_warehouse.validate import ValidationFailed
+    from complaints_warehouse.warehouse.database import WarehouseUnavailable
+    from complaints_warehouse.warehouse.locks import WarehouseBusy
     from ingestion.copy_loader import RefusedFile
     from ingestion.identifiers import UnsafeIdentifier
     from ingestion.source_config import SourceConfigError

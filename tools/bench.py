@@ -22,10 +22,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse import database, simulated_source
-from complaints_warehouse.database import Connection
+from complaints_warehouse import simulated_source
 from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 from ingestion.adapters import sql_adapter
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.source_config import load_source_config

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 
 import psycopg
 
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.warehouse.database import Connection, connect
 
 #: A run holds the lock named this plus its run id while it runs (batches: ``copy_loader.BATCH_ALIVE``).
 RUN_ALIVE = "complaints_warehouse:run:"

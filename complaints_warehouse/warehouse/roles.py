@@ -101,7 +101,7 @@ def ensure_roles(conn: psycopg.Connection) -> None:
             except psycopg.errors.InsufficientPrivilege:
                 pass  # the server's administrator manages this login and its password
     if missing:
-        from complaints_warehouse.database import WarehouseUnavailable
+        from complaints_warehouse.warehouse.database import WarehouseUnavailable
 
         user = conn.execute("select current_user").fetchone()[0]
         raise WarehouseUnavailable(
@@ -130,7 +130,7 @@ def _become_member(conn: psycopg.Connection, name: str) -> None:
         with conn.transaction():
             conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(name), sql.Identifier(user)))
     except psycopg.errors.InsufficientPrivilege:
-        from complaints_warehouse.database import WarehouseUnavailable
+        from complaints_warehouse.warehouse.database import WarehouseUnavailable
 
         raise WarehouseUnavailable(
             f"{user} is not a member of the warehouse's role {name} and may not make itself one. "

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import conninfo, sql
 
-from complaints_warehouse import embedded_db
 from complaints_warehouse.settings import Settings, SettingsError
+from complaints_warehouse.warehouse import embedded_db
 
 #: Schemas the project creates, in the order the data flows through them.
 SCHEMAS = {
@@ -183,9 +183,9 @@ def connect(target: Connection, *, purpose: str | None = None, **kwargs) -> psyc
 def bootstrap(target: Connection) -> list[str]:
     """Create the project's schemas, audit tables and roles (with their grants) if missing; idempotent.
     Returns the schema names."""
-    from complaints_warehouse import roles
+    from complaints_warehouse.warehouse import roles
 
-    ddl = resources.files("complaints_warehouse").joinpath("sql/bootstrap.sql").read_text()
+    ddl = resources.files("complaints_warehouse.warehouse").joinpath("sql/bootstrap.sql").read_text()
     with connect(target) as conn:
         try:
             # One session at a time: two concurrent bootstraps would race on CREATE ... IF NOT EXISTS.
@@ -194,7 +194,9 @@ def bootstrap(target: Connection) -> list[str]:
             roles.ensure_roles(conn)
             conn.execute(ddl)
             # Publication integrity: validated snapshots, known issues, the publication chain (and its upgrade).
-            conn.execute(resources.files("complaints_warehouse").joinpath("sql/publication.sql").read_text())
+            conn.execute(
+                resources.files("complaints_warehouse.warehouse").joinpath("sql/publication.sql").read_text()
+            )
             roles.grant_privileges(conn)
         except psycopg.errors.InsufficientPrivilege as exc:
             conn.rollback()

@@ -10,8 +10,8 @@ it becomes 'abandoned', with what happened. This is safe while other runs work: 
 
 from __future__ import annotations
 
-from complaints_warehouse.database import Connection, connect
-from complaints_warehouse.locks import RUN_ALIVE
+from complaints_warehouse.warehouse.database import Connection, connect
+from complaints_warehouse.warehouse.locks import RUN_ALIVE
 from ingestion.copy_loader import BATCH_ALIVE
 
 ABANDONED_BATCH = (
