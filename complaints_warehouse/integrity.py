@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from complaints_warehouse.errors import Tampered
+
 #: The checksum of a set of BMMR cells (directorate, procedure_code, period, measure, value); trim_scale:
 #: 50 and 50.0 are the same figure and must give the same checksum.
 FIGURES_CHECKSUM = (
@@ -32,7 +34,7 @@ FIGURES_CHECKSUM = (
 CHANGED_DURING_VALIDATION = "changed during validation"
 
 
-class TamperingDetected(RuntimeError):
+class TamperingDetected(Tampered, RuntimeError):
     """Published figures or publications were changed or removed outside ``publish`` (CLI exit 5)."""
 
     def __init__(self, problems: list[Problem], doing: str):

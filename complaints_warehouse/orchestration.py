@@ -94,29 +94,13 @@ def retention(context: Context) -> dict:
 
 
 def fail_fast(error: Exception) -> Exception:
-    """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix."""
+    """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix
+    (``errors.PermanentError``; the CLI's exit codes map by the same classes), the error itself otherwise."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from complaints_warehouse.integrity import TamperingDetected
-    from complaints_warehouse.publish import PublicationRefused
-    from complaints_warehouse.settings import SettingsError
-    from complaints_warehouse.transform import TransformFailed
-    from complaints_warehouse.validate import ValidationFailed
-    from ingestion.copy_loader import RefusedFile
-    from ingestion.identifiers import UnsafeIdentifier
-    from ingestion.source_config import SourceConfigError
+    from complaints_warehouse.errors import is_permanent
 
-    if isinstance(
-        error,
-        RefusedFile
-        | ValidationFailed
-        | PublicationRefused
-        | TamperingDetected
-        | TransformFailed
-        | SettingsError
-        | SourceConfigError
-        | UnsafeIdentifier,
-    ):
+    if is_permanent(error):
         return AirflowFailException(str(error))
     return error
 

@@ -31,6 +31,7 @@ from datetime import date
 from psycopg import sql
 
 from complaints_warehouse import integrity, known_issues
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.faults import crash_point
 from complaints_warehouse.warehouse.database import Connection, connect
 from complaints_warehouse.warehouse.locks import marts_lock
@@ -42,7 +43,7 @@ KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "director
 LATE_CORRECTION = "late correction: the source data changed after the month was published"
 
 
-class PublicationRefused(RuntimeError):
+class PublicationRefused(StepFailed, RuntimeError):
     """Nothing was published, for a reason a retry cannot fix (e.g. the run's validation failed)."""
 
 

@@ -11,12 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from complaints_warehouse.errors import ConfigError
 from ingestion.identifiers import is_identifier
 
 PROJECT_DIR = Path(os.environ.get("WAREHOUSE_PROJECT_DIR", Path(__file__).resolve().parents[1]))
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError, ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from complaints_warehouse import faults
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import child_process, roles
 from complaints_warehouse.warehouse.database import Connection
@@ -24,7 +25,7 @@ from complaints_warehouse.warehouse.locks import dbt_lock
 DBT_STARTED = re.compile(r" START sql \w+ model [\w\.]*?(?P<model>\w+) ")
 
 
-class TransformFailed(RuntimeError):
+class TransformFailed(StepFailed, RuntimeError):
     """dbt finished with errors or failing tests; the message lists them."""
 
 

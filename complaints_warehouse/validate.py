@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from psycopg.types.json import Jsonb
 
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse.database import Connection, connect
 
@@ -30,7 +31,7 @@ SAMPLE_ROWS = 5
 OMBUDSMAN_SUITES = frozenset({"ombudsman_statistics", "ombudsman_annual_statistics_fact"})
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(StepFailed, RuntimeError):
     """At least one expectation failed (and no known issue covers it); the message names each, with
     sample rows, and the ways out."""
 

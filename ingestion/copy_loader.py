@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from complaints_warehouse.errors import InputRefused, TransientError
 from ingestion import row_checks
 from ingestion.contract import TableContract
 from ingestion.raw_tables import (
@@ -43,7 +44,7 @@ CHUNK_BYTES = 1 << 20
 BATCH_ALIVE = "complaints_warehouse:load_batch:"
 
 
-class ConnectionLost(RuntimeError):
+class ConnectionLost(TransientError, RuntimeError):
     """The warehouse connection broke during a batch: nothing of the batch was committed, so loading the
     extract again on a new connection is safe. ``batch_id`` is the ledger row left 'running', if any."""
 
@@ -60,7 +61,7 @@ def connection_lost(conn: psycopg.Connection, error: Exception) -> bool:
     return isinstance(error, psycopg.OperationalError) and (conn.closed or conn.broken)
 
 
-class RefusedFile(ValueError):
+class RefusedFile(InputRefused, ValueError):
     """An extract that is not the contract at all; refused whole, nothing from it is loaded."""
 
     def __init__(self, path: Path | str, problem: str):

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import conninfo, sql
 
+from complaints_warehouse.errors import Unavailable
 from complaints_warehouse.settings import Settings, SettingsError
 from complaints_warehouse.warehouse import embedded_db
 
@@ -29,7 +30,7 @@ SCHEMAS = {
 MINIMUM_SERVER_VERSION = 140000
 
 
-class WarehouseUnavailable(RuntimeError):
+class WarehouseUnavailable(Unavailable, RuntimeError):
     """The warehouse cannot be reached or is not usable; the message says what to do."""
 
 

@@ -24,13 +24,14 @@ from contextvars import ContextVar
 
 import psycopg
 
+from complaints_warehouse.errors import Busy
 from complaints_warehouse.warehouse.database import Connection, connect
 
 #: A run holds the lock named this plus its run id while it runs (batches: ``copy_loader.BATCH_ALIVE``).
 RUN_ALIVE = "complaints_warehouse:run:"
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(Busy, RuntimeError):
     """Someone else holds what this command needs (the CLI exits 4): nothing was changed."""
 
 
