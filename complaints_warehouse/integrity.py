@@ -34,6 +34,12 @@ FIGURES_CHECKSUM = (
 CHANGED_DURING_VALIDATION = "changed during validation"
 
 
+#: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
+PUBLISHED_PERIODS = ("month", "financial_year_to_date")
+#: The BMMR's identifying columns; every other column of a row is a measure.
+KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
+
+
 class TamperingDetected(Tampered, RuntimeError):
     """Published figures or publications were changed or removed outside ``publish`` (CLI exit 5)."""
 
@@ -71,8 +77,6 @@ def _bmmr_cells(periods: list[str], key_columns: list[str]) -> tuple[str, dict]:
 
 def marts_checksums(conn) -> dict:
     """{month: (cells, checksum)} of every month in ``marts.bmmr_monthly`` (the published periods)."""
-    from complaints_warehouse.publish import KEY_COLUMNS, PUBLISHED_PERIODS
-
     if conn.execute("select to_regclass('marts.bmmr_monthly') is null").fetchone()[0]:
         return {}
     cells, params = _bmmr_cells(list(PUBLISHED_PERIODS), list(KEY_COLUMNS))

@@ -29,10 +29,10 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import load, outputs, publish, reports, transform, validate
-from complaints_warehouse.faults import crash_point
+from complaints_warehouse import fault_points, load, outputs, publish, reports, transform, validate
 from complaints_warehouse.settings import Settings, SettingsError
 from complaints_warehouse.warehouse import database, recovery, roles
+from complaints_warehouse.warehouse.bootstrap import bootstrap
 from complaints_warehouse.warehouse.database import Connection
 from complaints_warehouse.warehouse.locks import marts_lock, run_lock
 from ingestion import raw_tables
@@ -47,7 +47,7 @@ def new_run_id(driver: str) -> str:
 def prepare(settings: Settings, target: Connection | None = None) -> Connection:
     """Find (or start) the warehouse, unless given, and make sure its schemas and audit tables exist."""
     target = target or database.resolve(settings)
-    database.bootstrap(target)
+    bootstrap(target)
     # The loader owns the raw tables: it creates them, and extends them when a contract gains a column.
     with database.connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn:
         raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
@@ -98,15 +98,11 @@ def progress_printer(
     echo: Echo, label: str, every_s: float = 1.0, quiet_s: float = 2.0
 ) -> Callable[[int, int], None]:
     """Report a long load's progress once a second; a load that ends within ``quiet_s`` stays quiet."""
-    started, last, copy_begun = time.monotonic(), [0.0], [False]
+    started, last = time.monotonic(), [0.0]
 
     def report(done: int, total: int) -> None:
-        if done == 0:
-            copy_begun[0] = True
+        if done == 0:  # a COPY begins
             return
-        if copy_begun[0]:  # inside a COPY, its first chunk streamed: the crash tests' "mid-copy"
-            copy_begun[0] = False
-            crash_point("mid-copy")
         now = time.monotonic()
         if now - started >= quiet_s and ((total and done >= total) or now - last[0] >= every_s):
             last[0] = now
@@ -325,7 +321,7 @@ def run_all(
     """The whole pipeline, once. Raises on the first failing step, after recording the failure.
 
     Another run in progress: waits up to ``wait_s`` seconds, then raises ``locks.RunInProgress``
-    having changed nothing. Each step boundary is a crash point (``faults``) for the crash tests."""
+    having changed nothing. Each step boundary is a fault point (``fault_points``) for the crash tests."""
     run_id = run_id or new_run_id(driver)
     target = database.resolve(settings)
     echo(f"Warehouse: {target.display}")
@@ -340,7 +336,7 @@ def run_all(
             mark_step(target, run_id, name)
             done = work()
             mark_step(target, run_id, name, finished=True)
-            crash_point(f"after-{name}")
+            fault_points.reached(f"after-{name}")
             return done
 
         def load_everything() -> list[dict]:

@@ -30,16 +30,12 @@ from datetime import date
 
 from psycopg import sql
 
-from complaints_warehouse import integrity, known_issues
+from complaints_warehouse import fault_points, integrity, known_issues
 from complaints_warehouse.errors import StepFailed
-from complaints_warehouse.faults import crash_point
+from complaints_warehouse.integrity import KEY_COLUMNS, PUBLISHED_PERIODS
 from complaints_warehouse.warehouse.database import Connection, connect
 from complaints_warehouse.warehouse.locks import marts_lock
 
-#: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
-PUBLISHED_PERIODS = ("month", "financial_year_to_date")
-#: The BMMR's identifying columns; every other column of a row is a measure.
-KEY_COLUMNS = ("bmmr_key", "report_month", "financial_year", "period", "directorate", "procedure_code")
 LATE_CORRECTION = "late correction: the source data changed after the month was published"
 
 
@@ -181,7 +177,7 @@ def publish_month(
             "values (%s, %s, %s, %s, %s, %s)",
             (month, version, run_id, checksum, cells, published_by),
         )
-        crash_point("mid-publish")
+        fault_points.reached("mid-publish")
         conn.execute(
             "insert into published.bmmr_figures "
             "(report_month, version, directorate, procedure_code, period, measure, value) "

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from complaints_warehouse import faults
+from complaints_warehouse import fault_points
 from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import child_process, roles
@@ -92,8 +92,8 @@ def run_dbt(
         assert process.stdout is not None
         for line in process.stdout:
             echo(line.rstrip())
-            if faults.armed() and (started := DBT_STARTED.search(line)):
-                faults.crash_point(f"mid-dbt:{started['model']}")
+            if fault_points.armed() and (started := DBT_STARTED.search(line)):
+                fault_points.reached(f"mid-dbt:{started['model']}")
         returncode = process.wait()
         result = _summarise(" ".join(["dbt", *args]), results_file)
     result.success = returncode == 0 and not result.failures

@@ -23,7 +23,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from complaints_warehouse import fault_points
 from complaints_warehouse.errors import InputRefused, TransientError
+from complaints_warehouse.warehouse.locks import BATCH_ALIVE
 from ingestion import row_checks
 from ingestion.contract import TableContract
 from ingestion.raw_tables import (
@@ -39,9 +41,6 @@ from ingestion.value_formats import ValueFormats
 #: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
-#: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
-#: 'running' batch whose lock is free has lost its loader (see complaints_warehouse.warehouse.recovery).
-BATCH_ALIVE = "complaints_warehouse:load_batch:"
 
 
 class ConnectionLost(TransientError, RuntimeError):
@@ -527,6 +526,8 @@ def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress
             progress(0, total or 0)  # a COPY begins
         for chunk in chunks:
             copy.write(chunk)
+            if done == 0:  # inside a COPY, its first chunk streamed
+                fault_points.reached("mid-copy")
             done += len(chunk)
             if progress:
                 progress(done, total or 0)  # 0: the size is not known (a source database's rows)

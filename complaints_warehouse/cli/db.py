@@ -27,6 +27,7 @@ def add_db(sub) -> None:
 
 def cmd_db(args, settings) -> int:
     from complaints_warehouse.warehouse import database, embedded_db
+    from complaints_warehouse.warehouse.bootstrap import bootstrap
 
     if args.action == "stop":
         stopped = embedded_db.stop(settings.embedded_dir)
@@ -47,7 +48,7 @@ def cmd_db(args, settings) -> int:
         return EXIT_OK
     target = database.resolve(settings)  # start / init / url
     if args.action == "init":
-        schemas = database.bootstrap(target)
+        schemas = bootstrap(target)
         _echo(f"Schemas ready in {target.display}: {', '.join(schemas)}")
     elif args.action == "env":
         for name, value in target.dbt_env().items():
@@ -63,6 +64,7 @@ def _serve(args, settings) -> int:
     """Open the embedded warehouse to BI tools on a local TCP port, with the bi_reader login."""
     from complaints_warehouse.settings import SettingsError, role_password
     from complaints_warehouse.warehouse import database, embedded_db
+    from complaints_warehouse.warehouse.bootstrap import bootstrap
     from complaints_warehouse.warehouse.roles import role_name
 
     if settings.warehouse_url:
@@ -76,7 +78,7 @@ def _serve(args, settings) -> int:
             "(over TCP every login needs a password)."
         )
     target = database.resolve(settings)
-    database.bootstrap(target)  # bi_reader gets its login and password
+    bootstrap(target)  # bi_reader gets its login and password
     try:
         embedded_db.serve(settings.embedded_dir, port=args.port, listen=args.listen)
     except Exception as exc:  # pg_ctl's own failure (the port in use...): its log says why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 from complaints_warehouse.cli.common import EXIT_FAILED, EXIT_OK, _echo, _financial_year, _month
@@ -86,7 +87,43 @@ def cmd_report(args, settings) -> int:
 
 
 def cmd_explain(args, settings) -> int:
-    """The cases behind a published BMMR figure (see complaints_warehouse.reports.bmmr_explain)."""
-    from complaints_warehouse.reports import bmmr_explain
+    """``complaints-warehouse explain``: 0 when the cases add up to the published figure, 1 when they do
+    not (the marts moved since publication) or the month is not published, 2 for a figure the month did
+    not publish."""
+    from complaints_warehouse import outputs, pipeline
+    from complaints_warehouse.reports import ReportUnavailable
+    from complaints_warehouse.reports.bmmr_explain import (
+        ExplainRefused,
+        explain,
+        format_explanation,
+        write_month_csv,
+    )
 
-    return bmmr_explain.cli(args, settings, _echo)
+    month = date.fromisoformat(f"{args.month}-01")
+    target = pipeline.prepare(settings)
+    try:
+        explanation = explain(
+            target,
+            month,
+            args.measure,
+            period=args.period,
+            directorate=args.directorate,
+            procedure=args.procedure,
+        )
+    except ReportUnavailable as exc:
+        _echo(f"Not explained: {exc}")
+        return 1
+    except ExplainRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        explanation.csv_path = write_month_csv(settings, target, month)
+    except (OSError, outputs.OutputNotWritten) as exc:  # a read-only or full outputs folder: say which
+        print(
+            f"error: cannot write the month's cases CSV in {settings.outputs_dir / 'reports'}: "
+            f"{getattr(exc, 'strerror', None) or exc} (WAREHOUSE_OUTPUTS_DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    _echo(format_explanation(explanation, limit=args.limit))
+    return 0 if explanation.matches and not explanation.moved else 1

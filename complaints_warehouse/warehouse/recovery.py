@@ -3,7 +3,7 @@
 A killed loader leaves its batch 'running' in ``audit.load_batches`` (its rows never committed: a batch's
 rows and its final ledger row commit together), and a killed pipeline leaves its run 'running' in
 ``audit.pipeline_runs``. Neither can tell it died, so the next run does: every live batch and run holds
-an advisory lock named after itself (``copy_loader.BATCH_ALIVE``, ``locks.RUN_ALIVE``) on its own session,
+an advisory lock named after itself (``locks.BATCH_ALIVE``, ``locks.RUN_ALIVE``) on its own session,
 which PostgreSQL releases the moment that session ends. A 'running' entry whose lock is free is dead:
 it becomes 'abandoned', with what happened. This is safe while other runs work: their locks are held.
 """
@@ -11,8 +11,7 @@ it becomes 'abandoned', with what happened. This is safe while other runs work: 
 from __future__ import annotations
 
 from complaints_warehouse.warehouse.database import Connection, connect
-from complaints_warehouse.warehouse.locks import RUN_ALIVE
-from ingestion.copy_loader import BATCH_ALIVE
+from complaints_warehouse.warehouse.locks import BATCH_ALIVE, RUN_ALIVE
 
 ABANDONED_BATCH = (
     "abandoned: its loader stopped before the batch finished (the process was killed or crashed, or "
