@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import urllib.request
 from email.message import EmailMessage
@@ -20,8 +19,10 @@ log = logging.getLogger(__name__)
 
 def notify(subject: str, text: str) -> list[str]:
     """Send ``subject`` and ``text`` on every configured channel; return the channels that took it."""
-    sent = []
-    webhook = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+    from complaints_warehouse.settings import alert_settings
+
+    sent, settings = [], alert_settings()
+    webhook = settings.webhook_url
     if webhook:
         try:
             request = urllib.request.Request(
@@ -35,18 +36,17 @@ def notify(subject: str, text: str) -> list[str]:
             sent.append("webhook")
         except Exception as exc:
             log.warning("could not post the failure alert to the webhook: %s", exc)
-    to = os.environ.get("ALERT_EMAIL_TO", "").strip()
-    host = os.environ.get("ALERT_SMTP_HOST", "").strip()
+    to, host = settings.email_to, settings.smtp_host
     if to and host:
         try:
             message = EmailMessage()
             message["Subject"], message["To"] = subject, to
-            message["From"] = os.environ.get("ALERT_EMAIL_FROM", "complaints-warehouse@localhost")
+            message["From"] = settings.email_from
             message.set_content(text)
-            with smtplib.SMTP(host, int(os.environ.get("ALERT_SMTP_PORT", "25")), timeout=10) as smtp:
-                if os.environ.get("ALERT_SMTP_USER"):
+            with smtplib.SMTP(host, int(settings.smtp_port), timeout=10) as smtp:
+                if settings.smtp_user:
                     smtp.starttls()
-                    smtp.login(os.environ["ALERT_SMTP_USER"], os.environ.get("ALERT_SMTP_PASSWORD", ""))
+                    smtp.login(settings.smtp_user, settings.smtp_password)
                 smtp.send_message(message)
             sent.append("email")
         except Exception as exc:

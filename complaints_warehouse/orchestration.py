@@ -47,31 +47,30 @@ def warehouse_url_from_airflow() -> str | None:
 
 
 def _warehouse():
-    import os
+    """The pipeline, the settings (the warehouse and role passwords from Airflow's connections when the
+    environment has none) and the warehouse, set up only if it changed since its last set-up."""
+    import dataclasses
 
     from complaints_warehouse import pipeline
-    from complaints_warehouse.settings import load_settings
+    from complaints_warehouse.settings import load_settings, use_role_passwords
 
-    if not os.environ.get("WAREHOUSE_URL"):
+    settings = load_settings()
+    if not settings.warehouse_url:
         url = warehouse_url_from_airflow()
         if url:
-            os.environ["WAREHOUSE_URL"] = url
-    role_passwords_from_airflow()
-    settings = load_settings()
-    return pipeline, settings, pipeline.prepare(settings)
+            settings = dataclasses.replace(settings, warehouse_url=url)
+    use_role_passwords(role_passwords_from_airflow())
+    return pipeline, settings, pipeline.prepare(settings, once=True)
 
 
-def role_passwords_from_airflow() -> None:
+def role_passwords_from_airflow() -> dict[str, str]:
     """The loader's and transformer's passwords from the Airflow connections
-    ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` when the environment has none."""
-    import os
-
+    ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` (for the roles whose
+    ``WAREHOUSE_<JOB>_PASSWORD`` is unset: ``settings.role_password`` prefers the environment's)."""
     from complaints_warehouse.warehouse import roles
 
+    passwords = {}
     for job in (roles.LOADER, roles.TRANSFORMER):
-        variable = f"WAREHOUSE_{job.upper()}_PASSWORD"
-        if os.environ.get(variable):
-            continue
         try:
             from airflow.sdk import Connection
 
@@ -79,18 +78,8 @@ def role_passwords_from_airflow() -> None:
         except Exception:  # no such connection: the role is reached by SET ROLE from the owner's login
             continue
         if password:
-            os.environ[variable] = password
-
-
-def retention(context: Context) -> dict:
-    """Purge personal data past its retention period (the same step as ``complaints-warehouse retention
-    purge``); the run's ``dry_run`` param only counts what would go."""
-    pipeline, settings, target = _warehouse()
-    dry_run = bool((context.get("params") or {}).get("dry_run"))
-    dag_id = context["dag"].dag_id if context.get("dag") is not None else "airflow"
-    return _run(
-        lambda: pipeline.step_retention(settings, target, purged_by=f"airflow {dag_id}", dry_run=dry_run)
-    )
+            passwords[job] = password
+    return passwords
 
 
 def fail_fast(error: Exception) -> Exception:

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 from complaints_warehouse import fault_points, load, outputs, publish, reports, transform, validate
 from complaints_warehouse.settings import Settings, SettingsError
 from complaints_warehouse.warehouse import database, recovery, roles
-from complaints_warehouse.warehouse.bootstrap import bootstrap
+from complaints_warehouse.warehouse.bootstrap import bootstrap, is_set_up, record_set_up, set_up_stamp
 from complaints_warehouse.warehouse.database import Connection
 from complaints_warehouse.warehouse.locks import marts_lock, run_lock
 from ingestion import raw_tables
@@ -44,13 +44,20 @@ def new_run_id(driver: str) -> str:
     return f"{driver}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
 
 
-def prepare(settings: Settings, target: Connection | None = None) -> Connection:
-    """Find (or start) the warehouse, unless given, and make sure its schemas and audit tables exist."""
+def prepare(settings: Settings, target: Connection | None = None, *, once: bool = False) -> Connection:
+    """Find (or start) the warehouse, unless given, and make sure its schemas, audit tables, roles and raw
+    tables exist. ``once``: skip that when the last set-up was of the same code, contracts and roles (an
+    Airflow task: the set-up runs in the first task after a change, not at the start of every task)."""
     target = target or database.resolve(settings)
+    contracts = [t for tables in load.SOURCES.values() for t in tables]
+    stamp = set_up_stamp(*(repr(contract) for contract in contracts))
+    if once and is_set_up(target, stamp):
+        return target
     bootstrap(target)
     # The loader owns the raw tables: it creates them, and extends them when a contract gains a column.
     with database.connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn:
-        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
+        raw_tables.ensure_all(conn, contracts)
+    record_set_up(target, stamp)
     return target
 
 

@@ -179,6 +179,7 @@ def airflow_environment(settings) -> dict[str, str]:
 
 def cmd_airflow_run(args, settings) -> int:
     from complaints_warehouse import outputs, pipeline
+    from complaints_warehouse.settings import verbose
 
     pipeline.prepare(settings)  # start the embedded database once, before Airflow's tasks reuse it
     env = airflow_environment(settings)
@@ -194,7 +195,7 @@ def cmd_airflow_run(args, settings) -> int:
     log = settings.outputs_dir / "logs" / f"{args.dag}-{logical_date}.log"
     _echo(f"Running DAG {args.dag} for {logical_date} with `airflow dags test`")
     command = [airflow, "dags", "test", args.dag, logical_date]
-    if os.environ.get("VERBOSE", "").strip() not in ("", "0"):
+    if verbose():
         test = subprocess.run(command, env=env)
     else:  # Airflow's and dbt's own lines go to the log; the screen gets each task as it ends
         with outputs.log_file(log) as out:
@@ -205,7 +206,7 @@ def cmd_airflow_run(args, settings) -> int:
     state = _last_dag_run_state(env, args.dag)
     _echo(f"DAG {args.dag}: {state or 'no run recorded'}")
     if test.returncode != 0 or state != "success":
-        if log.exists() and os.environ.get("VERBOSE", "").strip() in ("", "0"):
+        if log.exists() and not verbose():
             _echo("".join(log.read_text(errors="replace").splitlines(keepends=True)[-40:]).rstrip())
         _echo(
             f"See the log above or {log}, the task logs in {settings.airflow_home}/logs, and "
