@@ -35,7 +35,7 @@ from complaints_warehouse.warehouse import database, recovery, roles
 from complaints_warehouse.warehouse.bootstrap import bootstrap, is_set_up, record_set_up, set_up_stamp
 from complaints_warehouse.warehouse.database import Connection
 from complaints_warehouse.warehouse.locks import marts_lock, run_lock
-from ingestion import raw_tables
+from ingestion import ledger, raw_tables
 
 Echo = Callable[[str], None]
 
@@ -84,7 +84,9 @@ def mark_step(target: Connection, run_id: str, step: str, *, finished: bool = Fa
 
 def recover(target: Connection, run_id: str, *, echo: Echo = print) -> list[str]:
     """Mark the batches and runs a killed process left 'running' as abandoned (see ``recovery``)."""
-    found = recovery.mark_abandoned(target, found_by=run_id)
+    # One transaction: a dead entry's lock, tried here, is held only until it commits.
+    with database.connect(target) as conn:
+        found = ledger.mark_abandoned_batches(conn, run_id) + recovery.mark_abandoned_runs(conn, run_id)
     if found:
         echo("Found the remains of an interrupted run (nothing of them was kept):")
         for line in found:

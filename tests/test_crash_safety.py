@@ -438,7 +438,7 @@ def test_a_dropped_connection_during_a_load_is_retried_and_converges(server, tmp
 def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
     """A batch or run whose holder is alive (its lock held) is left alone, whoever looks; Airflow runs too."""
     from complaints_warehouse import pipeline
-    from complaints_warehouse.warehouse import database, locks, recovery
+    from complaints_warehouse.warehouse import database, locks
     from ingestion.copy_loader import BATCH_ALIVE
 
     opened = (
@@ -451,7 +451,7 @@ def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
         dead = sql(opened, ("representations",))[0][0]
         for run_id, driver in (("live", "cli"), ("dead", "cli"), ("scheduled", "airflow")):
             pipeline.start_run(warehouse, run_id, driver)
-        found = recovery.mark_abandoned(warehouse, found_by="test")
+        found = pipeline.recover(warehouse, "test", echo=lambda line: None)
         assert len(found) == 2
         assert sql("select batch_id, status from audit.load_batches order by 1") == [
             (live, "running"),

@@ -201,3 +201,19 @@ def test_the_development_tools_are_not_installed_with_the_product():
     for tool in ("bench", "national_bench", "secret_scan", "faults", "simulator_scale"):
         assert (ROOT / "tools" / f"{tool}.py").is_file(), tool
         assert not (ROOT / "complaints_warehouse" / f"{tool}.py").exists(), tool
+
+
+def test_only_ingestion_writes_the_batch_ledger_and_the_watermarks():
+    """``ingestion`` owns ``audit.load_batches`` and ``audit.source_watermarks``: the pipeline calls its
+    functions (``ingestion.ledger``) and writes no ledger SQL of its own, nor passes any in as a callback."""
+    import re
+
+    write = re.compile(
+        r"(insert\s+into|update|delete\s+from)\s+audit\.(load_batches|source_watermarks)\b", re.I
+    )
+    writers = sorted(
+        name
+        for name, path in MODULES.items()
+        if write.search(path.read_text()) and not name.startswith("ingestion.")
+    )
+    assert not writers, f"ledger written outside ingestion: {writers}"
