@@ -82,6 +82,17 @@ def role_passwords_from_airflow() -> dict[str, str]:
     return passwords
 
 
+def retention(context: Context) -> dict:
+    """Purge personal data past its retention period (the same step as ``complaints-warehouse retention
+    purge``); the run's ``dry_run`` param only counts what would go."""
+    pipeline, settings, target = _warehouse()
+    dry_run = bool((context.get("params") or {}).get("dry_run"))
+    dag_id = context["dag"].dag_id if context.get("dag") is not None else "airflow"
+    return _run(
+        lambda: pipeline.step_retention(settings, target, purged_by=f"airflow {dag_id}", dry_run=dry_run)
+    )
+
+
 def fail_fast(error: Exception) -> Exception:
     """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix
     (``errors.PermanentError``; the CLI's exit codes map by the same classes), the error itself otherwise."""

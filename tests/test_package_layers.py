@@ -217,3 +217,18 @@ def test_only_ingestion_writes_the_batch_ledger_and_the_watermarks():
         if write.search(path.read_text()) and not name.startswith("ingestion.")
     )
     assert not writers, f"ledger written outside ingestion: {writers}"
+
+
+def test_every_task_function_the_dags_call_exists():
+    """The DAG files call ``orchestration.<task>`` when a task runs, not when they are parsed: a task
+    function lost in a move would only show in a run."""
+    import re
+
+    from complaints_warehouse import orchestration
+
+    called = {
+        name
+        for path in (ROOT / "dags").glob("*.py")
+        for name in re.findall(r"orchestration\.(\w+)", path.read_text())
+    }
+    assert called and not {name for name in called if not hasattr(orchestration, name)}
