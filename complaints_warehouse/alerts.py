@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import urllib.request
 from email.message import EmailMessage
@@ -27,21 +26,23 @@ DEFAULT_FROM = "complaints-warehouse@localhost"
 
 def notify(subject: str, text: str) -> list[str]:
     """Send ``subject`` and ``text`` on every configured channel; return the channels that took it."""
+    from complaints_warehouse.settings import alert_settings
+
+    settings = alert_settings()
     sent = []
     if post_webhook(subject, text):
         sent.append("webhook")
-    to = os.environ.get("ALERT_EMAIL_TO", "").strip()
-    host = os.environ.get("ALERT_SMTP_HOST", "").strip()
+    to, host = settings.email_to, settings.smtp_host
     if to and host:
         try:
             message = EmailMessage()
             message["Subject"], message["To"] = subject, to
-            message["From"] = os.environ.get("ALERT_EMAIL_FROM", DEFAULT_FROM)
+            message["From"] = settings.email_from
             message.set_content(text)
-            with smtplib.SMTP(host, int(os.environ.get("ALERT_SMTP_PORT", "25")), timeout=10) as smtp:
-                if os.environ.get("ALERT_SMTP_USER"):
+            with smtplib.SMTP(host, int(settings.smtp_port), timeout=10) as smtp:
+                if settings.smtp_user:
                     smtp.starttls()
-                    smtp.login(os.environ["ALERT_SMTP_USER"], os.environ.get("ALERT_SMTP_PASSWORD", ""))
+                    smtp.login(settings.smtp_user, settings.smtp_password)
                 smtp.send_message(message)
             sent.append("email")
         except Exception as exc:
@@ -52,7 +53,9 @@ def notify(subject: str, text: str) -> list[str]:
 def post_webhook(subject: str, text: str) -> bool:
     """Post ``subject`` and ``text`` to ``ALERT_WEBHOOK_URL``; True when it took it (False: not set, or
     it failed, which is logged)."""
-    webhook = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+    from complaints_warehouse.settings import alert_settings
+
+    webhook = alert_settings().webhook_url
     if not webhook:
         return False
     try:
@@ -74,19 +77,22 @@ def smtp_connection() -> dict | None:
     """The alert settings' SMTP server as an Airflow connection of type ``smtp`` (the SMTP provider's
     fields: host, port, login, password; ``from_email`` and TLS in ``extra``), or None when
     ``ALERT_SMTP_HOST`` is not set. Like ``notify``: plain SMTP, STARTTLS when a user logs in."""
-    host = os.environ.get("ALERT_SMTP_HOST", "").strip()
+    from complaints_warehouse.settings import alert_settings
+
+    settings = alert_settings()
+    host = settings.smtp_host
     if not host:
         return None
-    user = os.environ.get("ALERT_SMTP_USER", "").strip()
-    port = os.environ.get("ALERT_SMTP_PORT", "").strip() or "25"
+    user = settings.smtp_user.strip()
+    port = settings.smtp_port
     return {
         "conn_type": "smtp",
         "host": host,
         "port": int(port) if port.isdigit() else 25,
         "login": user or None,
-        "password": os.environ.get("ALERT_SMTP_PASSWORD", "") if user else None,
+        "password": settings.smtp_password if user else None,
         "extra": {
-            "from_email": os.environ.get("ALERT_EMAIL_FROM", "").strip() or DEFAULT_FROM,
+            "from_email": settings.email_from.strip() or DEFAULT_FROM,
             "disable_ssl": True,
             "disable_tls": not user,
             "timeout": 10,

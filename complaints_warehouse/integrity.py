@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from complaints_warehouse.errors import Tampered
+
 #: The checksum of a set of BMMR cells (directorate, procedure_code, period, measure, value); trim_scale:
 #: 50 and 50.0 are the same figure and must give the same checksum.
 FIGURES_CHECKSUM = (
@@ -32,7 +34,11 @@ FIGURES_CHECKSUM = (
 CHANGED_DURING_VALIDATION = "changed during validation"
 
 
-class TamperingDetected(RuntimeError):
+#: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
+PUBLISHED_PERIODS = ("month", "financial_year_to_date")
+
+
+class TamperingDetected(Tampered, RuntimeError):
     """Published figures or publications were changed or removed outside ``publish`` (CLI exit 5)."""
 
     def __init__(self, problems: list[Problem], doing: str):
@@ -70,8 +76,6 @@ def _bmmr_cells(periods: list[str]) -> tuple[str, dict]:
 
 def marts_checksums(conn) -> dict:
     """{month: (cells, checksum)} of every month in ``marts.bmmr_monthly`` (the published periods)."""
-    from complaints_warehouse.publish import PUBLISHED_PERIODS
-
     if conn.execute("select to_regclass('marts.bmmr_monthly') is null").fetchone()[0]:
         return {}
     cells, params = _bmmr_cells(list(PUBLISHED_PERIODS))

@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.settings import SettingsError
+from complaints_warehouse.warehouse.database import Connection, connect
 
 
 class KnownIssueError(SettingsError):

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
-from psycopg import sql
 
-from complaints_warehouse import roles
-from complaints_warehouse.database import Connection, WarehouseUnavailable, connect
-from complaints_warehouse.locks import source_lock
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import roles
+from complaints_warehouse.warehouse.database import Connection, WarehouseUnavailable, connect
+from complaints_warehouse.warehouse.locks import source_lock
+from ingestion import ledger
 from ingestion.adapters import file_adapter, sql_adapter
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
@@ -40,7 +40,7 @@ from ingestion.copy_loader import (
 )
 from ingestion.ombudsman import contract as ombudsman
 from ingestion.ombudsman.normalise import normalise_file
-from ingestion.raw_tables import ensure_raw_table, raw_table
+from ingestion.raw_tables import ensure_raw_table
 from ingestion.reference import contract as reference
 from ingestion.reference import population
 from ingestion.source_config import SourceConfig, load_source_config
@@ -95,14 +95,11 @@ class LoaderSession:
                 )
                 self._reconnect(delay_s)
                 if lost.batch_id is not None:
-                    self.conn.execute(
-                        "update audit.load_batches set status = 'failed', finished_at = clock_timestamp(), "
-                        "message = %s where batch_id = %s and status = 'running'",
-                        (
-                            f"{lost}; nothing of it was kept; retried on a new connection "
-                            f"(attempt {number + 1} of at most {LOAD_RETRIES + 1})",
-                            lost.batch_id,
-                        ),
+                    ledger.mark_retried(
+                        self.conn,
+                        lost.batch_id,
+                        f"{lost}; nothing of it was kept; retried on a new connection "
+                        f"(attempt {number + 1} of at most {LOAD_RETRIES + 1})",
                     )
         raise AssertionError("unreachable")
 
@@ -333,32 +330,23 @@ def _load_sql_source(
             if window:
                 since, until = window
             else:
-                mark = session.conn.execute(
-                    "select high_water_mark from audit.source_watermarks where source_system = %s and table_name = %s",
-                    (config.source_system, table.name),
-                ).fetchone()
-                since = mark[0] - timedelta(hours=config.overlap_hours) if mark else None
+                mark = ledger.high_water_mark(session.conn, config.source_system, table.name)
+                since = mark - timedelta(hours=config.overlap_hours) if mark else None
                 until = datetime.now(UTC)
             extract = _source_extract(session.conn, engine, config, mapping, since, until, window is None)
-            # The high-water mark moves in the batch's own transaction: a batch that did not commit (a
-            # crash, a dropped connection) leaves it where it was, and the next load reads that window again.
-            advance = (
-                None
-                if window
-                else lambda conn, result, table=table: _advance_watermark(
-                    conn, config.source_system, table, result.batch_id
-                )
-            )
+            # The high-water mark moves in the batch's own transaction (``ingestion.ledger``): a batch that
+            # did not commit leaves it where it was, and the next load reads that window again. A backfill
+            # (a window) leaves it alone.
             result = session.load(
                 f"{config.source_system} {table.name}",
-                lambda conn, table=table, extract=extract, advance=advance: load_extract(
+                lambda conn, table=table, extract=extract: load_extract(
                     conn,
                     table,
                     extract,
                     source_system=config.source_system,
                     pseudonym_key=key,
                     progress=progress,
-                    before_commit=advance,
+                    advance_watermark=not window,
                 ),
             )
             results.append(result)
@@ -389,18 +377,3 @@ def _source_extract(conn, engine, config: SourceConfig, mapping, since, until, d
             f"Cannot reach source system {config.source_system} ({engine.url.render_as_string(hide_password=True)}, "
             f"configured in {config.path}): {reason}. Check its url and that the server accepts connections."
         ) from None
-
-
-def _advance_watermark(conn, source_system: str, table: TableContract, batch_id: int) -> None:
-    """Move the table's high-water mark to the newest updated_at this batch appended (never backwards)."""
-    conn.execute(
-        sql.SQL(
-            "insert into audit.source_watermarks (source_system, table_name, high_water_mark, batch_id) "
-            "select %(system)s, %(table)s, max(updated_at), %(batch)s from {raw} "
-            "where _batch_id = %(batch)s and not _is_deleted having max(updated_at) is not null "
-            "on conflict (source_system, table_name) do update set "
-            "high_water_mark = greatest(audit.source_watermarks.high_water_mark, excluded.high_water_mark), "
-            "batch_id = excluded.batch_id, updated_at = clock_timestamp()"
-        ).format(raw=raw_table(table)),
-        {"system": source_system, "table": table.name, "batch": batch_id},
-    )

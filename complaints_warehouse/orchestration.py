@@ -47,31 +47,30 @@ def warehouse_url_from_airflow() -> str | None:
 
 
 def _warehouse():
-    import os
+    """The pipeline, the settings (the warehouse and role passwords from Airflow's connections when the
+    environment has none) and the warehouse, set up only if it changed since its last set-up."""
+    import dataclasses
 
     from complaints_warehouse import pipeline
-    from complaints_warehouse.settings import load_settings
+    from complaints_warehouse.settings import load_settings, use_role_passwords
 
-    if not os.environ.get("WAREHOUSE_URL"):
+    settings = load_settings()
+    if not settings.warehouse_url:
         url = warehouse_url_from_airflow()
         if url:
-            os.environ["WAREHOUSE_URL"] = url
-    role_passwords_from_airflow()
-    settings = load_settings()
-    return pipeline, settings, pipeline.prepare(settings)
+            settings = dataclasses.replace(settings, warehouse_url=url)
+    use_role_passwords(role_passwords_from_airflow())
+    return pipeline, settings, pipeline.prepare(settings, once=True)
 
 
-def role_passwords_from_airflow() -> None:
+def role_passwords_from_airflow() -> dict[str, str]:
     """The loader's and transformer's passwords from the Airflow connections
-    ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` when the environment has none."""
-    import os
+    ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` (for the roles whose
+    ``WAREHOUSE_<JOB>_PASSWORD`` is unset: ``settings.role_password`` prefers the environment's)."""
+    from complaints_warehouse.warehouse import roles
 
-    from complaints_warehouse import roles
-
+    passwords = {}
     for job in (roles.LOADER, roles.TRANSFORMER):
-        variable = f"WAREHOUSE_{job.upper()}_PASSWORD"
-        if os.environ.get(variable):
-            continue
         try:
             from airflow.sdk import Connection
 
@@ -79,7 +78,8 @@ def role_passwords_from_airflow() -> None:
         except Exception:  # no such connection: the role is reached by SET ROLE from the owner's login
             continue
         if password:
-            os.environ[variable] = password
+            passwords[job] = password
+    return passwords
 
 
 def retention(context: Context) -> dict:
@@ -94,29 +94,13 @@ def retention(context: Context) -> dict:
 
 
 def fail_fast(error: Exception) -> Exception:
-    """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix."""
+    """The exception to raise for ``error``: Airflow's fail-now for errors a retry cannot fix
+    (``errors.PermanentError``; the CLI's exit codes map by the same classes), the error itself otherwise."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from complaints_warehouse.integrity import TamperingDetected
-    from complaints_warehouse.publish import PublicationRefused
-    from complaints_warehouse.settings import SettingsError
-    from complaints_warehouse.transform import TransformFailed
-    from complaints_warehouse.validate import ValidationFailed
-    from ingestion.copy_loader import RefusedFile
-    from ingestion.identifiers import UnsafeIdentifier
-    from ingestion.source_config import SourceConfigError
+    from complaints_warehouse.errors import is_permanent
 
-    if isinstance(
-        error,
-        RefusedFile
-        | ValidationFailed
-        | PublicationRefused
-        | TamperingDetected
-        | TransformFailed
-        | SettingsError
-        | SourceConfigError
-        | UnsafeIdentifier,
-    ):
+    if is_permanent(error):
         return AirflowFailException(str(error))
     return error
 
@@ -200,7 +184,7 @@ def announce_validation(context: Context, asset, validation: dict) -> dict:
     as an outlet): ``{"validation": {"run_id", "checkpoint", "checksums": {month: checksum}}}``, the
     checksums being those ``integrity`` recorded as the checkpoint began. ``bmmr_monthly`` publishes from
     that validation instead of running the checkpoint again (``validation_to_reuse``)."""
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     _, _, target = _warehouse()
     run_id = validation.get("run_id") or context["run_id"]
@@ -235,8 +219,9 @@ def validation_to_reuse(context: Context, extra: dict | None) -> tuple[str | Non
     checkpoint's validation named in the marts event's ``extra`` that passed (beyond what unexpired known
     issues cover) and whose recorded checksum of the latest complete month is the marts' checksum now
     (``integrity.validated_checksum_refusal``: nothing was built since)."""
-    from complaints_warehouse import database, integrity, publish
+    from complaints_warehouse import integrity, publish
     from complaints_warehouse.validate import CHECKPOINT
+    from complaints_warehouse.warehouse import database
 
     validation = (extra or {}).get(VALIDATION_EXTRA) or {}
     run_id = validation.get("run_id")
@@ -275,7 +260,7 @@ def validate_or_reuse(context: Context, asset) -> dict:
         log.warning("Running the checkpoint again: %s", why)
         return {**validate(context), "reused": False, "reuse_refused": why}
     log.info("Publishing from validation %s, not validating again: %s", run_id, why)
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     _, _, target = _warehouse()
     with database.connect(target) as conn:
@@ -323,7 +308,7 @@ def ombudsman_files_waiting(context: Context) -> bool:
     Ombudsman or reference folder holds a file never loaded, or changed since it was last loaded."""
     from datetime import UTC, datetime
 
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     pipeline, settings, target = _warehouse()
     logical = context.get("logical_date")
@@ -364,7 +349,9 @@ def record_failed_run(context: Context, task: str, error: str) -> None:
 #: ``complaints-warehouse airflow-run`` and the compose stack's airflow-init (``airflow pools set``).
 DBT_POOL = "dbt"
 DBT_POOL_SLOTS = 1
-DBT_POOL_DESCRIPTION = "One dbt command at a time against the warehouse (complaints_warehouse.locks.dbt_lock)"
+DBT_POOL_DESCRIPTION = (
+    "One dbt command at a time against the warehouse (complaints_warehouse.warehouse.locks.dbt_lock)"
+)
 
 #: Timeouts, from the settings (whole numbers; empty: the default). A task is failed (and alerted) when
 #: it runs longer than WAREHOUSE_TASK_TIMEOUT_MINUTES; a DAG run, when it runs longer than

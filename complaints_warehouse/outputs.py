@@ -27,11 +27,13 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from complaints_warehouse.errors import ConfigError, Unavailable
+
 #: What a spreadsheet may read as the start of a formula (or, for tab and CR, of a hidden one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class OutputNotWritten(RuntimeError):
+class OutputNotWritten(Unavailable, RuntimeError):
     """A file could not be written; the message names it, the reason and what to check."""
 
     def __init__(self, path: Path, error: OSError | str):
@@ -44,7 +46,7 @@ class OutputNotWritten(RuntimeError):
         self.path = path
 
 
-class OutputExists(FileExistsError):
+class OutputExists(ConfigError, FileExistsError):
     """A file that must not be replaced (``exclusive``) is already there."""
 
     def __init__(self, path: Path, advice: str = ""):

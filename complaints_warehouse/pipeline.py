@@ -29,22 +29,13 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse import (
-    database,
-    load,
-    outputs,
-    publish,
-    recovery,
-    reports,
-    roles,
-    transform,
-    validate,
-)
-from complaints_warehouse.database import Connection
-from complaints_warehouse.faults import crash_point
-from complaints_warehouse.locks import marts_lock, run_lock
+from complaints_warehouse import fault_points, load, outputs, publish, reports, transform, validate
 from complaints_warehouse.settings import Settings, SettingsError
-from ingestion import raw_tables
+from complaints_warehouse.warehouse import database, recovery, roles
+from complaints_warehouse.warehouse.bootstrap import bootstrap, is_set_up, record_set_up, set_up_stamp
+from complaints_warehouse.warehouse.database import Connection
+from complaints_warehouse.warehouse.locks import marts_lock, run_lock
+from ingestion import ledger, raw_tables
 
 Echo = Callable[[str], None]
 
@@ -53,13 +44,20 @@ def new_run_id(driver: str) -> str:
     return f"{driver}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
 
 
-def prepare(settings: Settings, target: Connection | None = None) -> Connection:
-    """Find (or start) the warehouse, unless given, and make sure its schemas and audit tables exist."""
+def prepare(settings: Settings, target: Connection | None = None, *, once: bool = False) -> Connection:
+    """Find (or start) the warehouse, unless given, and make sure its schemas, audit tables, roles and raw
+    tables exist. ``once``: skip that when the last set-up was of the same code, contracts and roles (an
+    Airflow task: the set-up runs in the first task after a change, not at the start of every task)."""
     target = target or database.resolve(settings)
-    database.bootstrap(target)
+    contracts = [t for tables in load.SOURCES.values() for t in tables]
+    stamp = set_up_stamp(*(repr(contract) for contract in contracts))
+    if once and is_set_up(target, stamp):
+        return target
+    bootstrap(target)
     # The loader owns the raw tables: it creates them, and extends them when a contract gains a column.
     with database.connect(roles.as_role(target, roles.LOADER), autocommit=True) as conn:
-        raw_tables.ensure_all(conn, [t for tables in load.SOURCES.values() for t in tables])
+        raw_tables.ensure_all(conn, contracts)
+    record_set_up(target, stamp)
     return target
 
 
@@ -86,7 +84,9 @@ def mark_step(target: Connection, run_id: str, step: str, *, finished: bool = Fa
 
 def recover(target: Connection, run_id: str, *, echo: Echo = print) -> list[str]:
     """Mark the batches and runs a killed process left 'running' as abandoned (see ``recovery``)."""
-    found = recovery.mark_abandoned(target, found_by=run_id)
+    # One transaction: a dead entry's lock, tried here, is held only until it commits.
+    with database.connect(target) as conn:
+        found = ledger.mark_abandoned_batches(conn, run_id) + recovery.mark_abandoned_runs(conn, run_id)
     if found:
         echo("Found the remains of an interrupted run (nothing of them was kept):")
         for line in found:
@@ -107,15 +107,11 @@ def progress_printer(
     echo: Echo, label: str, every_s: float = 1.0, quiet_s: float = 2.0
 ) -> Callable[[int, int], None]:
     """Report a long load's progress once a second; a load that ends within ``quiet_s`` stays quiet."""
-    started, last, copy_begun = time.monotonic(), [0.0], [False]
+    started, last = time.monotonic(), [0.0]
 
     def report(done: int, total: int) -> None:
-        if done == 0:
-            copy_begun[0] = True
+        if done == 0:  # a COPY begins
             return
-        if copy_begun[0]:  # inside a COPY, its first chunk streamed: the crash tests' "mid-copy"
-            copy_begun[0] = False
-            crash_point("mid-copy")
         now = time.monotonic()
         if now - started >= quiet_s and ((total and done >= total) or now - last[0] >= every_s):
             last[0] = now
@@ -334,7 +330,7 @@ def run_all(
     """The whole pipeline, once. Raises on the first failing step, after recording the failure.
 
     Another run in progress: waits up to ``wait_s`` seconds, then raises ``locks.RunInProgress``
-    having changed nothing. Each step boundary is a crash point (``faults``) for the crash tests."""
+    having changed nothing. Each step boundary is a fault point (``fault_points``) for the crash tests."""
     run_id = run_id or new_run_id(driver)
     target = database.resolve(settings)
     echo(f"Warehouse: {target.display}")
@@ -349,7 +345,7 @@ def run_all(
             mark_step(target, run_id, name)
             done = work()
             mark_step(target, run_id, name, finished=True)
-            crash_point(f"after-{name}")
+            fault_points.reached(f"after-{name}")
             return done
 
         def load_everything() -> list[dict]:

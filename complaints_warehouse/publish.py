@@ -30,18 +30,17 @@ from datetime import date
 
 from psycopg import sql
 
-from complaints_warehouse import integrity, known_issues
+from complaints_warehouse import fault_points, integrity, known_issues
 from complaints_warehouse.bmmr_measures import KEY_COLUMNS, cells_sql  # noqa: F401 (KEY_COLUMNS: the one key list)
-from complaints_warehouse.database import Connection, connect
-from complaints_warehouse.faults import crash_point
-from complaints_warehouse.locks import marts_lock
+from complaints_warehouse.errors import StepFailed
+from complaints_warehouse.integrity import PUBLISHED_PERIODS
+from complaints_warehouse.warehouse.database import Connection, connect
+from complaints_warehouse.warehouse.locks import marts_lock
 
-#: Periods a publication freezes; same_month_last_year repeats an earlier month's figures.
-PUBLISHED_PERIODS = ("month", "financial_year_to_date")
 LATE_CORRECTION = "late correction: the source data changed after the month was published"
 
 
-class PublicationRefused(RuntimeError):
+class PublicationRefused(StepFailed, RuntimeError):
     """Nothing was published, for a reason a retry cannot fix (e.g. the run's validation failed)."""
 
 
@@ -178,7 +177,7 @@ def publish_month(
             "values (%s, %s, %s, %s, %s, %s)",
             (month, version, run_id, checksum, cells, published_by),
         )
-        crash_point("mid-publish")
+        fault_points.reached("mid-publish")
         conn.execute(
             "insert into published.bmmr_figures "
             "(report_month, version, directorate, procedure_code, period, measure, value) "

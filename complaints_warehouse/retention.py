@@ -31,8 +31,9 @@ from datetime import date
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.settings import retention_years
+from complaints_warehouse.warehouse.database import Connection, connect
+from ingestion import ledger
 
 #: Complainants whose personal data is past retention at %(cutoff)s (see the module's docstring).
 EXPIRED_COMPLAINANTS = """
@@ -68,18 +69,6 @@ left join case_ends as c on c.complainant_pseudonym = h.complainant_pseudonym
 where not coalesce(c.has_open_case, false)
     and coalesce(c.last_closed, h.last_updated::date) < %(cutoff)s
 """
-
-
-def _counted_in_ledger(deleted: str, batch: str, ledger_column: str) -> sql.Composed:
-    """``deleted`` (a DELETE ... RETURNING the batch id as ``batch``), each batch's rows added to its
-    ledger row's ``ledger_column``: the ledger keeps reconciling with what the tables hold (the
-    raw_loads_reconcile expectations). Returns the rows deleted."""
-    return sql.SQL(
-        "with gone as ({deleted}), per_batch as (select {batch} as batch_id, count(*) as n from gone group by 1), "
-        "counted as (update audit.load_batches b set {column} = b.{column} + p.n "
-        "from per_batch p where b.batch_id = p.batch_id returning 1) "
-        "select coalesce(sum(n), 0)::bigint from per_batch"
-    ).format(deleted=sql.SQL(deleted), batch=sql.Identifier(batch), column=sql.Identifier(ledger_column))
 
 
 #: The cases (per source system) of complainants past retention.
@@ -164,7 +153,7 @@ def _unknown_column_purges() -> tuple[tuple[str, sql.Composable], ...]:
 PURGES = (
     (
         "restricted.complainants",
-        _counted_in_ledger(
+        ledger.count_purged(
             "delete from restricted.complainants "
             "where complainant_pseudonym in (select complainant_pseudonym from expired_complainants) "
             "returning _batch_id",
@@ -180,7 +169,7 @@ PURGES = (
     ),
     (
         "restricted.quarantine",
-        _counted_in_ledger(
+        ledger.count_purged(
             "delete from restricted.quarantine where quarantined_at < %(cutoff)s "
             "or raw_row ->> 'complainant_id' in (select unnest(ids) from expired_complainants) "
             "returning batch_id",

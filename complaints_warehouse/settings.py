@@ -11,12 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from complaints_warehouse.errors import ConfigError
 from ingestion.identifiers import is_identifier
 
 PROJECT_DIR = Path(os.environ.get("WAREHOUSE_PROJECT_DIR", Path(__file__).resolve().parents[1]))
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError, ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
@@ -178,7 +179,7 @@ def _suppression_threshold() -> int:
     return int(raw)
 
 
-#: The warehouse's database roles, by job (see ``complaints_warehouse.roles``).
+#: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
 ROLE_JOBS = ("loader", "transformer", "bi_reader")
 DEFAULT_RETENTION_YEARS = 6
 
@@ -198,13 +199,27 @@ def role_prefix() -> str:
     return prefix
 
 
+#: Role passwords given by a driver rather than the environment (Airflow's connections): see
+#: ``use_role_passwords``. The environment's own always comes first.
+_given_role_passwords: dict[str, str] = {}
+
+
+def use_role_passwords(passwords: dict[str, str]) -> None:
+    """Passwords for roles whose ``WAREHOUSE_<JOB>_PASSWORD`` is unset, from where the driver keeps them
+    (``orchestration``: Airflow's connections), without writing them into the process's environment."""
+    unknown = set(passwords) - set(ROLE_JOBS)
+    if unknown:
+        raise ValueError(f"unknown role job(s) {sorted(unknown)}")
+    _given_role_passwords.update({job: password for job, password in passwords.items() if password})
+
+
 def role_password(job: str) -> str | None:
-    """The password of a role's login, from ``WAREHOUSE_<JOB>_PASSWORD`` (e.g. ``WAREHOUSE_LOADER_PASSWORD``);
-    unset means the role cannot log in and the pipeline switches to it (SET ROLE) after connecting.
-    Never stored in the repository or printed."""
+    """The password of a role's login, from ``WAREHOUSE_<JOB>_PASSWORD`` (e.g. ``WAREHOUSE_LOADER_PASSWORD``),
+    else one the driver gave (``use_role_passwords``); none means the role cannot log in and the pipeline
+    switches to it (SET ROLE) after connecting. Never stored in the repository or printed."""
     if job not in ROLE_JOBS:
         raise ValueError(f"unknown role job {job!r}")
-    return os.environ.get(f"WAREHOUSE_{job.upper()}_PASSWORD", "").strip() or None
+    return os.environ.get(f"WAREHOUSE_{job.upper()}_PASSWORD", "").strip() or _given_role_passwords.get(job)
 
 
 def retention_years() -> int:
@@ -218,3 +233,35 @@ def retention_years() -> int:
             f"WAREHOUSE_RETENTION_YEARS={raw!r} must be a whole number of years from 1 to 100."
         )
     return int(raw)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where a failed run is announced (``alerts``): a webhook, and/or an email through an SMTP server."""
+
+    webhook_url: str
+    email_to: str
+    smtp_host: str
+    smtp_port: str
+    smtp_user: str
+    smtp_password: str
+    email_from: str
+
+
+def alert_settings() -> AlertSettings:
+    """``ALERT_WEBHOOK_URL``; ``ALERT_EMAIL_TO`` with ``ALERT_SMTP_HOST`` (and ``ALERT_SMTP_PORT``,
+    ``ALERT_SMTP_USER``, ``ALERT_SMTP_PASSWORD``, ``ALERT_EMAIL_FROM``). Empty: that channel is off."""
+    return AlertSettings(
+        webhook_url=os.environ.get("ALERT_WEBHOOK_URL", "").strip(),
+        email_to=os.environ.get("ALERT_EMAIL_TO", "").strip(),
+        smtp_host=os.environ.get("ALERT_SMTP_HOST", "").strip(),
+        smtp_port=os.environ.get("ALERT_SMTP_PORT", "25").strip() or "25",
+        smtp_user=os.environ.get("ALERT_SMTP_USER", ""),
+        smtp_password=os.environ.get("ALERT_SMTP_PASSWORD", ""),
+        email_from=os.environ.get("ALERT_EMAIL_FROM", "complaints-warehouse@localhost"),
+    )
+
+
+def verbose() -> bool:
+    """``VERBOSE`` (any value but empty or 0): show Airflow's and dbt's own output as a run goes."""
+    return os.environ.get("VERBOSE", "").strip() not in ("", "0")

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 
 from case_system_simulator import CaseSystemSimulator
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.warehouse.database import Connection, connect
 
 DATABASE = "case_system_simulator"
 

@@ -21,8 +21,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.outputs import OutputExists, write_atomic
+from complaints_warehouse.warehouse.database import Connection, connect
 
 PSEUDONYM = re.compile(r"^P[0-9a-f]{20}$")
 #: Case-system tables that hang off a case (representation_id), exported in this order.

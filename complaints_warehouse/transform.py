@@ -14,16 +14,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from complaints_warehouse import child_process, faults, roles
-from complaints_warehouse.database import Connection
-from complaints_warehouse.locks import dbt_lock
+from complaints_warehouse import fault_points
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import child_process, roles
+from complaints_warehouse.warehouse.database import Connection
+from complaints_warehouse.warehouse.locks import dbt_lock
 
 #: dbt's line as it starts a node: "12 of 387 START sql table model marts.fct_representations ... [RUN]".
 DBT_STARTED = re.compile(r" START sql \w+ model [\w\.]*?(?P<model>\w+) ")
 
 
-class TransformFailed(RuntimeError):
+class TransformFailed(StepFailed, RuntimeError):
     """dbt finished with errors or failing tests; the message lists them."""
 
 
@@ -56,7 +58,7 @@ def target_dir(settings: Settings) -> Path:
 
 def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     """dbt's environment: it connects as the transformer role, which owns the dbt layers and cannot
-    read the personal data in ``restricted`` (see ``complaints_warehouse.roles``)."""
+    read the personal data in ``restricted`` (see ``complaints_warehouse.warehouse.roles``)."""
     env = dict(os.environ)
     env.update(roles.as_role(target, roles.TRANSFORMER).dbt_env())
     env.update(
@@ -97,8 +99,8 @@ def run_dbt(
         assert process.stdout is not None
         for line in process.stdout:
             echo(line.rstrip())
-            if faults.armed() and (started := DBT_STARTED.search(line)):
-                faults.crash_point(f"mid-dbt:{started['model']}")
+            if fault_points.armed() and (started := DBT_STARTED.search(line)):
+                fault_points.reached(f"mid-dbt:{started['model']}")
         returncode = process.wait()
         result = _summarise(" ".join(["dbt", *args]), results_file)
     result.success = returncode == 0 and not result.failures
@@ -208,7 +210,7 @@ def build(
     ``test_recomputed_rows_only``: the data tests of incremental models look only at the rows this build
     recomputed (the var of the macro get_where_subquery; ignored with ``full_refresh``); otherwise every
     row is tested."""
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
     args += scope_vars(test_recomputed_rows_only)

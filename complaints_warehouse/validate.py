@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, field
 
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse.database import Connection, connect
 
 CHECKPOINT = "nightly"
 SAMPLE_ROWS = 5
@@ -30,7 +31,7 @@ SAMPLE_ROWS = 5
 OMBUDSMAN_SUITES = frozenset({"ombudsman_statistics", "ombudsman_annual_statistics_fact"})
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(StepFailed, RuntimeError):
     """At least one expectation failed (and no known issue covers it); the message names each, with
     sample rows, and the ways out."""
 
@@ -87,7 +88,7 @@ def run_checkpoint(
     """Run ``checkpoint``, record every result in the audit schema, and raise ``ValidationFailed`` if any
     failed that no known issue covers. Holds the marts meanwhile, and records what it validated."""
     from complaints_warehouse.gx_pin import require_pinned_gx
-    from complaints_warehouse.locks import marts_lock
+    from complaints_warehouse.warehouse.locks import marts_lock
 
     require_pinned_gx()
     with marts_lock(target, purpose=f"validate ({run_id})"):

@@ -465,8 +465,9 @@ def write_context(root: Path = CONTEXT_ROOT):
 
 if __name__ == "__main__":
     # GX checks the connection and the tables while it writes: point it at a built warehouse.
-    from complaints_warehouse import database, validate
+    from complaints_warehouse import validate
     from complaints_warehouse.settings import load_settings
+    from complaints_warehouse.warehouse import database
 
     validate.export_gx_environment(database.resolve(load_settings()))
     write_context()

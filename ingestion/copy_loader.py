@@ -23,7 +23,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingestion import row_checks
+from complaints_warehouse import fault_points
+from complaints_warehouse.errors import InputRefused, TransientError
+from complaints_warehouse.warehouse.locks import BATCH_ALIVE
+from ingestion import ledger, row_checks
 from ingestion.contract import TableContract
 from ingestion.raw_tables import (
     create_raw_indexes,
@@ -38,12 +41,9 @@ from ingestion.value_formats import ValueFormats
 #: Called with (bytes streamed, bytes in all, or so far) as a COPY starts (0) and after each chunk.
 Progress = Callable[[int, int], None]
 CHUNK_BYTES = 1 << 20
-#: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
-#: 'running' batch whose lock is free has lost its loader (see complaints_warehouse.recovery).
-BATCH_ALIVE = "complaints_warehouse:load_batch:"
 
 
-class ConnectionLost(RuntimeError):
+class ConnectionLost(TransientError, RuntimeError):
     """The warehouse connection broke during a batch: nothing of the batch was committed, so loading the
     extract again on a new connection is safe. ``batch_id`` is the ledger row left 'running', if any."""
 
@@ -60,7 +60,7 @@ def connection_lost(conn: psycopg.Connection, error: Exception) -> bool:
     return isinstance(error, psycopg.OperationalError) and (conn.closed or conn.broken)
 
 
-class RefusedFile(ValueError):
+class RefusedFile(InputRefused, ValueError):
     """An extract that is not the contract at all; refused whole, nothing from it is loaded."""
 
     def __init__(self, path: Path | str, problem: str):
@@ -308,14 +308,14 @@ def load_extract(
     pseudonym_key: str | None = None,
     progress: Progress | None = None,
     reload: bool = False,
-    before_commit: Callable[[psycopg.Connection, BatchResult], None] | None = None,
+    advance_watermark: bool = False,
 ) -> BatchResult:
     """Load one extract as one batch of ``contract``'s table, all or nothing.
 
     An extract whose checksum was loaded before is skipped (re-running a night changes nothing) unless
     ``reload``. ``conn`` must be in autocommit mode: the ledger row outlives a failed batch.
-    ``before_commit`` runs inside the batch's transaction (moving a high-water mark with the rows it
-    covers). A dropped connection raises ``ConnectionLost`` (the caller may retry on a new one).
+    ``advance_watermark``: move the source table's high-water mark inside the batch's transaction, with
+    the rows it covers (``ledger.advance_watermark``). A dropped connection raises ``ConnectionLost`` (the caller may retry on a new one).
     """
     if not conn.autocommit:
         raise ValueError("load_extract needs an autocommit connection")
@@ -324,7 +324,7 @@ def load_extract(
     result = BatchResult(contract.source, contract.name, extract.name, "running", source_system=source_system)
     try:
         result.batch_id = _open_batch(conn, contract, extract, source_system)
-        _settle_batch(conn, contract, extract, result, pseudonym_key, progress, reload, before_commit)
+        _settle_batch(conn, contract, extract, result, pseudonym_key, progress, reload, advance_watermark)
         if result.status == "loaded" and (result.rows_loaded > result.rows_unchanged or result.rows_deleted):
             analyze_loaded(conn, contract)
         return result
@@ -352,7 +352,7 @@ def analyze_loaded(conn: psycopg.Connection, contract: TableContract) -> None:
 
 
 def _settle_batch(
-    conn, contract, extract, result, pseudonym_key, progress, reload, before_commit
+    conn, contract, extract, result, pseudonym_key, progress, reload, advance_watermark
 ) -> BatchResult:
     """Skip, load, refuse or fail the open batch ``result``, and write its ledger row accordingly.
 
@@ -396,8 +396,8 @@ def _settle_batch(
                 conn.execute("select set_config('warehouse.pseudonym_key', %s, true)", (pseudonym_key,))
             _load_batch(conn, contract, extract, result, progress)
             result.status = "loaded"
-            if before_commit:
-                before_commit(conn, result)
+            if advance_watermark:
+                ledger.advance_watermark(conn, result.source_system, contract, result.batch_id)
             _finish(conn, result)
     except RefusedFile as exc:
         result.status, result.message = "refused", exc.problem
@@ -423,7 +423,7 @@ def _open_batch(
 ) -> int:
     """The batch's ledger row, 'running'. The session locks the batch's liveness lock in the same
     statement, before anyone can see the row: a 'running' batch whose lock is free has lost its loader
-    (see ``complaints_warehouse.recovery``); ``_finish`` releases it."""
+    (see ``complaints_warehouse.warehouse.recovery``); ``_finish`` releases it."""
     return conn.execute(
         "insert into audit.load_batches (source, table_name, source_system, source_file, file_checksum, "
         "window_start, window_end) values (%s, %s, %s, %s, %s, %s, %s) "
@@ -526,6 +526,8 @@ def _stream(conn, copy_sql, chunks: Iterable[bytes], total: int | None, progress
             progress(0, total or 0)  # a COPY begins
         for chunk in chunks:
             copy.write(chunk)
+            if done == 0:  # inside a COPY, its first chunk streamed
+                fault_points.reached("mid-copy")
             done += len(chunk)
             if progress:
                 progress(done, total or 0)  # 0: the size is not known (a source database's rows)
@@ -909,11 +911,58 @@ def _append_accepted(
         sql.SQL("cur.{} = c.{}").format(sql.Identifier(stored_key), sql.Identifier(f"_key_{i}"))
         for i, stored_key in enumerate(keys)
     )
-    unchanged = sql.SQL(
+    unchanged = _unchanged(contract, same_key)
+    extra = _extra_columns(contract, header)
+    stored_columns, stored_values = _stored_columns(known, formats)
+    returned_keys, fragments, current_ctes = _current_versions(contract, keys, first_load)
+    raw_empty, primary_key = _defer_indexes(conn, contract, first_load, fragments)
+    accepted, inserted, checksum = conn.execute(
+        sql.SQL(
+            "with accepted as ("
+            "select l.*, md5(row({cells})::text) as _row_hash, {keys} from landing l "
+            "where not exists (select 1 from rejected rj where rj._row_number = l._row_number)), "
+            "inserted as (insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
+            "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from accepted c "
+            "where {not_unchanged} returning _row_hash, {returned_keys}){current_ctes} "
+            # An order-independent checksum of what the batch accepted: equal content, equal checksum,
+            # however the source ordered it (XOR of the first 64 bits of each row's hash). On a first
+            # load every accepted row is inserted: counted from the insert, the accepted rows are read
+            # once, not kept for a second reading.
+            "select count(*), {inserted_count}, "
+            "to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint), 0)) from {counted}"
+        ).format(
+            inserted_count=sql.SQL("count(*)" if first_load else "(select count(*) from inserted)"),
+            counted=sql.SQL("inserted" if first_load else "accepted"),
+            cells=sql.SQL(", ").join(sql.Identifier(h) for h in hashed_columns(contract, header)),
+            keys=sql.SQL(", ").join(
+                sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
+                for i, v in enumerate(key_values)
+            ),
+            table=raw_table(contract),
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in stored_columns),
+            extra=extra,
+            values=sql.SQL(", ").join(stored_values),
+            not_unchanged=sql.SQL("true") if first_load else sql.SQL("not {}").format(unchanged),
+            returned_keys=returned_keys,
+            current_ctes=current_ctes,
+        ),
+        params,
+    ).fetchone()
+    _restore_indexes(conn, contract, raw_empty, primary_key, fragments)
+    return accepted, inserted, checksum
+
+
+def _unchanged(contract: TableContract, same_key: sql.Composable) -> sql.Composable:
+    """A landed row ``c`` whose key's current version has the same content: not appended again."""
+    return sql.SQL(
         "exists (select 1 from {current} cur where cur._source_system = %(system)s and {same_key} "
         "and cur._row_hash = c._row_hash and not cur._is_deleted)"
     ).format(current=current_table(contract), same_key=same_key)
-    extra = (
+
+
+def _extra_columns(contract: TableContract, header: list[str]) -> sql.Composable:
+    """The file's columns the contract does not know, as the row's ``_extra`` object (or null)."""
+    return (
         sql.SQL("jsonb_build_object({})").format(
             sql.SQL(", ").join(
                 sql.SQL("{}, {}").format(sql.Literal(h), sql.Identifier(h))
@@ -924,6 +973,10 @@ def _append_accepted(
         if any(h not in {c.name for c in contract.columns} for h in header)
         else sql.SQL("null::jsonb")
     )
+
+
+def _stored_columns(known: list, formats: ValueFormats) -> tuple[list, list]:
+    """The raw table's columns a row fills and the typed (or pseudonymised) values that fill them."""
     stored_columns, stored_values = [], []
     for column in known:
         if column.pseudonymise or column.key_as:
@@ -932,6 +985,14 @@ def _append_accepted(
         if not column.pseudonymise or column.keep_original:
             stored_columns.append(column.name)
             stored_values.append(row_checks.typed(column, formats, checked=True))
+    return stored_columns, stored_values
+
+
+def _current_versions(
+    contract: TableContract, keys, first_load: bool
+) -> tuple[sql.Composable, dict, sql.Composable]:
+    """The keys the insert returns, the fragments naming the current-version table, and the CTEs that
+    point each appended row's key at it (new keys inserted; on a later load, held keys updated)."""
     returned_keys = sql.SQL(", ").join(
         sql.SQL("{}::text as {}").format(sql.Identifier(k), sql.Identifier(f"_key_{i}"))
         for i, k in enumerate(keys)
@@ -966,6 +1027,12 @@ def _append_accepted(
             "where cur._source_system = %(system)s and {same_key_i}))"
         ).format(new_versions=new_versions, **fragments)
 
+    return returned_keys, fragments, current_ctes
+
+
+def _defer_indexes(conn: psycopg.Connection, contract: TableContract, first_load: bool, fragments: dict):
+    """Into an empty raw table, drop its indexes; on a first load into an empty current table, drop its
+    key: both are built once, sorted, after the rows are in. Returns (raw was empty, the key dropped)."""
     raw_empty = not conn.execute(
         sql.SQL("select exists (select 1 from {})").format(raw_table(contract))
     ).fetchone()[0]
@@ -989,38 +1056,13 @@ def _append_accepted(
         else:
             primary_key = None
 
-    accepted, inserted, checksum = conn.execute(
-        sql.SQL(
-            "with accepted as ("
-            "select l.*, md5(row({cells})::text) as _row_hash, {keys} from landing l "
-            "where not exists (select 1 from rejected rj where rj._row_number = l._row_number)), "
-            "inserted as (insert into {table} (_batch_id, _row_number, _source_system, _row_hash, _extra, {columns}) "
-            "select %(batch)s, _row_number, %(system)s, _row_hash, {extra}, {values} from accepted c "
-            "where {not_unchanged} returning _row_hash, {returned_keys}){current_ctes} "
-            # An order-independent checksum of what the batch accepted: equal content, equal checksum,
-            # however the source ordered it (XOR of the first 64 bits of each row's hash). On a first
-            # load every accepted row is inserted: counted from the insert, the accepted rows are read
-            # once, not kept for a second reading.
-            "select count(*), {inserted_count}, "
-            "to_hex(coalesce(bit_xor(('x' || left(_row_hash, 16))::bit(64)::bigint), 0)) from {counted}"
-        ).format(
-            inserted_count=sql.SQL("count(*)" if first_load else "(select count(*) from inserted)"),
-            counted=sql.SQL("inserted" if first_load else "accepted"),
-            cells=sql.SQL(", ").join(sql.Identifier(h) for h in hashed_columns(contract, header)),
-            keys=sql.SQL(", ").join(
-                sql.SQL("{}::text as {}").format(v, sql.Identifier(f"_key_{i}"))
-                for i, v in enumerate(key_values)
-            ),
-            table=raw_table(contract),
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in stored_columns),
-            extra=extra,
-            values=sql.SQL(", ").join(stored_values),
-            not_unchanged=sql.SQL("true") if first_load else sql.SQL("not {}").format(unchanged),
-            returned_keys=returned_keys,
-            current_ctes=current_ctes,
-        ),
-        params,
-    ).fetchone()
+    return raw_empty, primary_key
+
+
+def _restore_indexes(
+    conn: psycopg.Connection, contract: TableContract, raw_empty: bool, primary_key, fragments: dict
+) -> None:
+    """Build what ``_defer_indexes`` dropped."""
     if raw_empty:
         create_raw_indexes(conn, contract)
     if primary_key:
@@ -1029,7 +1071,6 @@ def _append_accepted(
                 fragments["current"], sql.Identifier(primary_key[0]), fragments["keys"]
             )
         )
-    return accepted, inserted, checksum
 
 
 def hashed_columns(contract: TableContract, header: list[str]) -> list[str]:

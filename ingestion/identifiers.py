@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 
+from complaints_warehouse.errors import ConfigError
+
 #: Letters, digits and underscores, not starting with a digit; at most PostgreSQL's 63 bytes.
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-class UnsafeIdentifier(ValueError):
+class UnsafeIdentifier(ConfigError, ValueError):
     """A name from configuration that is not a plain SQL name; the message says where it came from."""
 
 

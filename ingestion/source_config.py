@@ -45,6 +45,7 @@ from pathlib import Path
 
 import yaml
 
+from complaints_warehouse.errors import ConfigError
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
 from ingestion.identifiers import UnsafeIdentifier, checked_identifier
@@ -57,7 +58,7 @@ CONTRACTS: dict[str, tuple[TableContract, ...]] = {
 }
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(ConfigError, ValueError):
     """A source configuration file that cannot be used; the message names the file and the problem."""
 
     def __init__(self, path: Path, problem: str):

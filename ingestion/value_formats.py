@@ -2,7 +2,7 @@
 
 A value is read only in the form its source declares; anything else is quarantined, the reason naming the
 form expected. No server setting (PostgreSQL's ``DateStyle`` or ``TimeZone``) takes part: the checks are
-``audit.parse_date`` and ``audit.parse_timestamp`` (complaints_warehouse/sql/bootstrap.sql), the same
+``audit.parse_date`` and ``audit.parse_timestamp`` (complaints_warehouse/warehouse/sql/bootstrap.sql), the same
 functions that compute the stored value. A source configuration declares::
 
     date_format: DD/MM/YYYY                    # default YYYY-MM-DD

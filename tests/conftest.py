@@ -68,7 +68,7 @@ def pytest_unconfigure(config):
 @pytest.fixture(scope="session", autouse=True)
 def embedded_server():
     """One real PostgreSQL for the session, stopped and removed at the end."""
-    from complaints_warehouse import embedded_db
+    from complaints_warehouse.warehouse import embedded_db
 
     embedded_dir = Path(os.environ["WAREHOUSE_EMBEDDED_DIR"])
     uri = embedded_db.start(embedded_dir)
@@ -97,7 +97,7 @@ def warehouse(settings):
 @pytest.fixture
 def sql(warehouse):
     """Run one query against the test warehouse and return all its rows."""
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     def run(query: str, params=None):
         with database.connect(warehouse) as conn:
@@ -121,7 +121,7 @@ def airflow_db():
 
 def _server_connection(embedded_server: str):
     """The session's server, as the pipeline's ``Connection`` (its ``postgres`` database)."""
-    from complaints_warehouse.database import Connection
+    from complaints_warehouse.warehouse.database import Connection
 
     return Connection.from_url(embedded_server, embedded=True)
 
@@ -283,7 +283,8 @@ def copy_night(embedded_server: str, night: Night, settings, monkeypatch, tmp_pa
     its own that WAREHOUSE_SOURCES then points at."""
     import json
 
-    from complaints_warehouse import database, simulated_source
+    from complaints_warehouse import simulated_source
+    from complaints_warehouse.warehouse import database
 
     copy_database(embedded_server, night.database, settings.database_name)
     shutil.copytree(night.outputs, settings.outputs_dir, dirs_exist_ok=True)

@@ -20,11 +20,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from complaints_warehouse import database, pipeline
-from complaints_warehouse.database import Connection
+from complaints_warehouse import pipeline
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("complaints-warehouse"))
+#: The command line with the development tools' fault injection installed (``tools/faults.py``).
+FAULTS_CLI = [sys.executable, "-m", "tools.faults"]
 TIMEOUT_S = 1200
 LATEST_MONTH = date(2024, 3, 1)
 QUIET = {"echo": lambda line: None}
@@ -45,6 +48,7 @@ class Built:
 def environment(database_name: str, sources: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_CRASH_AT", "WAREHOUSE_PAUSE_AT")}
     env.update(WAREHOUSE_EMBEDDED_DATABASE=database_name, WAREHOUSE_SOURCES=str(sources), **extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PROJECT_DIR), os.environ.get("PYTHONPATH"))))
     return env
 
 
@@ -85,7 +89,7 @@ def built(embedded_server, simulated_source_template, tmp_path_factory) -> Built
     log = tmp_path_factory.mktemp("run") / "run.log"
     with log.open("w") as output:
         run = subprocess.Popen(
-            [CLI, "run"],
+            [*FAULTS_CLI, "run"],
             env=environment(name, sources, WAREHOUSE_PAUSE_AT="after-validate"),
             stdout=output,
             stderr=subprocess.STDOUT,

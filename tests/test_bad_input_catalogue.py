@@ -29,7 +29,8 @@ from bad_inputs.catalogue import (
     Refused,
 )
 
-from complaints_warehouse import database, load, pipeline
+from complaints_warehouse import load, pipeline
+from complaints_warehouse.warehouse import database
 from ingestion.copy_loader import RefusedFile
 from ingestion.source_config import load_source_config
 

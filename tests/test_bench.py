@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from complaints_warehouse import bench
+from tools import bench
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
 ):
     """The whole national benchmark (source, load vs COPY, first night, our night, the naive peer's night)
     at 2 councils x 1 year, the second council copied in SQL."""
-    from complaints_warehouse import national_bench
+    from tools import national_bench
 
     results = tmp_path / "bench-results.json"
     monkeypatch.setattr(bench, "results_path", lambda _settings: results)
@@ -166,7 +166,7 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
 
 
 def test_another_night_needs_a_national_run_first(settings, warehouse):
-    from complaints_warehouse import national_bench
+    from tools import national_bench
 
     # The test server may hold the national test's databases: without its warehouse there is no night.
     bench.drop_database(warehouse, national_bench.WAREHOUSE_DATABASE)

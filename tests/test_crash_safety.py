@@ -5,7 +5,7 @@ and a second run while one is in progress exits 4 (or waits) without loading any
 
 Each scenario runs ``complaints-warehouse run`` as a real process (the bundled sample extract, a real
 embedded PostgreSQL, real dbt and Great Expectations) with ``WAREHOUSE_CRASH_AT`` or ``WAREHOUSE_PAUSE_AT``
-naming the point (``complaints_warehouse.faults``). To keep the file's time down, a kill's rerun is
+naming the point (``complaints_warehouse.fault_points``, acted on by ``tools/faults.py``). To keep the file's time down, a kill's rerun is
 sometimes itself killed at a later step boundary before the final rerun completes.
 
 "The same" is a fingerprint: an MD5 of every mart table's rows (sorted), the published figures and
@@ -30,11 +30,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from complaints_warehouse.database import Connection
+from complaints_warehouse.warehouse.database import Connection
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).with_name("complaints-warehouse"))
+#: ``complaints-warehouse`` with the development tools' fault injection installed (``tools/faults.py``).
+CLI = [sys.executable, "-m", "tools.faults"]
+ROOT = Path(__file__).resolve().parents[1]
 KILLED = -signal.SIGKILL
 EXIT_BUSY = 4
 TIMEOUT_S = 1200
@@ -48,6 +50,7 @@ WHEN_COLUMNS = {"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "loaded_at", "
 def _environment(database: str, crash_at: str | None = None, pause_at: str | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_CRASH_AT", "WAREHOUSE_PAUSE_AT")}
     env["WAREHOUSE_EMBEDDED_DATABASE"] = database
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     if crash_at:
         env["WAREHOUSE_CRASH_AT"] = crash_at
     if pause_at:
@@ -58,7 +61,7 @@ def _environment(database: str, crash_at: str | None = None, pause_at: str | Non
 def run(database: str, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
     """``complaints-warehouse run`` (or ``args``) to its end, or to its death at ``crash_at``."""
     return subprocess.run(
-        [CLI, *(args or ("run",))],
+        [*CLI, *(args or ("run",))],
         env=_environment(database, crash_at),
         capture_output=True,
         text=True,
@@ -72,7 +75,7 @@ def start(
     """Start the pipeline (or ``args``) in the background, its output going to ``log``."""
     with log.open("w") as output:
         return subprocess.Popen(
-            [CLI, *(args or ("run",))],
+            [*CLI, *(args or ("run",))],
             env=_environment(database, crash_at, pause_at),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -434,7 +437,8 @@ def test_a_dropped_connection_during_a_load_is_retried_and_converges(server, tmp
 
 def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
     """A batch or run whose holder is alive (its lock held) is left alone, whoever looks; Airflow runs too."""
-    from complaints_warehouse import database, locks, pipeline, recovery
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.warehouse import database, locks
     from ingestion.copy_loader import BATCH_ALIVE
 
     opened = (
@@ -447,7 +451,7 @@ def test_recovery_marks_only_the_dead_abandoned(warehouse, sql):
         dead = sql(opened, ("representations",))[0][0]
         for run_id, driver in (("live", "cli"), ("dead", "cli"), ("scheduled", "airflow")):
             pipeline.start_run(warehouse, run_id, driver)
-        found = recovery.mark_abandoned(warehouse, found_by="test")
+        found = pipeline.recover(warehouse, "test", echo=lambda line: None)
         assert len(found) == 2
         assert sql("select batch_id, status from audit.load_batches order by 1") == [
             (live, "running"),

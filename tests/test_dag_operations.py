@@ -79,7 +79,7 @@ def test_the_timeouts_come_from_the_settings_and_a_wrong_one_is_named(airflow_db
 
 
 def test_airflow_run_and_the_compose_init_create_the_dbt_pool_with_one_slot(airflow_db):
-    from complaints_warehouse.cli import airflow_pool_command
+    from complaints_warehouse.cli.pipeline import airflow_pool_command
 
     command = airflow_pool_command(AIRFLOW)
     made = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
@@ -315,7 +315,8 @@ def test_a_validation_is_reused_only_while_the_marts_are_those_it_validated(afte
     assert "recorded no validation results" in refused["never validated"][1]
 
     # A build since the validation (here: one count of the latest complete month changed).
-    from complaints_warehouse import database, publish
+    from complaints_warehouse import publish
+    from complaints_warehouse.warehouse import database
 
     with database.connect(after_sample_night.target) as conn:
         month = publish.latest_complete_month(conn)

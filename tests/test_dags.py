@@ -18,7 +18,7 @@ HEAVY_MODULES = (
     "psycopg2",
     "ingestion",
     "complaints_warehouse.pipeline",
-    "complaints_warehouse.database",
+    "complaints_warehouse.warehouse.database",
     "complaints_warehouse.load",
 )
 QUIET = {"echo": lambda line: None}

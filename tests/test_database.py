@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from complaints_warehouse import database
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.bootstrap import bootstrap
 
 
 def test_bootstrap_creates_every_schema_and_is_idempotent(warehouse, sql):
-    database.bootstrap(warehouse)  # a second time changes nothing and raises nothing
+    bootstrap(warehouse)  # a second time changes nothing and raises nothing
     schemas = {row[0] for row in sql("select schema_name from information_schema.schemata")}
     assert set(database.SCHEMAS) <= schemas
     assert {

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import cli, database
+from complaints_warehouse import cli
+from complaints_warehouse.warehouse import database
 
 pytestmark = pytest.mark.slow
 

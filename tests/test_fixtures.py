@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from complaints_warehouse import database
 from complaints_warehouse.settings import SettingsError, load_settings
+from complaints_warehouse.warehouse import database
 
 
 def test_a_copy_of_a_night_is_the_tests_own(

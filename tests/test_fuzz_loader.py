@@ -31,7 +31,8 @@ from bad_inputs import builders as b
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from complaints_warehouse import database, load, pipeline
+from complaints_warehouse import load, pipeline
+from complaints_warehouse.warehouse import database
 from ingestion.copy_loader import RefusedFile
 from ingestion.source_config import load_source_config
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import database
+from complaints_warehouse.warehouse import database
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.copy_loader import RefusedFile, load_file
 

@@ -11,7 +11,9 @@ import psycopg
 import pytest
 
 from case_system_simulator import truth
-from complaints_warehouse import database, pipeline, transform
+from complaints_warehouse import pipeline, transform
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.bootstrap import bootstrap
 
 QUIET = {"echo": lambda line: None}
 COUNCIL_STAGES = ("0", "1", "2", "3")
@@ -245,7 +247,7 @@ def test_bi_reader_reads_the_marts_and_nothing_else(after_sample_night, settings
             False,
         )
     monkeypatch.setenv("WAREHOUSE_BI_READER_PASSWORD", "a-test-only-password")
-    database.bootstrap(warehouse)
+    bootstrap(warehouse)
     with database.connect(warehouse) as conn:
         assert conn.execute("select rolcanlogin from pg_roles where rolname = 'bi_reader'").fetchone() == (
             True,

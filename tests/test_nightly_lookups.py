@@ -23,7 +23,7 @@ LOOKUPS = {
 def plan(warehouse, query: str) -> str:
     """The plan with seq scans off: the planner then uses an index whenever one matches the condition,
     so a plan with no index scan means the index's expression is not the query's."""
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
 
     with database.connect(warehouse) as conn:
         conn.execute("set enable_seqscan = off")

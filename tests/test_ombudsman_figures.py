@@ -132,8 +132,9 @@ def test_a_published_rate_that_disagrees_with_its_counts_is_flagged_and_gates_on
 ):
     """A published figure is kept as published; its recomputation sits beside it and the mismatch shows.
     It fails the Ombudsman's own suite (the benchmark's gate), never the council's BMMR publication."""
-    from complaints_warehouse import database, publish, validate
+    from complaints_warehouse import publish, validate
     from complaints_warehouse.settings import PROJECT_DIR, load_settings
+    from complaints_warehouse.warehouse import database
 
     sample = (PROJECT_DIR / "ingestion" / "ombudsman" / "sample" / "annual_statistics.csv").read_text()
     # Oxfordshire 2023/24 as if published with an uphold rate of 90 % (34 of 37 is 92 %).

@@ -22,9 +22,9 @@ import pytest
 from openpyxl import Workbook
 
 from complaints_warehouse import pipeline, transform, validate
-from complaints_warehouse.database import Connection, connect
 from complaints_warehouse.reports import ombudsman_benchmark
 from complaints_warehouse.settings import PROJECT_DIR, load_settings
+from complaints_warehouse.warehouse.database import Connection, connect
 from ingestion.ombudsman.contract import ANNUAL_STATISTICS
 from ingestion.ombudsman.normalise import normalise_file
 

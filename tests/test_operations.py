@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from complaints_warehouse import database
+from complaints_warehouse.warehouse import database
 
 CLI = str(Path(sys.executable).with_name("complaints-warehouse"))
 

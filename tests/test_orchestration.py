@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from complaints_warehouse import alerts, locks, orchestration
+from complaints_warehouse import alerts, orchestration
+from complaints_warehouse.warehouse import locks
 
 
 def test_a_second_loader_of_the_same_source_waits_for_the_first(warehouse):

@@ -112,7 +112,7 @@ def test_retention_purges_old_personal_data_and_keeps_the_rest(
 def test_quarantined_case_rows_carry_the_pseudonym_not_the_complainant_reference(
     warehouse, sql, tmp_path, settings
 ):
-    from complaints_warehouse import database
+    from complaints_warehouse.warehouse import database
     from ingestion.case_system.contract import REPRESENTATIONS
     from ingestion.copy_loader import load_file
 

@@ -12,8 +12,9 @@ from datetime import date
 import pytest
 from publication_fixtures import LATEST_MONTH, QUIET, built, copy  # noqa: F401
 
-from complaints_warehouse import database, integrity, pipeline, publish
+from complaints_warehouse import integrity, pipeline, publish
 from complaints_warehouse.reports import bmmr_pack
+from complaints_warehouse.warehouse import database
 
 pytestmark = pytest.mark.slow
 

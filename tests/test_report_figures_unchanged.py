@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import database
 from complaints_warehouse.reports import annual_report, bmmr_pack
 from complaints_warehouse.reports.formatting import Suppression
+from complaints_warehouse.warehouse import database
 
 EXPECTED = Path(__file__).parent / "expected" / "report_figures_sample_night.json"
 #: Where the figures differ from main's on purpose. Main's public annual report divided by the cells it

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import cli, database, pipeline
+from complaints_warehouse import cli, pipeline
 from complaints_warehouse.reports import ReportUnavailable, annual_report, bmmr_pack, ombudsman_benchmark
 from complaints_warehouse.reports.formatting import (
     Suppression,
@@ -34,6 +34,7 @@ from complaints_warehouse.reports.formatting import (
     uk_date,
     uk_datetime,
 )
+from complaints_warehouse.warehouse import database
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MONTH = date(2024, 3, 1)

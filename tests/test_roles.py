@@ -7,7 +7,9 @@ import uuid
 import psycopg
 import pytest
 
-from complaints_warehouse import database, pipeline, roles
+from complaints_warehouse import pipeline
+from complaints_warehouse.warehouse import database, roles
+from complaints_warehouse.warehouse.bootstrap import bootstrap
 
 # One relation of each layer, as the pipeline leaves them after a run of the bundled sample.
 RAW = ("raw_case_system.representations", "raw_ombudsman.decisions", "raw_reference.authorities")
@@ -89,7 +91,7 @@ def test_after_a_run_each_role_reaches_only_its_layer(ran, sql):
 
 def test_a_role_with_a_password_logs_in_as_itself(warehouse, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_LOADER_PASSWORD", "a-test-password-not-a-secret")
-    database.bootstrap(warehouse)
+    bootstrap(warehouse)
     as_loader = roles.as_role(warehouse, "loader")
     assert (as_loader.user, as_loader.role) == ("loader", None)
     with database.connect(as_loader) as conn:

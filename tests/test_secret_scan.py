@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse.secret_scan import scan_files, tracked_files
+from tools.secret_scan import scan_files, tracked_files
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,9 @@ from datetime import date
 
 import psycopg
 
-from case_system_simulator import scale, schema
+from case_system_simulator import schema
 from complaints_warehouse import simulated_source
+from tools import simulator_scale as scale
 
 KEYS_AND_INDEXES = (
     "select schemaname, indexname, indexdef from pg_indexes where schemaname in ('rms', 'sim') order by 1, 2"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import database, pipeline, validate
+from complaints_warehouse import pipeline, validate
+from complaints_warehouse.warehouse import database
 
 # The bundled sample: 240 representations (one closes before it was received), 212 stages (one with an
 # unknown outcome code, one responded before it opened), 5 council-years of Ombudsman statistics,

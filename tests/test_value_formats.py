@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import database, pipeline
+from complaints_warehouse import pipeline
+from complaints_warehouse.warehouse import database
 from ingestion.case_system.contract import REPRESENTATIONS
 from ingestion.copy_loader import load_file
 from ingestion.source_config import load_source_config

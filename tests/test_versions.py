@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints_warehouse import database, load, pipeline, transform
+from complaints_warehouse import load, pipeline, transform
+from complaints_warehouse.warehouse import database
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.copy_loader import file_extract, load_extract, load_file
 from ingestion.source_config import load_source_config

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from complaints_warehouse.database import Connection
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse.database import Connection
 
 REPORTS = ("bmmr", "annual", "ombudsman")
 

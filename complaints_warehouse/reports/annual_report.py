@@ -15,8 +15,6 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from complaints_warehouse import database
-from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import csv_text, write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
@@ -31,6 +29,8 @@ from complaints_warehouse.reports.formatting import (
     uk_date,
 )
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 ALL = "all"
 #: Section (as in marts.annual_report) -> the table's title.

@@ -14,7 +14,6 @@ pack: an internal file (pseudonymous case references; not for publication).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,10 +21,11 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import database, outputs
-from complaints_warehouse.database import Connection
+from complaints_warehouse import outputs
 from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 #: Percentages: (numerator, denominator), each a count whose cases are listed.
 RATIOS = {
@@ -319,39 +319,3 @@ def _show(value) -> str:
         value = value.normalize() if value == value.to_integral_value() else value
         return f"{value:f}"
     return str(value)
-
-
-def cli(args, settings: Settings, echo) -> int:
-    """``complaints-warehouse explain``: 0 when the cases add up to the published figure, 1 when they do
-    not (the marts moved since publication) or the month is not published, 2 for a figure the month did
-    not publish."""
-    from complaints_warehouse import pipeline
-
-    month = date.fromisoformat(f"{args.month}-01")
-    target = pipeline.prepare(settings)
-    try:
-        explanation = explain(
-            target,
-            month,
-            args.measure,
-            period=args.period,
-            directorate=args.directorate,
-            procedure=args.procedure,
-        )
-    except ReportUnavailable as exc:
-        echo(f"Not explained: {exc}")
-        return 1
-    except ExplainRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        explanation.csv_path = write_month_csv(settings, target, month)
-    except (OSError, outputs.OutputNotWritten) as exc:  # a read-only or full outputs folder: say which
-        print(
-            f"error: cannot write the month's cases CSV in {settings.outputs_dir / 'reports'}: "
-            f"{getattr(exc, 'strerror', None) or exc} (WAREHOUSE_OUTPUTS_DIR)",
-            file=sys.stderr,
-        )
-        return 2
-    echo(format_explanation(explanation, limit=args.limit))
-    return 0 if explanation.matches and not explanation.moved else 1

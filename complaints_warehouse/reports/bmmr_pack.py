@@ -23,9 +23,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from complaints_warehouse import database, integrity
+from complaints_warehouse import integrity
 from complaints_warehouse.bmmr_measures import AMOUNTS, COUNTS, MEASURES, OUTCOMES, RATES
-from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.reports import ReportUnavailable, add_months, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
@@ -41,6 +40,8 @@ from complaints_warehouse.reports.formatting import (
     uk_datetime,
 )
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 STAGES = (0, 1, 2, 3)
 #: Every figure of a reporting row (the rpt_ models' figure columns), in their order.

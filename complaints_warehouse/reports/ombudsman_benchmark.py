@@ -16,8 +16,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from complaints_warehouse import database
-from complaints_warehouse.database import Connection
 from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
@@ -31,6 +29,8 @@ from complaints_warehouse.reports.formatting import (
     uk_date,
 )
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.database import Connection
 
 MEASURES = {
     "uphold_rate_pct": ("Uphold rate", "upheld of detailed investigations; lower is better", "pct0"),

@@ -16,7 +16,7 @@ create role metabase login password :'metabase_pw';
 create database metabase owner metabase;
 create role bi_reader login password :'bi_reader_pw';
 grant connect on database warehouse to bi_reader;
--- The pipeline's least-privilege roles (complaints_warehouse/roles.py): the warehouse login switches to
+-- The pipeline's least-privilege roles (complaints_warehouse/warehouse/roles.py): the warehouse login switches to
 -- them, so it must be a member; it cannot create roles itself (no CREATEROLE).
 create role loader nologin;
 create role transformer nologin;

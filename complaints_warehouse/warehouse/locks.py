@@ -24,13 +24,17 @@ from contextvars import ContextVar
 
 import psycopg
 
-from complaints_warehouse.database import Connection, connect
+from complaints_warehouse.errors import Busy
+from complaints_warehouse.warehouse.database import Connection, connect
 
-#: A run holds the lock named this plus its run id while it runs (batches: ``copy_loader.BATCH_ALIVE``).
+#: A batch's loader holds the advisory lock named this plus the batch id while the batch is open, so a
+#: 'running' batch whose lock is free has lost its loader (see ``recovery``); ``ingestion.copy_loader`` takes it.
+BATCH_ALIVE = "complaints_warehouse:load_batch:"
+#: A run holds the lock named this plus its run id while it runs (batches: ``BATCH_ALIVE``).
 RUN_ALIVE = "complaints_warehouse:run:"
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(Busy, RuntimeError):
     """Someone else holds what this command needs (the CLI exits 4): nothing was changed."""
 
 

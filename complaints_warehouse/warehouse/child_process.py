@@ -1,4 +1,4 @@
-"""Start a program that dies with the pipeline: ``python -m complaints_warehouse.child_process PID PROGRAM ...``.
+"""Start a program that dies with the pipeline: ``python -m complaints_warehouse.warehouse.child_process PID PROGRAM ...``.
 
 dbt runs as a subprocess of the pipeline. Were the pipeline killed (SIGKILL, the OOM killer) an orphaned
 dbt would go on replacing marts beside the next run's dbt. On Linux the kernel kills the child when its
@@ -18,7 +18,14 @@ PR_SET_PDEATHSIG = 1
 
 def command(program: str, *args: str) -> list[str]:
     """The command line that runs ``program`` as a child that dies with this process."""
-    return [sys.executable, "-m", "complaints_warehouse.child_process", str(os.getpid()), program, *args]
+    return [
+        sys.executable,
+        "-m",
+        "complaints_warehouse.warehouse.child_process",
+        str(os.getpid()),
+        program,
+        *args,
+    ]
 
 
 def main(argv: list[str]) -> None:

@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from complaints_warehouse.settings import ROLE_JOBS, role_password, role_prefix
+from complaints_warehouse.warehouse.database import WarehouseUnavailable
 
 LOADER, TRANSFORMER, BI_READER = ROLE_JOBS
 RAW_SCHEMAS = ("raw_case_system", "raw_ombudsman", "raw_reference")
@@ -101,8 +102,6 @@ def ensure_roles(conn: psycopg.Connection) -> None:
             except psycopg.errors.InsufficientPrivilege:
                 pass  # the server's administrator manages this login and its password
     if missing:
-        from complaints_warehouse.database import WarehouseUnavailable
-
         user = conn.execute("select current_user").fetchone()[0]
         raise WarehouseUnavailable(
             f"The warehouse's roles {', '.join(missing)} do not exist and {user} may not create them "
@@ -130,8 +129,6 @@ def _become_member(conn: psycopg.Connection, name: str) -> None:
         with conn.transaction():
             conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(name), sql.Identifier(user)))
     except psycopg.errors.InsufficientPrivilege:
-        from complaints_warehouse.database import WarehouseUnavailable
-
         raise WarehouseUnavailable(
             f"{user} is not a member of the warehouse's role {name} and may not make itself one. "
             f"Ask the server's administrator to run: grant {name} to {user}"

@@ -22,10 +22,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse import database, simulated_source
-from complaints_warehouse.database import Connection
+from complaints_warehouse import simulated_source
 from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse import database
+from complaints_warehouse.warehouse.bootstrap import bootstrap
+from complaints_warehouse.warehouse.database import Connection
 from ingestion.adapters import sql_adapter
 from ingestion.case_system.contract import REPRESENTATIONS, STAGES_TABLE
 from ingestion.source_config import load_source_config
@@ -60,7 +62,7 @@ def _scratch_database(target: Connection, name: str) -> Connection:
     with database.connect(target, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     scratch = Connection(target.host, target.port, target.user, target.password, name, target.embedded)
-    database.bootstrap(scratch)
+    bootstrap(scratch)
     return scratch
 
 

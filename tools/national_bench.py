@@ -33,10 +33,11 @@ import sys
 import time
 from datetime import date
 
-from complaints_warehouse import bench, simulated_source
-from complaints_warehouse.bench import Echo
-from complaints_warehouse.database import Connection
+from complaints_warehouse import simulated_source
 from complaints_warehouse.settings import Settings
+from complaints_warehouse.warehouse.database import Connection
+from tools import bench
+from tools.bench import Echo
 
 SOURCE_DATABASE = "bench_national_source"
 WAREHOUSE_DATABASE = "bench_national"
@@ -53,7 +54,7 @@ def national_source(
 ) -> dict:
     """Simulate ``min(templates, councils)`` councils over ``years`` in Python, then copy them in SQL to
     ``councils``; time both. Returns the figures (seconds, cases and stage rows)."""
-    from case_system_simulator import scale
+    from tools import simulator_scale as scale
 
     sim = simulated_source.simulator(target, SOURCE_DATABASE)
     simulated = min(templates, councils)
@@ -223,7 +224,7 @@ STEPS = {
 
 STEP_CODE = """
 import json, re, resource, sys
-from complaints_warehouse import national_bench
+from tools import national_bench
 name, kwargs = sys.argv[1], json.loads(sys.argv[2])
 result = national_bench.STEPS[name](**kwargs)
 own_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
@@ -293,7 +294,7 @@ def run(
     full_build = step("full_build", "build", target=wh)
     checked = step("full_validation", "validate", target=wh)
 
-    from case_system_simulator import scale
+    from tools import simulator_scale as scale
 
     started = time.perf_counter()
     changed = scale.change_share(simulated_source.simulator(target, SOURCE_DATABASE).conninfo, CHANGE_SHARE)
@@ -366,11 +367,11 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
     the raw tables brought up to date (indexes this code adds: a one-time cost, timed apart), another
     0.5 % changed at the source, then our night's three steps as ``run`` measures them. Recorded under
     ``another_night``; its ratio to the last run's naive peer is printed, marked as not side by side."""
-    from case_system_simulator import scale
-    from complaints_warehouse import roles
-    from complaints_warehouse.database import connect
+    from complaints_warehouse.warehouse import roles
+    from complaints_warehouse.warehouse.database import connect
     from ingestion.case_system import contract as case_system
     from ingestion.raw_tables import ensure_raw_table
+    from tools import simulator_scale as scale
 
     with connect(target, autocommit=True) as conn:
         found = {
