@@ -37,7 +37,7 @@ def notify(subject: str, text: str) -> list[str]:
         try:
             message = EmailMessage()
             message["Subject"], message["To"] = subject, to
-            message["From"] = settings.email_from
+            message["From"] = settings.email_from or DEFAULT_FROM
             message.set_content(text)
             with smtplib.SMTP(host, int(settings.smtp_port), timeout=10) as smtp:
                 if settings.smtp_user:

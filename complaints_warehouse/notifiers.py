@@ -20,6 +20,7 @@ import html
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from airflow.sdk import BaseNotifier
@@ -54,9 +55,16 @@ class WarehouseFailureNotifier(BaseNotifier):
 
     template_fields = ("subject",)
 
-    def __init__(self, subject: str = "Complaints warehouse: {{ dag.dag_id }}.{{ ti.task_id }} failed"):
+    def __init__(
+        self,
+        subject: str = "Complaints warehouse: {{ dag.dag_id }}.{{ ti.task_id }} failed",
+        record: Callable[[Any, str, str], None] | None = None,
+    ):
         super().__init__()
         self.subject = subject
+        # How the failure is recorded in the audit schema (``orchestration.record_failed_run``), given by
+        # the driver that owns the run; None: alert only.
+        self.record = record
 
     def failure(self, context: Any) -> tuple[str, str, str] | None:
         """(what failed, the error, the alert's text), or None when there is nothing to say."""
@@ -66,7 +74,7 @@ class WarehouseFailureNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> list[str]:
         """The channels the alert went out on (``email``, ``webhook``)."""
-        from complaints_warehouse import alerts, orchestration
+        from complaints_warehouse import alerts
 
         failure = self.failure(context)
         if failure is None:
@@ -74,7 +82,8 @@ class WarehouseFailureNotifier(BaseNotifier):
         task, error, text = failure
         sent = []
         try:
-            orchestration.record_failed_run(context, task, error)
+            if self.record is not None:
+                self.record(context, task, error)
         finally:
             if alerts.post_webhook(self.subject, text):
                 sent.append("webhook")
@@ -83,7 +92,10 @@ class WarehouseFailureNotifier(BaseNotifier):
         return sent
 
     def _email(self, context: Any, text: str) -> bool:
-        to = [a.strip() for a in os.environ.get("ALERT_EMAIL_TO", "").split(",") if a.strip()]
+        from complaints_warehouse.settings import alert_settings
+
+        settings = alert_settings()
+        to = [a.strip() for a in settings.email_to.split(",") if a.strip()]
         if not to:
             return False
         try:
@@ -99,7 +111,7 @@ class WarehouseFailureNotifier(BaseNotifier):
 
             SmtpNotifier(
                 to=to,
-                from_email=os.environ.get("ALERT_EMAIL_FROM", "").strip() or None,
+                from_email=settings.email_from or None,
                 subject=self.subject,
                 html_content=f"<pre>{html.escape(text)}</pre>",
                 smtp_conn_id=connection_id,
@@ -115,14 +127,18 @@ class RunTimedOutNotifier(WarehouseFailureNotifier):
     its unfinished tasks are skipped, so no task's notifier says it) is recorded and alerted like a failed
     task. A run failed by a task says nothing more: the task's notifier has said it."""
 
-    def __init__(self, subject: str = "Complaints warehouse: {{ dag.dag_id }} run timed out"):
-        super().__init__(subject)
+    def __init__(
+        self,
+        subject: str = "Complaints warehouse: {{ dag.dag_id }} run timed out",
+        record: Callable[[Any, str, str], None] | None = None,
+    ):
+        super().__init__(subject, record)
 
     def failure(self, context: Any) -> tuple[str, str, str] | None:
-        from complaints_warehouse import orchestration
+        from complaints_warehouse.settings import RUN_TIMEOUT_SETTING, airflow_timeouts
 
         if context.get("reason") != "timed_out":
             return None
-        limit = orchestration.timeouts()[1]
-        error = f"the run took longer than its dagrun_timeout ({limit}, {orchestration.RUN_TIMEOUT_SETTING})"
+        limit = airflow_timeouts()[1]
+        error = f"the run took longer than its dagrun_timeout ({limit}, {RUN_TIMEOUT_SETTING})"
         return "the run", error, f"Run {context['run_id']}: {error}; its unfinished tasks were skipped."

@@ -353,34 +353,14 @@ DBT_POOL_DESCRIPTION = (
     "One dbt command at a time against the warehouse (complaints_warehouse.warehouse.locks.dbt_lock)"
 )
 
-#: Timeouts, from the settings (whole numbers; empty: the default). A task is failed (and alerted) when
-#: it runs longer than WAREHOUSE_TASK_TIMEOUT_MINUTES; a DAG run, when it runs longer than
-#: WAREHOUSE_RUN_TIMEOUT_HOURS. The task default covers the longest step, a night's dbt build that may
-#: first wait up to an hour for the marts (``locks.MARTS_WAIT_S``); the run default ends a night's run
-#: that started at 02:00 before the working day.
-TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES = "WAREHOUSE_TASK_TIMEOUT_MINUTES", 180
-RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS = "WAREHOUSE_RUN_TIMEOUT_HOURS", 8
 
-
-def _whole_number(name: str, default: int, unit: str) -> int:
-    import os
-
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        # The settings module is not imported while a DAG file is parsed (it is not cheap): same message.
-        raise ValueError(
-            f"{name}={raw!r} must be a whole number of {unit} of at least 1 (default {default})."
-        )
-    return int(raw)
-
-
+#: Timeouts (``settings.airflow_timeouts``): a task is failed (and alerted) when it runs longer than
+#: WAREHOUSE_TASK_TIMEOUT_MINUTES; a DAG run, when it runs longer than WAREHOUSE_RUN_TIMEOUT_HOURS.
 def timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout), from the settings."""
-    task = timedelta(minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes"))
-    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours"))
-    return task, run
+    from complaints_warehouse.settings import airflow_timeouts
+
+    return airflow_timeouts()
 
 
 def dag_settings() -> dict[str, Any]:
@@ -396,10 +376,10 @@ def dag_settings() -> dict[str, Any]:
         "catchup": False,
         "max_active_runs": 1,
         "dagrun_timeout": run_timeout,
-        "on_failure_callback": RunTimedOutNotifier(),
+        "on_failure_callback": RunTimedOutNotifier(record=record_failed_run),
         "default_args": {
             **DEFAULT_ARGS,
             "execution_timeout": task_timeout,
-            "on_failure_callback": WarehouseFailureNotifier(),
+            "on_failure_callback": WarehouseFailureNotifier(record=record_failed_run),
         },
     }

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from complaints_warehouse.errors import ConfigError
-from ingestion.identifiers import is_identifier
 
 PROJECT_DIR = Path(os.environ.get("WAREHOUSE_PROJECT_DIR", Path(__file__).resolve().parents[1]))
 
@@ -130,6 +130,8 @@ def load_settings() -> Settings:
     """Read the settings from the environment (see ``.env.example`` for every variable)."""
     url = os.environ.get("WAREHOUSE_URL", "").strip() or None
     database_name = os.environ.get("WAREHOUSE_EMBEDDED_DATABASE", "complaints_warehouse").strip()
+    from ingestion.identifiers import is_identifier  # lazily: DAG files import settings while parsed
+
     if not is_identifier(database_name):
         raise SettingsError(
             f"WAREHOUSE_EMBEDDED_DATABASE={database_name!r} must be letters, digits and underscores only "
@@ -188,6 +190,8 @@ def role_prefix() -> str:
     """``WAREHOUSE_ROLE_PREFIX``: prepended to every role the project creates (``lbc_`` gives
     ``lbc_loader``...), so two warehouses on one server keep separate roles. Empty by default."""
     prefix = os.environ.get("WAREHOUSE_ROLE_PREFIX", "").strip()
+    from ingestion.identifiers import is_identifier
+
     if prefix and not is_identifier(prefix + "x"):
         raise SettingsError(
             f"WAREHOUSE_ROLE_PREFIX={prefix!r} must be letters, digits and underscores, not starting with a digit."
@@ -258,10 +262,36 @@ def alert_settings() -> AlertSettings:
         smtp_port=os.environ.get("ALERT_SMTP_PORT", "25").strip() or "25",
         smtp_user=os.environ.get("ALERT_SMTP_USER", ""),
         smtp_password=os.environ.get("ALERT_SMTP_PASSWORD", ""),
-        email_from=os.environ.get("ALERT_EMAIL_FROM", "complaints-warehouse@localhost"),
+        email_from=os.environ.get("ALERT_EMAIL_FROM", "").strip(),  # empty: the channel's default sender
     )
 
 
 def verbose() -> bool:
     """``VERBOSE`` (any value but empty or 0): show Airflow's and dbt's own output as a run goes."""
     return os.environ.get("VERBOSE", "").strip() not in ("", "0")
+
+
+#: Airflow's timeouts (whole numbers; empty: the default). The task default covers the longest step, a
+#: night's dbt build that may first wait up to an hour for the marts (``locks.MARTS_WAIT_S``); the run
+#: default ends a night's run that started at 02:00 before the working day.
+TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES = "WAREHOUSE_TASK_TIMEOUT_MINUTES", 180
+RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS = "WAREHOUSE_RUN_TIMEOUT_HOURS", 8
+
+
+def _whole_number(name: str, default: int, unit: str) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(
+            f"{name}={raw!r} must be a whole number of {unit} of at least 1 (default {default})."
+        )
+    return int(raw)
+
+
+def airflow_timeouts() -> tuple[timedelta, timedelta]:
+    """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
+    ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""
+    task = timedelta(minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes"))
+    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours"))
+    return task, run

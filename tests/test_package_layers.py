@@ -9,12 +9,13 @@ foundation            ``settings`` (every environment read, once), ``errors`` (t
 warehouse             ``complaints_warehouse.warehouse``: database, embedded server, roles, bootstrap,
                       locks, recovery, child processes
 ingestion             ``ingestion``: contracts, adapters, the loader, its ledger and its own errors
-steps                 load, transform, validate (and its GX check), publish, integrity, known issues,
-                      retention, subject access, the simulated source
+steps                 load, transform, validate (its GX check and the GX version pin), publish,
+                      integrity, the BMMR's measure list, known issues, retention, subject access, the
+                      simulated source
 reports               ``complaints_warehouse.reports``
 pipeline              ``complaints_warehouse.pipeline``: the steps in order, for both drivers
 drivers               ``complaints_warehouse.cli`` (one module per subcommand group), ``orchestration``,
-                      ``assets`` and ``alerts`` (Airflow's), the DAG files in ``dags/``
+                      ``assets``, ``alerts`` and ``notifiers`` (Airflow's), the DAG files in ``dags/``
 ====================  ======================================================================================
 
 The development tools (``tools/``) may import anything; the package never imports them, save the one door
@@ -52,6 +53,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "complaints_warehouse.transform",
             "complaints_warehouse.validate",
             "complaints_warehouse.gx_checks",
+            "complaints_warehouse.gx_pin",
+            "complaints_warehouse.bmmr_measures",
             "complaints_warehouse.publish",
             "complaints_warehouse.integrity",
             "complaints_warehouse.known_issues",
@@ -69,6 +72,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "complaints_warehouse.orchestration",
             "complaints_warehouse.assets",
             "complaints_warehouse.alerts",
+            "complaints_warehouse.notifiers",
             "dags",
         ),
     ),
@@ -119,9 +123,9 @@ def _floor(module: str) -> int:
     best = None
     for level, (_, prefixes) in enumerate(FLOORS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and (
-                best is None or len(prefix) > best[1]
-            ):
+            # The package's __init__ is on its floor by itself: a module left out of FLOORS is on none.
+            nested = module.startswith(prefix + ".") and prefix != "complaints_warehouse"
+            if (module == prefix or nested) and (best is None or len(prefix) > best[1]):
                 best = (level, len(prefix))
     assert best is not None, f"{module} is on no floor: add it to FLOORS in {Path(__file__).name}"
     return best[0]
