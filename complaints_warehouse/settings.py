@@ -295,3 +295,9 @@ def airflow_timeouts() -> tuple[timedelta, timedelta]:
     task = timedelta(minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes"))
     run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours"))
     return task, run
+
+
+def dbt_target_path() -> str:
+    """dbt's own ``DBT_TARGET_PATH`` (where it writes its artifacts; relative to the dbt project), or
+    ``target``. The test suite gives each session its own."""
+    return os.environ.get("DBT_TARGET_PATH", "").strip() or "target"

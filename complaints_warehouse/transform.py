@@ -52,7 +52,9 @@ def dbt_executable() -> str:
 def target_dir(settings: Settings) -> Path:
     """Where dbt writes its artifacts: its own ``DBT_TARGET_PATH`` when set (relative to the dbt project,
     as dbt reads it), else the project's ``target/``. The test suite gives each session its own."""
-    path = Path(os.environ.get("DBT_TARGET_PATH", "").strip() or "target")
+    from complaints_warehouse.settings import dbt_target_path
+
+    path = Path(dbt_target_path())
     return path if path.is_absolute() else settings.dbt_project_dir / path
 
 

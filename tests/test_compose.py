@@ -148,6 +148,7 @@ NOT_PASSED = {
     "WAREHOUSE_PROJECT_DIR": "set by the image (docker/airflow.Dockerfile)",
     "GX_WAREHOUSE_URL": "set by the pipeline for Great Expectations from WAREHOUSE_URL",
     "WAREHOUSE_CRASH_AT": "a test-only fault hook",
+    "WAREHOUSE_EXPECTATIONS_DIR": "the test suite's own copy of the Great Expectations context",
     "WAREHOUSE_PAUSE_AT": "a test-only fault hook",
     "WAREHOUSE_BI_READER_PASSWORD": "bi_reader's login is made by docker/postgres-init from BI_READER_PASSWORD",
 }
