@@ -8,12 +8,13 @@ And the one unpivot of the BMMR (``cells_sql``): a wide ``bmmr_monthly`` row as 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import jinja2
 from jinja2.ext import do
 
-MACROS = Path(__file__).resolve().parents[1] / "dbt_project" / "macros" / "bmmr_measures.sql"
+from complaints_warehouse.settings import PROJECT_DIR
+
+MACROS = PROJECT_DIR / "dbt_project" / "macros" / "bmmr_measures.sql"
 
 
 class _Returned(Exception):

@@ -234,6 +234,15 @@ def validation_to_reuse(context: Context, extra: dict | None) -> tuple[str | Non
         )
     _, _, target = _warehouse()
     with database.connect(target) as conn:
+        # The event's extra is a claim (anyone who may create an asset event can write it): the audit
+        # records say which checkpoints the run really ran.
+        [ran] = conn.execute(
+            "select coalesce(array_agg(distinct checkpoint order by checkpoint), '{}') "
+            "from audit.validation_results where run_id = %s",
+            (run_id,),
+        ).fetchone()
+        if list(ran) != [CHECKPOINT]:
+            return None, f"validation {run_id} recorded the checkpoints {list(ran)}, not only {CHECKPOINT!r}"
         refusal = publish.failed_validation(conn, run_id)
         if refusal:
             return None, refusal

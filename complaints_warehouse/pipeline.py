@@ -50,7 +50,13 @@ def prepare(settings: Settings, target: Connection | None = None, *, once: bool 
     Airflow task: the set-up runs in the first task after a change, not at the start of every task)."""
     target = target or database.resolve(settings)
     contracts = [t for tables in load.SOURCES.values() for t in tables]
-    stamp = set_up_stamp(*(repr(contract) for contract in contracts))
+    # The raw tables' code and contracts, and the day: the set-up (with its sweep of grants taken back)
+    # runs again after any change, and at least once a day whatever was done by hand in between.
+    stamp = set_up_stamp(
+        Path(raw_tables.__file__).read_text(),
+        f"day {datetime.now(UTC):%Y-%m-%d}",
+        *(repr(contract) for contract in contracts),
+    )
     if once and is_set_up(target, stamp):
         return target
     bootstrap(target)

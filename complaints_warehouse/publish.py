@@ -78,15 +78,21 @@ def failed_validation(conn, run_id: str, today: date | None = None) -> str | Non
     """Why the run ``run_id`` may not publish (no validation recorded, or failed expectations that no
     unexpired known issue covers), or None. The Ombudsman's own suites gate the Ombudsman benchmark
     only, never the council's BMMR."""
-    from complaints_warehouse.validate import OMBUDSMAN_SUITES
+    from complaints_warehouse.validate import CHECKPOINT, OMBUDSMAN_SUITES
 
-    evaluated, failed = conn.execute(
-        "select count(*), count(*) filter (where not success and suite <> all(%s)) "
+    evaluated, failed, bmmr_checked = conn.execute(
+        "select count(*), count(*) filter (where not success and suite <> all(%s)), "
+        "count(*) filter (where checkpoint = %s) "
         "from audit.validation_results where run_id = %s",
-        (sorted(OMBUDSMAN_SUITES), run_id),
+        (sorted(OMBUDSMAN_SUITES), CHECKPOINT, run_id),
     ).fetchone()
     if evaluated == 0:
         return f"run {run_id} recorded no validation results: only validated figures are published"
+    if bmmr_checked == 0:  # another checkpoint's run (the Ombudsman's) never checked the BMMR
+        return (
+            f"run {run_id} did not run the {CHECKPOINT!r} checkpoint that checks the BMMR: "
+            "only validated figures are published"
+        )
     if failed:
         uncovered = [
             f

@@ -278,13 +278,13 @@ TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES = "WAREHOUSE_TASK_TIMEOUT_MIN
 RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS = "WAREHOUSE_RUN_TIMEOUT_HOURS", 8
 
 
-def _whole_number(name: str, default: int, unit: str) -> int:
+def _whole_number(name: str, default: int, unit: str, most: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
         raise SettingsError(
-            f"{name}={raw!r} must be a whole number of {unit} of at least 1 (default {default})."
+            f"{name}={raw!r} must be a whole number of {unit} from 1 to {most} (default {default})."
         )
     return int(raw)
 
@@ -292,8 +292,10 @@ def _whole_number(name: str, default: int, unit: str) -> int:
 def airflow_timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
     ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""
-    task = timedelta(minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes"))
-    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours"))
+    task = timedelta(
+        minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes", 7 * 24 * 60)
+    )
+    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours", 7 * 24))
     return task, run
 
 

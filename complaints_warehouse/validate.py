@@ -109,6 +109,14 @@ def _run_checkpoint(
 
     from complaints_warehouse import gx_checks  # noqa: F401  (registers the suites' SQL check)
 
+    if not (settings.expectations_dir / "gx" / "great_expectations.yml").is_file():
+        from complaints_warehouse.settings import SettingsError
+
+        # Else GX would make an empty project there and fail on the missing checkpoint.
+        raise SettingsError(
+            f"{settings.expectations_dir} holds no Great Expectations project (gx/great_expectations.yml): "
+            "point WAREHOUSE_EXPECTATIONS_DIR at a copy of the project's expectations/ folder, or unset it."
+        )
     context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
     result = context.checkpoints.get(checkpoint).run(run_id=gx.RunIdentifier(run_name=run_id))
     # Data Docs once for the whole run: this run's pages and the index (unless WAREHOUSE_DOCS is off).

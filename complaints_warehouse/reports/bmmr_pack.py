@@ -154,6 +154,33 @@ def _figures(record: dict) -> dict:
     return {m: record[m] for m in FIGURES}
 
 
+def _refuse_unless_published(conn, publication: dict, council: dict) -> None:
+    """The reporting views are the warehouse's, not the publication's: their council figures must be the
+    sums of the frozen cells in ``published.bmmr_figures`` (which the hash chain protects), or the pack
+    refuses rather than show figures nobody signed off."""
+    frozen = {
+        (period, measure): total
+        for period, measure, total in conn.execute(
+            "select period, measure, sum(value) from published.bmmr_figures "
+            "where report_month = %s and version = %s and measure = any(%s) group by 1, 2",
+            (publication["report_month"], publication["version"], [*COUNTS, *AMOUNTS]),
+        ).fetchall()
+    }
+    differ = [
+        f"{period} {measure}: reporting view {council[period][measure]}, published {frozen.get((period, measure))}"
+        for period in ("month", "financial_year_to_date")
+        if period in council
+        for measure in (*COUNTS, *AMOUNTS)
+        if (council[period][measure] or 0) != (frozen.get((period, measure)) or 0)
+    ]
+    if differ:
+        raise ReportUnavailable(
+            f"The BMMR pack: marts.rpt_bmmr_pack_figures does not add up to the published figures of "
+            f"{publication['report_month']:%Y-%m} version {publication['version']} ({'; '.join(differ[:5])}): "
+            "the reporting view was changed outside dbt. Rebuild it (`complaints-warehouse transform`)."
+        )
+
+
 def gather(conn, month: date | None = None) -> dict:
     """Every figure of the pack for ``month`` (default: the latest published month), unsuppressed, as the
     reporting models (``SOURCES``) hold them: the pack computes none. Refuses
@@ -176,6 +203,7 @@ def gather(conn, month: date | None = None) -> dict:
     council = {r["period"]: r for r in published if r["scope"] == "council"}
     if not council:
         raise ReportUnavailable(f"marts.rpt_bmmr_pack_figures has no figures for {month:%Y-%m}: rebuild it.")
+    _refuse_unless_published(conn, publication, council)
 
     window = [add_months(month, k) for k in range(-12, 1)]
     last_year_window = [add_months(m, -12) for m in window]

@@ -65,8 +65,18 @@ def _page_facts(footer: Sequence[tuple[str, str]], data: dict) -> dict:
 def render_template(name: str, council_dir: Path | None = None, **context) -> str:
     """A report's page from its template (e.g. ``bmmr_pack.html.j2``); ``context`` needs title, kicker,
     lede, public, footer (pairs) and data (the data block's figures) besides the report's own."""
+    from complaints_warehouse.settings import SettingsError
+
     facts = _page_facts(context.pop("footer"), context.pop("data"))
-    return environment(council_dir).get_template(name).render(**context, **facts)
+    try:
+        return environment(council_dir).get_template(name).render(**context, **facts)
+    except jinja2.TemplateError as exc:  # a council's own template (WAREHOUSE_REPORT_TEMPLATES) is config
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or name
+        line = f", line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        raise SettingsError(
+            f"The report template {where}{line} cannot be rendered: {exc.message or exc}. Fix it, or remove it "
+            "from WAREHOUSE_REPORT_TEMPLATES to use the template shipped."
+        ) from exc
 
 
 def tiles(items: Sequence[Tile]) -> str:
@@ -113,8 +123,9 @@ def empty(message: str) -> str:
 
 
 def data_block(data: dict) -> str:
-    """The figures as JSON inside the page; "</" is escaped so no value can end the script element."""
-    text = json.dumps(data, indent=1, ensure_ascii=False, default=str).replace("</", "<\\/")
+    """The figures as JSON inside the page; every "<" is escaped (as JSON's \\u003c) so no value can end
+    the script element or open a comment in it."""
+    text = json.dumps(data, indent=1, ensure_ascii=False, default=str).replace("<", "\\u003c")
     return f"<script type='application/json' id='report-data'>{text}</script>"
 
 

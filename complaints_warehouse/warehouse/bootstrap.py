@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse.warehouse import roles
+from complaints_warehouse.warehouse import database, roles
 from complaints_warehouse.warehouse.database import SCHEMAS, Connection, WarehouseUnavailable, connect
 
 
@@ -84,7 +84,7 @@ def set_up_stamp(*extra: str) -> str:
     package = resources.files("complaints_warehouse.warehouse")
     for part in ("sql/bootstrap.sql", "sql/publication.sql"):
         digest.update(package.joinpath(part).read_bytes())
-    for module in (__file__, roles.__file__):
+    for module in (__file__, roles.__file__, database.__file__):
         digest.update(Path(module).read_bytes())
     for job in ROLE_JOBS:
         password = role_password(job) or ""
@@ -100,7 +100,11 @@ def is_set_up(target: Connection, stamp: str) -> bool:
         if conn.execute("select to_regclass(%s) is null", (STAMP_TABLE,)).fetchone()[0]:
             return False
         row = conn.execute(sql.SQL("select stamp from {}").format(sql.SQL(STAMP_TABLE))).fetchone()
-    return row is not None and row[0] == stamp
+        # Roles are the server's, not the database's: a restore onto another server, or a role dropped
+        # by hand, must be set up again even though the stamp matches.
+        names = [roles.role_name(job) for job in roles.ROLE_JOBS]
+        [present] = conn.execute("select count(*) from pg_roles where rolname = any(%s)", (names,)).fetchone()
+    return row is not None and row[0] == stamp and present == len(names)
 
 
 def record_set_up(target: Connection, stamp: str) -> None:

@@ -464,10 +464,10 @@ end
 $$;
 
 -- Who may read and write what (the loader, transformer and bi_reader roles) is granted by
--- complaints_warehouse/roles.py after this script, with the role names composed safely.
+-- complaints_warehouse/warehouse/roles.py after this script, with the role names composed safely.
 
 -- Crash safety: a batch or a run whose process died (killed, crashed, its connection dropped) is marked
--- 'abandoned' by the next run (complaints_warehouse/recovery.py), its message saying what happened.
+-- 'abandoned' by the next run (complaints_warehouse/warehouse/recovery.py), its message saying what happened.
 do $$
 begin
     if not exists (
