@@ -91,9 +91,11 @@ def bi_connect(port: int, password: str | None = PASSWORD, user: str = "bi_reade
 
 
 def declared_joins() -> set[tuple[str, str, str, str]]:
-    """(fact, column, dimension, its key) for every relationships test from a mart to a dim_ model."""
+    """(fact, column, dimension, its key) for every relationships test from a model BI tools read (the
+    marts and reporting layers, both in schema marts) to a dim_ model."""
     joins = set()
-    for path in (PROJECT_DIR / "dbt_project" / "models" / "marts").rglob("*.yml"):
+    models = PROJECT_DIR / "dbt_project" / "models"
+    for path in [*(models / "marts").rglob("*.yml"), *(models / "reporting").rglob("*.yml")]:
         for model in yaml.safe_load(path.read_text()).get("models", []):
             for column in model.get("columns", []):
                 for test in column.get("data_tests", column.get("tests", [])) or []:
