@@ -211,6 +211,7 @@ def step_transform(
     built = transform.build(
         settings, target, select=select, full_refresh=full_refresh, test_recomputed_rows_only=True, echo=echo
     ).as_dict()
+    database.analyze_unanalyzed(target)  # before validation and publication read them
     return {**built, "freshness": freshness.as_dict()}
 
 
@@ -234,6 +235,7 @@ def step_publish(
     echo("Publishing the BMMR")
     result = publish.publish_month(target, run_id, published_by=published_by)
     echo(f"  {result.message}")
+    database.analyze_unanalyzed(target)  # a first publication's tables, before the reports read them
     return result.as_dict()
 
 

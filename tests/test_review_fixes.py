@@ -100,3 +100,13 @@ def test_a_folder_without_the_gx_project_is_a_settings_error(tmp_path, monkeypat
     with pytest.raises(SettingsError, match="holds no Great Expectations project"):
         validate.run_checkpoint(load_settings(), warehouse, "r1")
     assert not (tmp_path / "gx").exists()  # GX made no empty project there
+
+
+def test_tables_without_planner_statistics_are_analyzed_before_anything_reads_them(warehouse, sql):
+    """The loads and dbt's tables analyze what they write; the rest (snapshot, seeds, publication and audit
+    tables) would be planned on a guess until autovacuum came by."""
+    sql("insert into audit.pipeline_runs (run_id, driver, status) values ('r1', 'cli', 'running')")
+    assert sql("select reltuples from pg_class where oid = 'audit.pipeline_runs'::regclass") == [(-1,)]
+    analyzed = database.analyze_unanalyzed(warehouse)
+    assert "audit.pipeline_runs" in analyzed and all(not n.startswith("pg_") for n in analyzed)
+    assert sql("select reltuples from pg_class where oid = 'audit.pipeline_runs'::regclass") == [(1,)]

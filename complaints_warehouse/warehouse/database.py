@@ -178,3 +178,24 @@ def connect(target: Connection, *, purpose: str | None = None, **kwargs) -> psyc
             f"The warehouse runs PostgreSQL {version // 10000}; the project needs PostgreSQL 14 or newer."
         )
     return conn
+
+
+def analyze_unanalyzed(target: Connection) -> list[str]:
+    """ANALYZE every table of the warehouse's schemas that has no planner statistics yet (never analyzed,
+    by hand or by autovacuum), and return their names. The loads and dbt's table models analyze what they
+    write; this catches the rest (the snapshot, the seeds, the publication and audit tables) before a
+    query plans on a guess: autovacuum reaches a new table only a minute or so later, and an unanalyzed
+    table can turn a half-second query into minutes."""
+    with connect(target, autocommit=True) as conn:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "select format('%%I.%%I', schemaname, relname) from pg_stat_user_tables "
+                "where schemaname = any(%s) and last_analyze is null and last_autoanalyze is null "
+                "order by 1",
+                (sorted(SCHEMAS),),
+            ).fetchall()
+        ]
+        for name in names:
+            conn.execute(f"analyze {name}")  # noqa: S608 (names quoted by format('%I'))
+    return names
