@@ -241,7 +241,7 @@ def validation_to_reuse(context: Context, extra: dict | None) -> tuple[str | Non
             "from audit.validation_results where run_id = %s",
             (run_id,),
         ).fetchone()
-        if list(ran) != [CHECKPOINT]:
+        if ran and list(ran) != [CHECKPOINT]:  # none at all: failed_validation says so below
             return None, f"validation {run_id} recorded the checkpoints {list(ran)}, not only {CHECKPOINT!r}"
         refusal = publish.failed_validation(conn, run_id)
         if refusal:
