@@ -363,23 +363,16 @@ DBT_POOL_DESCRIPTION = (
 )
 
 
-#: Timeouts (``settings.airflow_timeouts``): a task is failed (and alerted) when it runs longer than
-#: WAREHOUSE_TASK_TIMEOUT_MINUTES; a DAG run, when it runs longer than WAREHOUSE_RUN_TIMEOUT_HOURS.
-def timeouts() -> tuple[timedelta, timedelta]:
-    """(a task's execution_timeout, a DAG run's dagrun_timeout), from the settings."""
-    from complaints_warehouse.settings import airflow_timeouts
-
-    return airflow_timeouts()
-
-
 def dag_settings() -> dict[str, Any]:
     """What every DAG of the project shares: no catch-up of missed runs, one run at a time, retries, the
     timeouts and the failure notifier. Spread into ``@dag(...)``."""
     import pendulum
 
     from complaints_warehouse.notifiers import RunTimedOutNotifier, WarehouseFailureNotifier
+    from complaints_warehouse.settings import airflow_timeouts
 
-    task_timeout, run_timeout = timeouts()
+    # WAREHOUSE_TASK_TIMEOUT_MINUTES and WAREHOUSE_RUN_TIMEOUT_HOURS.
+    task_timeout, run_timeout = airflow_timeouts()
     return {
         "start_date": pendulum.datetime(2026, 1, 1, tz="Europe/London"),
         "catchup": False,

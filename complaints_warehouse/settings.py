@@ -170,15 +170,11 @@ def _report_templates_dir() -> Path | None:
 
 
 def _suppression_threshold() -> int:
-    raw = os.environ.get("WAREHOUSE_SUPPRESSION_THRESHOLD", "").strip()
-    if not raw:
-        return 5
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(
-            f"WAREHOUSE_SUPPRESSION_THRESHOLD={raw!r} must be a whole number of at least 1 "
-            '(public reports show counts below it as "<N"; 1 suppresses nothing).'
-        )
-    return int(raw)
+    return _whole_number(
+        "WAREHOUSE_SUPPRESSION_THRESHOLD",
+        5,
+        why=' (public reports show counts below it as "<N"; 1 suppresses nothing)',
+    )
 
 
 #: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
@@ -229,14 +225,7 @@ def role_password(job: str) -> str | None:
 def retention_years() -> int:
     """``WAREHOUSE_RETENTION_YEARS``: how long personal data is kept after a complainant's last case
     closed (default 6: the usual council schedule, six years after the case closed)."""
-    raw = os.environ.get("WAREHOUSE_RETENTION_YEARS", "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_YEARS
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise SettingsError(
-            f"WAREHOUSE_RETENTION_YEARS={raw!r} must be a whole number of years from 1 to 100."
-        )
-    return int(raw)
+    return _whole_number("WAREHOUSE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS, unit="years", most=100)
 
 
 @dataclass(frozen=True)
@@ -278,14 +267,16 @@ TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES = "WAREHOUSE_TASK_TIMEOUT_MIN
 RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS = "WAREHOUSE_RUN_TIMEOUT_HOURS", 8
 
 
-def _whole_number(name: str, default: int, unit: str, most: int) -> int:
+def _whole_number(name: str, default: int, *, unit: str = "", most: int | None = None, why: str = "") -> int:
+    """A setting that is a whole number from 1 (to ``most``); empty: ``default``. Digits only, in ASCII
+    (``int`` would take "²" no further than a ValueError)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
-        raise SettingsError(
-            f"{name}={raw!r} must be a whole number of {unit} from 1 to {most} (default {default})."
-        )
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= (most or int(raw)):
+        of = f" of {unit}" if unit else ""
+        bound = f" from 1 to {most}" if most else " of at least 1"
+        raise SettingsError(f"{name}={raw!r} must be a whole number{of}{bound}{why}.")
     return int(raw)
 
 
@@ -293,9 +284,23 @@ def airflow_timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
     ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""
     task = timedelta(
-        minutes=_whole_number(TASK_TIMEOUT_SETTING, DEFAULT_TASK_TIMEOUT_MINUTES, "minutes", 7 * 24 * 60)
+        minutes=_whole_number(
+            TASK_TIMEOUT_SETTING,
+            DEFAULT_TASK_TIMEOUT_MINUTES,
+            unit="minutes",
+            most=7 * 24 * 60,
+            why=f" (default {DEFAULT_TASK_TIMEOUT_MINUTES})",
+        )
     )
-    run = timedelta(hours=_whole_number(RUN_TIMEOUT_SETTING, DEFAULT_RUN_TIMEOUT_HOURS, "hours", 7 * 24))
+    run = timedelta(
+        hours=_whole_number(
+            RUN_TIMEOUT_SETTING,
+            DEFAULT_RUN_TIMEOUT_HOURS,
+            unit="hours",
+            most=7 * 24,
+            why=f" (default {DEFAULT_RUN_TIMEOUT_HOURS})",
+        )
+    )
     return task, run
 
 

@@ -109,3 +109,13 @@ def test_tables_without_planner_statistics_are_analyzed_before_anything_reads_th
     analyzed = database.analyze_unanalyzed(warehouse)
     assert "audit.pipeline_runs" in analyzed and all(not n.startswith("pg_") for n in analyzed)
     assert sql("select reltuples from pg_class where oid = 'audit.pipeline_runs'::regclass") == [(1,)]
+
+
+@pytest.mark.parametrize("name", ["WAREHOUSE_RETENTION_YEARS", "WAREHOUSE_SUPPRESSION_THRESHOLD"])
+def test_every_whole_number_setting_refuses_a_digit_that_is_not_ascii(monkeypatch, name):
+    """One parser for every whole-number setting: "²" is a digit to str.isdigit but not to int()."""
+    from complaints_warehouse import settings
+
+    monkeypatch.setenv(name, "²")
+    with pytest.raises(SettingsError, match=f"{name}='²' must be a whole number"):
+        settings.retention_years() if name == "WAREHOUSE_RETENTION_YEARS" else load_settings()
