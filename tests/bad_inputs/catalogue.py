@@ -1359,6 +1359,7 @@ from .money_entries import ENTRIES as MONEY_ENTRIES  # noqa: E402
 from .ombudsman_figures_entries import ENTRIES as OMBUDSMAN_FIGURES_ENTRIES  # noqa: E402
 from .ombudsman_national_entries import ENTRIES as OMBUDSMAN_NATIONAL_ENTRIES  # noqa: E402
 from .operations_entries import ENTRIES as OPERATIONS_ENTRIES  # noqa: E402
+from .settings_entries import ENTRIES as SETTINGS_ENTRIES  # noqa: E402
 from .values_entries import ENTRIES as VALUES_ENTRIES  # noqa: E402
 from .versions_entries import ENTRIES as VERSIONS_ENTRIES  # noqa: E402
 
@@ -1370,6 +1371,7 @@ CATALOGUE = (
     *OMBUDSMAN_FIGURES_ENTRIES,
     *OMBUDSMAN_NATIONAL_ENTRIES,
     *MONEY_ENTRIES,
+    *SETTINGS_ENTRIES,
 )
 
 BY_ID = {entry.id: entry for entry in CATALOGUE}
