@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from markupsafe import Markup
-
 from complaints_warehouse.outputs import csv_text, write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
@@ -349,7 +347,7 @@ def _section(number: int, title: str, cells: list[dict], figures: dict) -> dict:
     )
     more = len([c for c in cells if _kind(c) == "count"]) - len(chart_cells)
     note = f"The chart shows the 12 largest; the table lists all {len(cells)}." if more > 0 else ""
-    return {**heading, "figure": {"svg": Markup(chart), "caption": f"Figure {number}: {title}", "note": note}}
+    return {**heading, "figure": {"chart": chart, "caption": f"Figure {number}: {title}", "note": note}}
 
 
 def _summary(cells: list[dict], figures: dict) -> list[str]:

@@ -21,8 +21,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from markupsafe import Markup
-
 from complaints_warehouse import integrity
 from complaints_warehouse.bmmr_measures import AMOUNTS, COUNTS, MEASURES, OUTCOMES, RATES
 from complaints_warehouse.outputs import write_atomic
@@ -463,7 +461,7 @@ def _trend_charts(data: dict, figures: dict) -> list[dict]:
     hollow = [not p["source"].startswith("published") for p in trend]
     targets = {t["numerator"]: Decimal(t["target_pct"]) for t in figures["targets"]}
 
-    def counts_chart(key: str, name: str, chart_id: str) -> str:
+    def counts_chart(key: str, name: str, chart_id: str) -> dict:
         return charts.line_chart(
             chart_id,
             f"{name}, last 13 months, with the same months a year earlier",
@@ -529,9 +527,9 @@ def _trend_charts(data: dict, figures: dict) -> list[dict]:
     ]
 
 
-def _figure(svg: str, caption: str, note: str = "") -> dict:
-    """A chart for the template's figure block: the SVG charts.py drew (escaped there), its caption."""
-    return {"svg": Markup(svg), "caption": caption, "note": note}
+def _figure(chart: dict, caption: str, note: str = "") -> dict:
+    """A chart for the template's figure block: the chart charts.py worked out, its caption and note."""
+    return {"chart": chart, "caption": caption, "note": note}
 
 
 def _table(headers: list[str], rows: list, numeric: list[bool], **extra) -> dict:

@@ -1,5 +1,7 @@
-"""Charts as inline SVG, drawn in Python: no script, no web font, nothing fetched, so a page prints and
-opens offline exactly as written.
+"""Charts as inline SVG: no script, no web font, nothing fetched, so a page prints and opens offline exactly
+as written. This module works out each chart's geometry (scales, coordinates, label positions) and returns it
+as plain values; templates/_charts.html.j2 draws the SVG from them (autoescaped), so a council can restyle
+the charts (WAREHOUSE_REPORT_TEMPLATES) like the rest of the page.
 
 Readable without colour: the Okabe-Ito palette (distinguishable with the common colour-vision
 deficiencies), and every series also has its own marker shape and dash pattern (or bar hatching), and
@@ -12,13 +14,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from complaints_warehouse.reports.formatting import esc
-
 # Okabe & Ito (2008), "Color Universal Design".
 BLACK, ORANGE, SKY_BLUE, BLUISH_GREEN = "#000000", "#E69F00", "#56B4E9", "#009E73"
 YELLOW, BLUE, VERMILLION, REDDISH_PURPLE = "#F0E442", "#0072B2", "#D55E00", "#CC79A7"
 GREY, GRID, INK = "#6b6b6b", "#d9d9d9", "#1a1a1a"
-FONT = "font-family='Arial, Helvetica, sans-serif'"
 
 
 @dataclass(frozen=True)
@@ -65,21 +64,25 @@ def _nice_max(value: float) -> float:
     return 10 * power
 
 
-def _marker(shape: str, x: float, y: float, colour: str, hollow: bool, size: float = 4.5) -> str:
-    fill = "#ffffff" if hollow else colour
-    common = f"fill='{fill}' stroke='{colour}' stroke-width='1.8'"
+def _f(value: float) -> str:
+    """A coordinate as the SVG carries it: one decimal place."""
+    return f"{value:.1f}"
+
+
+def _marker(shape: str, x: float, y: float, colour: str, hollow: bool, size: float = 4.5) -> dict:
+    """A marker's shape and geometry for the template (_charts.html.j2's ``marker``)."""
+    marker = {"shape": shape, "fill": "#ffffff" if hollow else colour, "colour": colour}
     if shape == "square":
-        return f"<rect x='{x - size:.1f}' y='{y - size:.1f}' width='{2 * size:.1f}' height='{2 * size:.1f}' {common}/>"
+        return {**marker, "x": _f(x - size), "y": _f(y - size), "side": _f(2 * size)}
     if shape == "triangle":
         s = size * 1.25
-        return (
-            f"<polygon points='{x:.1f},{y - s:.1f} {x + s:.1f},{y + s * 0.8:.1f} {x - s:.1f},{y + s * 0.8:.1f}' "
-            f"{common}/>"
-        )
+        corners = ((x, y - s), (x + s, y + s * 0.8), (x - s, y + s * 0.8))
+        return {**marker, "shape": "polygon", "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in corners)}
     if shape == "diamond":
         s = size * 1.3
-        return f"<polygon points='{x:.1f},{y - s:.1f} {x + s:.1f},{y:.1f} {x:.1f},{y + s:.1f} {x - s:.1f},{y:.1f}' {common}/>"
-    return f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{size:.1f}' {common}/>"
+        corners = ((x, y - s), (x + s, y), (x, y + s), (x - s, y))
+        return {**marker, "shape": "polygon", "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in corners)}
+    return {**marker, "shape": "circle", "x": _f(x), "y": _f(y), "r": _f(size)}
 
 
 def _spread(positions: list[float], gap: float, low: float, high: float) -> list[float]:
@@ -100,13 +103,20 @@ def _spread(positions: list[float], gap: float, low: float, high: float) -> list
     return result
 
 
-def _open(chart_id: str, title: str, description: str, width: int, height: int) -> str:
-    return (
-        f"<svg class='chart' id='{esc(chart_id)}' role='img' viewBox='0 0 {width} {height}' "
-        f"width='100%' style='max-width:{width}px' preserveAspectRatio='xMinYMin meet' aria-labelledby='{esc(chart_id)}-title {esc(chart_id)}-desc' "
-        f"xmlns='http://www.w3.org/2000/svg' {FONT}>"
-        f"<title id='{esc(chart_id)}-title'>{esc(title)}</title><desc id='{esc(chart_id)}-desc'>{esc(description)}</desc>"
-    )
+def _frame(kind: str, chart_id: str, title: str, description: str, width: int, height: int) -> dict:
+    """What every chart's ``<svg>`` opens with: its id, size, title and description (read aloud)."""
+    return {
+        "kind": kind,
+        "id": chart_id,
+        "title": title,
+        "description": description or title,
+        "width": width,
+        "height": height,
+        "ink": INK,
+        "grey": GREY,
+        "grid": GRID,
+        "black": BLACK,
+    }
 
 
 def line_chart(
@@ -122,9 +132,10 @@ def line_chart(
     description: str = "",
     width: int = 480,
     height: int = 250,
-) -> str:
+) -> dict:
     """A line chart with markers, dashed lines per series, each series named at its last point, and
-    optional horizontal target lines and notes above given x positions (e.g. a caveat on a year)."""
+    optional horizontal target lines and notes above given x positions (e.g. a caveat on a year).
+    Returns its geometry for the template (_charts.html.j2's ``line_chart``)."""
     left, right, top, bottom = 46, 118, 26, 42
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values if v is not None] + [t for t, _ in targets]
@@ -137,38 +148,32 @@ def line_chart(
     def y_at(v: float) -> float:
         return top + plot_h - plot_h * (min(v, top_value) / top_value if top_value else 0)
 
-    parts = [_open(chart_id, title, description or title, width, height)]
-    for k in range(5):  # grid and y axis
-        v = top_value * k / 4
-        y = y_at(v)
-        parts.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{y:.1f}' y2='{y:.1f}' stroke='{GRID}'/>")
-        parts.append(
-            f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='11' text-anchor='end' fill='{INK}'>{esc(fmt(v))}</text>"
-        )
+    chart = _frame("line", chart_id, title, description, width, height)
+    chart |= {"left": left, "right": left + plot_w, "top": top, "bottom": top + plot_h}
+    chart["grid_lines"] = [  # grid and y axis
+        {
+            "y": _f(y_at(top_value * k / 4)),
+            "label_y": _f(y_at(top_value * k / 4) + 4),
+            "label": fmt(top_value * k / 4),
+        }
+        for k in range(5)
+    ]
+    chart["tick_x"], chart["month_y"], chart["year_y"] = left - 6, top + plot_h + 16, top + plot_h + 30
+    chart["x_labels"] = []
     for i, label in enumerate(labels):  # x axis: "Mar" with the year under January and the first month
         month, _, year = label.partition(" ")
-        x = x_at(i)
-        parts.append(
-            f"<text x='{x:.1f}' y='{top + plot_h + 16}' font-size='11' text-anchor='middle' fill='{INK}'>{esc(month)}</text>"
-        )
-        if year and (i == 0 or not labels[i - 1].endswith(year)):
-            parts.append(
-                f"<text x='{x:.1f}' y='{top + plot_h + 30}' font-size='11' text-anchor='middle' fill='{GREY}'>{esc(year)}</text>"
-            )
-    for index, note in (annotations or {}).items():
-        x = x_at(index)
-        parts.append(
-            f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top}' y2='{top + plot_h}' stroke='{GREY}' stroke-dasharray='1 3'/>"
-            f"<text x='{x:.1f}' y='{top - 8}' font-size='11' text-anchor='middle' fill='{INK}'>{esc(note)}</text>"
-        )
+        shown = year if year and (i == 0 or not labels[i - 1].endswith(year)) else ""
+        chart["x_labels"].append({"x": _f(x_at(i)), "month": month, "year": shown})
+    chart["note_y"] = top - 8
+    chart["annotations"] = [
+        {"x": _f(x_at(index)), "text": note} for index, note in (annotations or {}).items()
+    ]
     label_rows: list[tuple[float, str, str]] = []
+    chart["targets"] = []
     for value, name in targets:
-        y = y_at(value)
-        parts.append(
-            f"<line class='target' x1='{left}' x2='{left + plot_w}' y1='{y:.1f}' y2='{y:.1f}' stroke='{BLACK}' "
-            f"stroke-width='1.2' stroke-dasharray='2 2'/>"
-        )
-        label_rows.append((y, f"{name} {fmt(value)}", BLACK))
+        chart["targets"].append({"y": _f(y_at(value))})
+        label_rows.append((y_at(value), f"{name} {fmt(value)}", BLACK))
+    chart["series"] = []
     for s in series:
         points = [(x_at(i), y_at(v)) if v is not None else None for i, v in enumerate(s.values)]
         runs, run = [], []
@@ -178,50 +183,41 @@ def line_chart(
             else:
                 run.append(p)
         runs += [run] if run else []
-        for r in runs:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in r)
-            dash = f" stroke-dasharray='{s.style.dash}'" if s.style.dash else ""
-            parts.append(
-                f"<polyline class='series' points='{path}' fill='none' stroke='{s.style.colour}' stroke-width='2.4'{dash}/>"
+        markers = [
+            _marker(
+                s.style.marker, p[0], p[1], s.style.colour, bool(s.hollow[i]) if i < len(s.hollow) else False
             )
-        for i, p in enumerate(points):
-            if p is not None:
-                hollow = bool(s.hollow[i]) if i < len(s.hollow) else False
-                parts.append(_marker(s.style.marker, p[0], p[1], s.style.colour, hollow))
+            for i, p in enumerate(points)
+            if p is not None
+        ]
+        chart["series"].append(
+            {
+                "colour": s.style.colour,
+                "dash": s.style.dash,
+                "runs": [" ".join(f"{x:.1f},{y:.1f}" for x, y in r) for r in runs],
+                "markers": markers,
+            }
+        )
         last = max((i for i, v in enumerate(s.values) if v is not None), default=None)
         if last is not None:
             label_rows.append((y_at(s.values[last]), f"{s.name} {fmt(s.values[last])}", s.style.colour))
     ys = _spread([y for y, _, _ in label_rows], 15, top + 4, top + plot_h + 4)
-    for (_, text, colour), y in zip(label_rows, ys, strict=True):
-        ink = (
-            INK if colour in (YELLOW, SKY_BLUE, ORANGE) else colour
-        )  # light colours are hard to read as text
-        parts.append(
-            f"<text class='direct-label' x='{left + plot_w + 8}' y='{y + 4:.1f}' font-size='12' fill='{ink}'>{esc(text)}</text>"
-        )
-    parts.append(
-        f"<line x1='{left}' x2='{left}' y1='{top}' y2='{top + plot_h}' stroke='{INK}'/>"
-        f"<line x1='{left}' x2='{left + plot_w}' y1='{top + plot_h}' y2='{top + plot_h}' stroke='{INK}'/>"
-    )
-    parts.append("</svg>")
-    return "".join(parts)
+    chart["label_x"] = left + plot_w + 8
+    chart["labels"] = [
+        # light colours are hard to read as text
+        {"y": _f(y + 4), "text": text, "ink": INK if colour in (YELLOW, SKY_BLUE, ORANGE) else colour}
+        for (_, text, colour), y in zip(label_rows, ys, strict=True)
+    ]
+    return chart
 
 
-def _hatch_defs(chart_id: str, series: Sequence[Series]) -> str:
-    defs = []
-    for k, s in enumerate(series):
-        pid = f"{chart_id}-hatch-{k}"
-        if s.style.hatch == "diagonal":
-            defs.append(
-                f"<pattern id='{pid}' patternUnits='userSpaceOnUse' width='6' height='6' patternTransform='rotate(45)'>"
-                f"<rect width='6' height='6' fill='#ffffff'/><line x1='0' y1='0' x2='0' y2='6' stroke='{s.style.colour}' stroke-width='3'/></pattern>"
-            )
-        elif s.style.hatch == "dots":
-            defs.append(
-                f"<pattern id='{pid}' patternUnits='userSpaceOnUse' width='5' height='5'>"
-                f"<rect width='5' height='5' fill='#ffffff'/><circle cx='2.5' cy='2.5' r='1.4' fill='{s.style.colour}'/></pattern>"
-            )
-    return f"<defs>{''.join(defs)}</defs>" if defs else ""
+def _hatches(chart_id: str, series: Sequence[Series]) -> list[dict]:
+    """The bar hatchings (SVG patterns) the series use: id, kind (diagonal or dots) and colour."""
+    return [
+        {"id": f"{chart_id}-hatch-{k}", "hatch": s.style.hatch, "colour": s.style.colour}
+        for k, s in enumerate(series)
+        if s.style.hatch in ("diagonal", "dots")
+    ]
 
 
 def bar_chart(
@@ -234,10 +230,11 @@ def bar_chart(
     shown: Callable[[int, int], str] | None = None,
     description: str = "",
     width: int = 660,
-) -> str:
+) -> dict:
     """Horizontal bars, one group per category and one bar per series, each bar's value written at its
     end; bars of the second and later series are hatched, so the series differ in print without colour.
-    ``shown(series_index, category_index)`` may replace a written value (e.g. a suppressed count)."""
+    ``shown(series_index, category_index)`` may replace a written value (e.g. a suppressed count).
+    Returns its geometry for the template (_charts.html.j2's ``bar_chart``)."""
     label_w = min(230, 12 + 6.6 * max((len(c) for c in categories), default=4))
     left, right, top = int(label_w), 70, 30 if len(series) > 1 else 8
     bar_h, inner_gap, group_gap = 14, 2, 10
@@ -246,35 +243,48 @@ def bar_chart(
     plot_w = width - left - right
     values = [v for s in series for v in s.values if v is not None]
     top_value = _nice_max(max(values, default=0))
-    parts = [_open(chart_id, title, description or title, width, height), _hatch_defs(chart_id, series)]
+    chart = _frame("bar", chart_id, title, description, width, height)
+    chart |= {
+        "left": left,
+        "label_x": left - 8,
+        "bar_h": bar_h,
+        "axis_top": top - 2,
+        "axis_bottom": height - 6,
+    }
+    chart["patterns"] = _hatches(chart_id, series)
+
+    def fill(k: int, s: Series) -> str:
+        return f"url(#{chart_id}-hatch-{k})" if s.style.hatch else s.style.colour
+
+    chart["key"] = []
     if len(series) > 1:  # a key for the series: a swatch and its name
         x = left
         for k, s in enumerate(series):
-            fill = f"url(#{chart_id}-hatch-{k})" if s.style.hatch else s.style.colour
-            parts.append(
-                f"<rect x='{x}' y='6' width='16' height='12' fill='{fill}' stroke='{s.style.colour}' stroke-width='1.5'/>"
-                f"<text x='{x + 22}' y='16' font-size='12' fill='{INK}'>{esc(s.name)}</text>"
+            chart["key"].append(
+                {"x": x, "text_x": x + 22, "fill": fill(k, s), "colour": s.style.colour, "name": s.name}
             )
             x += 40 + 7 * len(s.name)
+    chart["groups"] = []
     for c, category in enumerate(categories):
         y0 = top + c * (group_h + group_gap)
-        parts.append(
-            f"<text x='{left - 8}' y='{y0 + group_h / 2 + 4:.1f}' font-size='12' text-anchor='end' fill='{INK}'>{esc(category)}</text>"
-        )
+        bars = []
         for k, s in enumerate(series):
             value = s.values[c] if c < len(s.values) else None
             y = y0 + k * (bar_h + inner_gap)
             w = plot_w * (value or 0) / top_value if top_value else 0
-            fill = f"url(#{chart_id}-hatch-{k})" if s.style.hatch else s.style.colour
-            if value:
-                parts.append(
-                    f"<rect class='bar' x='{left}' y='{y}' width='{max(w, 1):.1f}' height='{bar_h}' fill='{fill}' "
-                    f"stroke='{s.style.colour}' stroke-width='1.2'><title>{esc(s.name)}: {esc(fmt(value))}</title></rect>"
-                )
-            text = shown(k, c) if shown else (fmt(value) if value is not None else "–")
-            parts.append(
-                f"<text x='{left + w + 5:.1f}' y='{y + bar_h - 3}' font-size='11' fill='{INK}'>{esc(text)}</text>"
+            bars.append(
+                {
+                    "drawn": bool(value),
+                    "y": y,
+                    "width": _f(max(w, 1)),
+                    "fill": fill(k, s),
+                    "colour": s.style.colour,
+                    "name": s.name,
+                    "value": fmt(value) if value else "",
+                    "text_x": _f(left + w + 5),
+                    "text_y": y + bar_h - 3,
+                    "text": shown(k, c) if shown else (fmt(value) if value is not None else "–"),
+                }
             )
-    parts.append(f"<line x1='{left}' x2='{left}' y1='{top - 2}' y2='{height - 6}' stroke='{INK}'/>")
-    parts.append("</svg>")
-    return "".join(parts)
+        chart["groups"].append({"label": category, "label_y": _f(y0 + group_h / 2 + 4), "bars": bars})
+    return chart

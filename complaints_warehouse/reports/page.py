@@ -110,8 +110,8 @@ def table(
     return str(_macro("table")(spec))
 
 
-def figure(svg: str, caption: str, note: str = "") -> str:
-    return str(_macro("figure")({"svg": Markup(svg), "caption": caption, "note": note}))
+def figure(chart: dict, caption: str, note: str = "") -> str:
+    return str(_macro("figure")({"chart": chart, "caption": caption, "note": note}))
 
 
 def section(title: str, body: str, section_id: str = "") -> str:
