@@ -20,7 +20,6 @@ from complaints_warehouse.outputs import write_atomic
 from complaints_warehouse.reports import ReportUnavailable, charts, page, reports_dir, rows
 from complaints_warehouse.reports.formatting import (
     Suppression,
-    esc,
     number,
     pct,
     plain,
@@ -176,16 +175,16 @@ def _fmt(kind: str):
     return (lambda v: pct(v, 0)) if kind == "pct0" else (lambda v: number(v, 1))
 
 
-def _year_cell(year: str, caveat: str | None) -> str:
-    """The year, with its caveat written beside it (markup: the caller's table takes raw cells)."""
-    note = f"<br><span class='caveat'>{esc(caveat)}</span>" if caveat else ""
-    return f"<strong>{esc(year)}</strong>{note}"
+def _cell(value: str = "", note: str | None = "", *, year: str = "", authority: str = "") -> dict:
+    """A cell of the benchmark's tables for the template's ``cell`` macro: a figure (or a year, in bold,
+    after an authority's name) with a note under it (a caveat, the average and comparison, a flag)."""
+    return {"value": value, "note": note or "", "year": year, "authority": authority}
 
 
-def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
+def _measure_cell(r: dict | None, kind: str) -> dict | str:
     """The council's figure, with the similar authorities' average and the comparison under it."""
     if not r:
-        return ["–"]
+        return "–"
     # A flag, never silence: a figure its counts do not reproduce, or that no population can check.
     flag = {"differs": "differs from its recomputation", "no population": "no population"}.get(
         r.get("recomputation") or ""
@@ -194,22 +193,30 @@ def _measure_cells(r: dict | None, measure: str, kind: str) -> list[str]:
     if average_flag:
         flag = f"{flag} · {average_flag}" if flag else average_flag
     if r["council_value"] is None and r["similar_authority_value"] is None:
-        return ["–" + (f"<br><span class='caveat'>{esc(flag)}</span>" if flag else "")]
-    value = esc(show(r["council_value"], kind))
+        return _cell("–", flag)
     avg = r["similar_authority_value"]
     under = " · ".join(
         x
         for x in (f"avg {show(avg, kind)}" if avg is not None else "", r["comparison"] or "", flag or "")
         if x
     )
-    return [value + (f"<br><span class='caveat'>{esc(under)}</span>" if under else "")]
+    return _cell(show(r["council_value"], kind), under)
 
 
-def _headers(first: str) -> tuple[list[str], list[bool]]:
-    return [first, *(title for title, _, _ in MEASURES.values())], [False] + [True] * len(MEASURES)
+def _table(first: str, lines: list[list], **extra) -> dict:
+    """A table of the measures for the template's table block, after a first column (year or authority)."""
+    return {
+        "headers": [first, *(title for title, _, _ in MEASURES.values())],
+        "rows": lines,
+        "numeric": [False] + [True] * len(MEASURES),
+        "caption": "",
+        "footer": None,
+        "table_id": "",
+        **extra,
+    }
 
 
-def _overview(figures: dict) -> str:
+def _overview(figures: dict) -> dict:
     """Each authority's latest year side by side, and the uphold and satisfactory-remedy rates charted
     against their similar authorities."""
     latest = {}
@@ -217,7 +224,6 @@ def _overview(figures: dict) -> str:
         if r["financial_year"] >= latest.get(r["authority_name"], ""):
             latest[r["authority_name"]] = r["financial_year"]
     cell = {(r["authority_name"], r["financial_year"], r["measure"]): r for r in figures["benchmark"]}
-    headers, numeric = _headers("Authority, latest year")
     body = []
     for name in figures["councils"]:
         year = latest[name]
@@ -229,18 +235,17 @@ def _overview(figures: dict) -> str:
             ),
             None,
         )
-        line = [f"{esc(name)}<br>{_year_cell(year, caveat)}"]
+        line = [_cell(year=year, note=caveat, authority=name)]
         for measure, (_, _, kind) in MEASURES.items():
-            line += _measure_cells(cell.get((name, year, measure)), measure, kind)
+            line.append(_measure_cell(cell.get((name, year, measure)), kind))
         body.append(line)
-    table = page.table(headers, body, numeric=numeric, raw_cells=True, table_id="benchmark-overview")
-    figures_html = []
+    figures_out = []
     for k, measure in enumerate(("uphold_rate_pct", "satisfactory_remedy_rate_pct")):
         title = MEASURES[measure][0]
         names = figures["councils"]
         own = [cell.get((n, latest[n], measure), {}).get("council_value") for n in names]
         avg = [cell.get((n, latest[n], measure), {}).get("similar_authority_value") for n in names]
-        svg = charts.bar_chart(
+        chart = charts.bar_chart(
             f"chart-overview-{k}",
             f"{title}, latest year: each authority against its similar authorities",
             [f"{n.replace(' Council', '')} {latest[n]}" for n in names],
@@ -255,13 +260,19 @@ def _overview(figures: dict) -> str:
             fmt=lambda v: pct(v, 0),
             width=480,
         )
-        figures_html.append(
-            page.figure(svg, f"{title}, latest year", MEASURES[measure][1].capitalize() + ".")
-        )
-    return "<div class='charts'>" + "".join(figures_html) + "</div>" + table
+        figures_out.append(_figure(chart, f"{title}, latest year", MEASURES[measure][1].capitalize() + "."))
+    return {
+        "figures": figures_out,
+        "table": _table("Authority, latest year", body, table_id="benchmark-overview"),
+    }
 
 
-def _council_section(name: str, lines: list[dict], index: int, averages: list[dict] | None = None) -> str:
+def _figure(chart: dict, caption: str, note: str = "") -> dict:
+    """A chart for the template's figure block: the chart charts.py worked out, its caption and note."""
+    return {"chart": chart, "caption": caption, "note": note}
+
+
+def _council_section(name: str, lines: list[dict], index: int, averages: list[dict] | None = None) -> dict:
     years = sorted({r["financial_year"] for r in lines})
     cell = {(r["financial_year"], r["measure"]): r for r in lines}
     group = next((r["similar_authority_group"] for r in lines if r["similar_authority_group"]), None)
@@ -273,7 +284,7 @@ def _council_section(name: str, lines: list[dict], index: int, averages: list[di
         short = _short_caveat(caveats[y])
         if short and (i == 0 or _short_caveat(caveats[years[i - 1]]) != short):
             annotations[i] = short
-    figures_html = []
+    figures_out = []
     for k, (measure, (title, reading, kind)) in enumerate(MEASURES.items()):
         council = [cell.get((y, measure), {}).get("council_value") for y in years]
         similar = [cell.get((y, measure), {}).get("similar_authority_value") for y in years]
@@ -288,7 +299,7 @@ def _council_section(name: str, lines: list[dict], index: int, averages: list[di
                     "Similar avg", [None if v is None else float(v) for v in similar], charts.LAST_YEAR
                 )
             )
-        svg = charts.line_chart(
+        chart = charts.line_chart(
             f"chart-{index}-{k}",
             f"{name}: {title} by year, against similar authorities",
             years,
@@ -299,32 +310,30 @@ def _council_section(name: str, lines: list[dict], index: int, averages: list[di
             width=480,
             height=230,
         )
-        figures_html.append(page.figure(svg, title, reading.capitalize() + "."))
-    headers, numeric = _headers("Year")
+        figures_out.append(_figure(chart, title, reading.capitalize() + "."))
     body = []
     for y in years:
-        line = [_year_cell(y, caveats[y])]
+        line = [_cell(year=y, note=caveats[y])]
         for measure, (_, _, kind) in MEASURES.items():
-            line += _measure_cells(cell.get((y, measure)), measure, kind)
+            line.append(_measure_cell(cell.get((y, measure)), kind))
         body.append(line)
-    table = page.table(
-        headers,
+    table = _table(
+        "Year",
         body,
-        numeric=numeric,
-        raw_cells=True,
         caption=f"{name}: the Ombudsman's figures, year by year",
         table_id=f"benchmark-table-{index}",
     )
-    lede = (
-        f"<p class='note'>Similar authorities: {esc(group or 'not published')} councils. A caveat is written "
-        "beside the year it affects (and marked on the charts).</p>"
-    )
-    charts_html = "<div class='charts'>" + "".join(figures_html) + "</div>" if figures_html else ""
-    similar = _similar_authorities(name, lines, averages or [], index)
-    return page.section(name, lede + charts_html + table + similar, f"council-{slug(name)}")
+    return {
+        "name": name,
+        "id": f"council-{slug(name)}",
+        "group": group or "not published",
+        "figures": figures_out,
+        "table": table,
+        "similar": _similar_authorities(name, lines, averages or [], index),
+    }
 
 
-def _similar_authorities(name: str, lines: list[dict], averages: list[dict], index: int) -> str:
+def _similar_authorities(name: str, lines: list[dict], averages: list[dict], index: int) -> dict | None:
     """Which authorities form the council's similar-authority group each year, and each published average
     beside its recomputation from them (a national file holds every council of the group)."""
     keys = sorted(
@@ -336,12 +345,10 @@ def _similar_authorities(name: str, lines: list[dict], averages: list[dict], ind
         first = next((a for (g, y, _), a in by_key.items() if (g, y) == (group, year)), None)
         if first is None:
             continue
-        line = [
-            esc(year),
-            esc(
-                f"{group}: {show(first['councils_in_statistics'], 'count')} of "
-                f"{show(first['councils_in_group'], 'count')} in the statistics"
-            ),
+        line: list = [
+            year,
+            f"{group}: {show(first['councils_in_statistics'], 'count')} of "
+            f"{show(first['councils_in_group'], 'count')} in the statistics",
         ]
         for measure, (_, _, kind) in MEASURES.items():
             a = by_key.get((group, year, measure))
@@ -349,43 +356,42 @@ def _similar_authorities(name: str, lines: list[dict], averages: list[dict], ind
                 line.append("–")
                 continue
             shown = " / ".join((show(a["published_average"], kind), show(a["recomputed_average"], kind)))
-            line.append(f"{esc(shown)}<br><span class='caveat'>{esc(a['recomputation'])}</span>")
+            line.append(_cell(shown, a["recomputation"]))
         body.append(line)
-        listed = esc(first["councils"] or "none")
-        missing = (
-            f" <em>Not in the statistics:</em> {esc(first['councils_missing'])}"
-            if first["councils_missing"]
-            else ""
-        )
         members.append(
-            f"<details><summary>{esc(group)} {esc(year)}: the {show(first['councils_in_group'], 'count')} "
-            f"authorities of the group</summary><p class='note'>{listed}.{missing}</p></details>"
+            {
+                "group": group,
+                "year": year,
+                "size": show(first["councils_in_group"], "count"),
+                "councils": first["councils"] or "none",
+                "missing": first["councils_missing"] or "",
+            }
         )
     if not body:
-        return ""
-    table = page.table(
-        ["Year", "Group", *(title for title, _, _ in MEASURES.values())],
+        return None
+    table = _table(
+        "Year",
         body,
-        numeric=[False, False] + [True] * len(MEASURES),
-        raw_cells=True,
         caption=f"{name}: similar authorities, the published average / its recomputation from the group",
         table_id=f"similar-authorities-{index}",
     )
+    table["headers"].insert(1, "Group")
+    table["numeric"].insert(1, False)
     legend = "; ".join(f"{k}: {v}" for k, v in AVERAGE_STATUS.items())
-    return table + "".join(members) + f"<p class='note'>{esc(legend)}.</p>"
+    return {"table": table, "groups": members, "legend": legend}
 
 
-def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
+def _reconciliation(figures: dict, data: dict, sup: Suppression) -> dict:
     counts = data["reconciliation_counts"]
     rows_out = [[s.capitalize(), show(counts[s], "count"), STATUS_MEANING[s]] for s in STATUSES]
-    table = page.table(
-        ["Status", "Cases", "Meaning"],
-        rows_out,
-        numeric=[False, True, False],
-        footer=["Total", show(data["reconciliation_total"], "count"), ""],
-        caption="The council's records of Ombudsman cases against the Ombudsman's case-by-case spreadsheets",
-        table_id="reconciliation-table",
-    )
+    table = {
+        "headers": ["Status", "Cases", "Meaning"],
+        "rows": rows_out,
+        "numeric": [False, True, False],
+        "footer": ["Total", show(data["reconciliation_total"], "count"), ""],
+        "caption": "The council's records of Ombudsman cases against the Ombudsman's case-by-case spreadsheets",
+        "table_id": "reconciliation-table",
+    }
     chart = charts.bar_chart(
         "chart-reconciliation",
         "Ombudsman cases by reconciliation status",
@@ -400,10 +406,16 @@ def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
         fmt=lambda v: show(v, "count"),
         shown=lambda k, i: show(counts[STATUSES[i]], "count"),
     )
-    out = page.figure(chart, "Reconciliation of Ombudsman cases") + table
+    out = {
+        "figure": _figure(chart, "Reconciliation of Ombudsman cases"),
+        "table": table,
+        "internal_only": False,  # the case-by-case list is withheld from a public page
+        "differences": None,
+        "all_agree": False,
+    }
     differences = data.get("reconciliation_differences")
     if differences is None:
-        out += "<p class='note'>The case-by-case list is in the internal version of this report only.</p>"
+        out["internal_only"] = True
     elif differences:
         shown_rows = [r for r in differences if r["reconciliation_status"] != "only ours"][:200]
         body = [
@@ -418,9 +430,9 @@ def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
             ]
             for r in shown_rows
         ]
-        out += (
-            page.table(
-                [
+        if body:
+            out["differences"] = {
+                "headers": [
                     "Reference",
                     "Status",
                     "Our decision",
@@ -429,14 +441,14 @@ def _reconciliation(figures: dict, data: dict, sup: Suppression) -> str:
                     "Their date",
                     "Days apart",
                 ],
-                body,
-                numeric=[False, False, False, False, True, True, True],
-                caption="Cases in both records that differ, and cases only the Ombudsman has",
-                table_id="reconciliation-differences",
-            )
-            if body
-            else page.empty("Every case both records hold agrees.")
-        )
+                "rows": body,
+                "numeric": [False, False, False, False, True, True, True],
+                "footer": None,
+                "caption": "Cases in both records that differ, and cases only the Ombudsman has",
+                "table_id": "reconciliation-differences",
+            }
+        else:
+            out["all_agree"] = True
     return out
 
 
@@ -446,29 +458,20 @@ def _date(value) -> str:
     return uk_date(date.fromisoformat(value)) if value else "–"
 
 
-def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
+def render(figures: dict, sup: Suppression, council_dir: Path | None = None) -> tuple[str, dict]:
+    """The report's HTML (templates/ombudsman_benchmark.html.j2, or the council's own in ``council_dir``)
+    and its data block."""
     data = data_block(figures, sup)
-    sections = [
+    councils = [
         _council_section(
             name, [r for r in figures["benchmark"] if r["authority_name"] == name], i, figures.get("averages")
         )
         for i, name in enumerate(figures["councils"])
     ]
-    overview = (
-        page.section("At a glance", _overview(figures), "overview") if len(figures["councils"]) > 1 else ""
-    )
-    body = (
-        overview
-        + "".join(sections)
-        + page.section(
-            "Reconciliation with the Ombudsman's records",
-            _reconciliation(figures, data, sup),
-            "reconciliation",
-        )
-    )
-    body += f"<p class='note'>{esc(sup.note())}</p>"
     title = figures["councils"][0] if len(figures["councils"]) == 1 else "Authorities in the Ombudsman's data"
-    html = page.render(
+    html = page.render_template(
+        "ombudsman_benchmark.html.j2",
+        council_dir,
         title=f"Ombudsman benchmark: {title}",
         kicker="Local Government and Social Care Ombudsman · annual statistics",
         lede=(
@@ -476,7 +479,10 @@ def render(figures: dict, sup: Suppression) -> tuple[str, dict]:
             "percentages as the Ombudsman rounds them. A year with no detailed investigations has no rate."
         ),
         public=sup.public,
-        body=body,
+        overview=_overview(figures) if len(figures["councils"]) > 1 else None,
+        councils=councils,
+        reconciliation=_reconciliation(figures, data, sup),
+        suppression_note=sup.note(),
         footer=[
             (
                 "Sources",
@@ -496,7 +502,9 @@ def write(
     authority = authority or settings.council
     with database.connect(target) as conn:
         figures = gather(conn, authority)
-    html, _ = render(figures, Suppression(public, settings.suppression_threshold))
+    html, _ = render(
+        figures, Suppression(public, settings.suppression_threshold), settings.report_templates_dir
+    )
     name = slug(figures["councils"][0]) if authority else "all"
     path = (
         reports_dir(settings)
