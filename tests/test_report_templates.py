@@ -41,7 +41,7 @@ def test_a_council_folder_replaces_a_template_and_keeps_the_others(tmp_path, mon
     # A council's own page: its logo, the figures and the data block; the reports' bodies still shipped.
     (tmp_path / "report.html.j2").write_text(
         "<html><body><img alt='Anytown logo'><h1>{{ title }}</h1>{% block body %}{{ body }}{% endblock %}"
-        "{{ data_block }}</body></html>\n"
+        "<script type='application/json' id='report-data'>{{ data_json }}</script></body></html>\n"
     )
     page.environment.cache_clear()  # the loader had found the shipped page for this folder
     own = page.render_template("report.html.j2", tmp_path, **PAGE)

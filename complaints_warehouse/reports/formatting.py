@@ -6,7 +6,6 @@ page, the JSON and the CSV always agree (and a suppressed count is suppressed in
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -110,10 +109,6 @@ def slug(text: str) -> str:
     """ "2023/24" -> "2023-24"; "Children's services" -> "childrens-services" (for file names)."""
     out = "".join(c.lower() if c.isalnum() else "-" for c in text.replace("'", ""))
     return "-".join(part for part in out.split("-") if part)
-
-
-def esc(text) -> str:
-    return html.escape(str(text), quote=True)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ script but the figures' JSON data block), laid out to read on screen and to prin
 Pages are Jinja2 templates (``templates/``, autoescaped): ``report.html.j2`` is the page, ``_macros.html.j2``
 its blocks (tiles, tables, figures, sections), and each report has its own (``bmmr_pack.html.j2``...). A
 council brands them with the setting WAREHOUSE_REPORT_TEMPLATES: a file in that folder named like one here
-is used instead (``environment``). The functions below render the same blocks for code that builds a page
-piece by piece.
+is used instead (``environment``). Charts are drawn by ``_charts.html.j2`` from the geometry charts.py
+works out. No markup is made in Python: every value reaches a template as text and is escaped there.
 
 The data block (``<script type="application/json" id="report-data">``) carries every figure the page
 shows, already suppressed when the page is public, so a reader's tool can take the figures without
@@ -50,15 +50,11 @@ def environment(council_dir: Path | None = None) -> jinja2.Environment:
     )
 
 
-def _macro(name: str):
-    return getattr(environment().get_template("_macros.html.j2").module, name)
-
-
 def _page_facts(footer: Sequence[tuple[str, str]], data: dict) -> dict:
     generated = datetime.now(UTC)
     return {
         "footer": [*footer, ("Generated", f"{uk_datetime(generated)} UTC by complaints-warehouse")],
-        "data_block": Markup(data_block(data)),
+        "data_json": data_json(data),
     }
 
 
@@ -79,75 +75,9 @@ def render_template(name: str, council_dir: Path | None = None, **context) -> st
         ) from exc
 
 
-def tiles(items: Sequence[Tile]) -> str:
-    return str(_macro("tiles")(items))
-
-
-def table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    numeric: Sequence[bool] | None = None,
-    caption: str = "",
-    footer: Sequence[str] | None = None,
-    table_id: str = "",
-    raw_cells: bool = False,
-) -> str:
-    """A table of already formatted cells. ``numeric`` right-aligns columns; ``raw_cells`` lets cells
-    carry markup made by the caller (e.g. a RAG badge), which must then be escaped by the caller."""
-
-    def cells(row):
-        return [Markup(v) if raw_cells else v for v in row] if row else row
-
-    spec = {
-        "headers": headers,
-        "rows": [cells(r) for r in rows],
-        "numeric": numeric,
-        "caption": caption,
-        "footer": cells(footer),
-        "table_id": table_id,
-    }
-    return str(_macro("table")(spec))
-
-
-def figure(chart: dict, caption: str, note: str = "") -> str:
-    return str(_macro("figure")({"chart": chart, "caption": caption, "note": note}))
-
-
-def section(title: str, body: str, section_id: str = "") -> str:
-    return str(_macro("section")(title, section_id, caller=lambda: Markup(body)))
-
-
-def empty(message: str) -> str:
-    return str(_macro("empty")(message))
-
-
-def data_block(data: dict) -> str:
-    """The figures as JSON inside the page; every "<" is escaped (as JSON's \\u003c) so no value can end
-    the script element or open a comment in it."""
-    text = json.dumps(data, indent=1, ensure_ascii=False, default=str).replace("<", "\\u003c")
-    return f"<script type='application/json' id='report-data'>{text}</script>"
-
-
-def render(
-    *,
-    title: str,
-    kicker: str,
-    lede: str,
-    public: bool,
-    body: str,
-    footer: Sequence[tuple[str, str]],
-    data: dict,
-) -> str:
-    """The whole page (report.html.j2): header (with a public or internal badge), body, footer facts and
-    the data block."""
-    return render_template(
-        "report.html.j2",
-        title=title,
-        kicker=kicker,
-        lede=lede,
-        public=public,
-        body=Markup(body),
-        footer=footer,
-        data=data,
-    )
+def data_json(data: dict) -> Markup:
+    """The figures as JSON for the page's data block (report.html.j2 puts it in
+    ``<script type="application/json" id="report-data">``); every "<" is escaped (as JSON's \\u003c) so no
+    value can end the script element or open a comment in it. Markup: the JSON goes in as it is (a script
+    element's text is not HTML, so autoescape's entities would only corrupt it)."""
+    return Markup(json.dumps(data, indent=1, ensure_ascii=False, default=str).replace("<", "\\u003c"))
