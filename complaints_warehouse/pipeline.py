@@ -203,14 +203,21 @@ def step_transform(
     The night's build tests only the fact rows it recomputed (the rest were tested, unchanged, by the
     build that wrote them); a first build and a full refresh recompute, and so test, every row."""
     scope = f" ({select})" if select else ""
-    echo(f"Checking source freshness{scope}")
-    freshness = transform.check_freshness(
-        settings, target, select=select, test_recomputed_rows_only=True, echo=echo
-    )
-    echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
-    built = transform.build(
-        settings, target, select=select, full_refresh=full_refresh, test_recomputed_rows_only=True, echo=echo
-    ).as_dict()
+    with transform.DbtSession(settings, target) as dbt:  # one dbt process for both commands
+        echo(f"Checking source freshness{scope}")
+        freshness = transform.check_freshness(
+            settings, target, select=select, test_recomputed_rows_only=True, echo=echo, session=dbt
+        )
+        echo(f"Building the warehouse with dbt{scope}" + (", full refresh" if full_refresh else ""))
+        built = transform.build(
+            settings,
+            target,
+            select=select,
+            full_refresh=full_refresh,
+            test_recomputed_rows_only=True,
+            echo=echo,
+            session=dbt,
+        ).as_dict()
     database.analyze_unanalyzed(target)  # before validation and publication read them
     return {**built, "freshness": freshness.as_dict()}
 

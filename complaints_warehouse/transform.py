@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from complaints_warehouse import fault_points
+from complaints_warehouse import dbt_worker, fault_points
 from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import child_process, roles
@@ -72,40 +72,99 @@ def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     return env
 
 
+class DbtSession:
+    """One dbt process (``complaints_warehouse.dbt_worker``) for the dbt commands of a step: dbt starts and
+    loads its parse of the project once, not once per command. Started at its first command; a context
+    manager that ends the process when the step is done. It dies with this process (``child_process``):
+    a killed pipeline leaves no dbt running beside the next run's."""
+
+    def __init__(self, settings: Settings, target: Connection):
+        self.settings, self.target = settings, target
+        self.process: subprocess.Popen | None = None
+        self.busy = False  # a command was sent and has not finished
+
+    def __enter__(self) -> DbtSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.process is not None:
+            process, self.process = self.process, None
+            if self.busy:  # left in the middle of a command (an exception here): stop it now
+                process.kill()
+            elif process.stdin is not None:
+                process.stdin.close()  # the worker ends at the end of its input
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def run(self, args: list[str]):
+        """Run one dbt command; yield each line dbt prints, then ``True`` or ``False`` (succeeded)."""
+        if self.process is None:
+            dbt_executable()  # dbt is installed, or say how to install it
+            self.process = subprocess.Popen(
+                child_process.command(sys.executable, "-m", "complaints_warehouse.dbt_worker"),
+                cwd=self.settings.dbt_project_dir,
+                env=dbt_environment(self.settings, self.target),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.busy = True
+        try:
+            self.process.stdin.write(json.dumps(args) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:  # the worker died; what it printed says why
+            pass
+        for line in self.process.stdout:
+            if line.startswith(dbt_worker.DONE):
+                self.busy = False
+                yield line.removeprefix(dbt_worker.DONE).strip() == "1"
+                return
+            yield line
+        # The worker ended without finishing the command (it crashed, or was killed).
+        self.process.wait()
+        self.process, self.busy = None, False
+        yield False
+
+
 def run_dbt(
     settings: Settings,
     target: Connection,
     args: list[str],
     *,
     echo: Callable[[str], None] = print,
+    session: DbtSession | None = None,
 ) -> DbtResult:
-    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise its results.
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise its results; in
+    ``session``'s dbt process when given (a step's several commands), else in a process of its own.
 
     One dbt at a time per warehouse (``dbt_lock``), and dbt dies with this process (``child_process``):
     a killed pipeline leaves no dbt running beside the next run's. A model dbt was building when it died
     is rolled back by PostgreSQL (dbt replaces a relation in one transaction), and the next ``dbt build``
     clears any ``__dbt_tmp`` or ``__dbt_backup`` relation left over."""
-    project = settings.dbt_project_dir
+    if session is None:
+        with DbtSession(settings, target) as own:
+            return run_dbt(settings, target, args, echo=echo, session=own)
     results_file = target_dir(settings) / "run_results.json"
+    succeeded = False
     with dbt_lock(target):
         results_file.unlink(missing_ok=True)
-        command = child_process.command(dbt_executable(), *args, "--project-dir", str(project))
-        process = subprocess.Popen(
-            command,
-            cwd=project,
-            env=dbt_environment(settings, target),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        for line in process.stdout:
+        for line in session.run([*args, "--project-dir", str(settings.dbt_project_dir)]):
+            if isinstance(line, bool):
+                succeeded = line
+                break
             echo(line.rstrip())
             if fault_points.armed() and (started := DBT_STARTED.search(line)):
                 fault_points.reached(f"mid-dbt:{started['model']}")
-        returncode = process.wait()
         result = _summarise(" ".join(["dbt", *args]), results_file)
-    result.success = returncode == 0 and not result.failures
+    result.success = succeeded and not result.failures
     return result
 
 
@@ -151,6 +210,7 @@ def check_freshness(
     select: str | None = None,
     test_recomputed_rows_only: bool = False,
     echo=print,
+    session: DbtSession | None = None,
 ) -> Freshness:
     """``dbt source freshness`` of every source (or of the sources ``select`` names, e.g. ``source:ombudsman+``).
 
@@ -163,7 +223,7 @@ def check_freshness(
         + (["--select", select] if select else [])
         + scope_vars(test_recomputed_rows_only)
     )
-    run_dbt(settings, target, args, echo=lambda line: None)
+    run_dbt(settings, target, args, echo=lambda line: None, session=session)
     sources_file = target_dir(settings) / "sources.json"
     result = Freshness()
     if not sources_file.exists():
@@ -206,6 +266,7 @@ def build(
     full_refresh: bool = False,
     test_recomputed_rows_only: bool = False,
     echo=print,
+    session: DbtSession | None = None,
 ) -> DbtResult:
     """``dbt build``: every model, seed and test, in dependency order; raise if anything failed.
 
@@ -218,7 +279,7 @@ def build(
     args += scope_vars(test_recomputed_rows_only)
     # A build changes the marts: never while a validation or publication holds them (``locks``).
     with marts_lock(target, purpose="transform (dbt build)", echo=echo):
-        result = run_dbt(settings, target, args, echo=echo)
+        result = run_dbt(settings, target, args, echo=echo, session=session)
     if not result.success:
         listed = "\n  ".join(result.failures) or "see dbt's output above"
         raise TransformFailed(f"dbt build failed:\n  {listed}")

@@ -77,12 +77,30 @@ def embedded_server():
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
+#: The database every test's ``settings`` names, dropped and made anew for each test. One name for all:
+#: dbt's partial parsing is only valid for the database it parsed for (the name is in its profile hash and
+#: in every node), so a new name per test would cost a full parse of the project at each test's first dbt
+#: command; with one name, each test reuses the last one's parse.
+TEST_DATABASE = "test_warehouse"
+
+
+def drop_database(embedded_server: str, name: str) -> None:
+    """Drop ``name`` on the session's server if it exists, closing whatever is still connected to it."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(embedded_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 @pytest.fixture
-def settings(monkeypatch):
-    """Settings pointing at a new, empty database on the session's server."""
+def settings(monkeypatch, embedded_server):
+    """Settings pointing at a new, empty database on the session's server (``TEST_DATABASE``, dropped
+    first: nothing of an earlier test's is left in it)."""
     from complaints_warehouse.settings import load_settings
 
-    monkeypatch.setenv("WAREHOUSE_EMBEDDED_DATABASE", f"test_{uuid.uuid4().hex[:12]}")
+    drop_database(embedded_server, TEST_DATABASE)
+    monkeypatch.setenv("WAREHOUSE_EMBEDDED_DATABASE", TEST_DATABASE)
     return load_settings()
 
 
@@ -114,6 +132,40 @@ def airflow_db():
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory) -> dict:
+    """dbt's manifest of the project as it is, from one ``dbt parse`` per session into a folder of its own
+    (the session's dbt target is left to the builds), for the tests that read the project's structure
+    (tests/test_dbt_layers.py, tests/test_semantic_layer.py). Parsing connects to no database: the
+    profile's variables only need a value."""
+    import json
+
+    from complaints_warehouse.transform import dbt_executable
+
+    project = PROJECT_DIR / "dbt_project"
+    target = tmp_path_factory.mktemp("dbt_parse")
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(project),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+        "WAREHOUSE_HOST": "localhost",
+        "WAREHOUSE_USER": "parse_only",
+        "WAREHOUSE_DBNAME": "parse_only",
+    }
+    parsed = subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(project)]
+        + ["--target-path", str(target), "--log-path", str(target / "logs")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    return json.loads((target / "manifest.json").read_text())
 
 
 # --- Databases built once, copied per test ---------------------------------------------------------

@@ -144,9 +144,10 @@ class Copy:
 @pytest.fixture
 def copy(built, embedded_server, monkeypatch, tmp_path) -> Copy:
     """A copy of the built warehouse for this test; settings point at it (and outputs at tmp_path)."""
-    name = f"test_pubcopy_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server(embedded_server).conninfo, autocommit=True) as conn:
-        conn.execute(f'create database "{name}" template "{built.database}"')
+    from conftest import TEST_DATABASE, copy_database
+
+    name = TEST_DATABASE  # one name for every test's database: dbt's parse is reused (conftest)
+    copy_database(embedded_server, built.database, name)
     monkeypatch.setenv("WAREHOUSE_EMBEDDED_DATABASE", name)
     monkeypatch.setenv("WAREHOUSE_SOURCES", str(built.sources))
     monkeypatch.setenv("WAREHOUSE_OUTPUTS_DIR", str(tmp_path / "outputs"))

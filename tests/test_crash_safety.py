@@ -246,6 +246,16 @@ def new_database(label: str) -> str:
     return f"crash_{label}_{uuid.uuid4().hex[:8]}"
 
 
+def scenario_database(server: Connection) -> str:
+    """The tests' one database name (conftest.TEST_DATABASE), dropped first: a scenario that runs dbt
+    there reuses the session's last parse of the project instead of parsing it whole."""
+    from conftest import TEST_DATABASE
+
+    with connect(server, "postgres", autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+    return TEST_DATABASE
+
+
 @pytest.fixture(scope="module")
 def reference(server, sample_night, database_copier) -> dict:
     """One clean run of the whole pipeline: what every crash and rerun must come back to. It is the
@@ -258,9 +268,9 @@ def reference(server, sample_night, database_copier) -> dict:
     return {"database": database, **clean}
 
 
-def clone(server: Connection, database: str, label: str) -> str:
+def clone(server: Connection, database: str) -> str:
     """A copy of a finished warehouse (PostgreSQL's template copy): a night where all is loaded."""
-    copy = new_database(label)
+    copy = scenario_database(server)
     with connect(server, "postgres", autocommit=True) as conn:
         conn.execute(f'create database "{copy}" template "{database}"')
     return copy
@@ -270,7 +280,7 @@ def clone(server: Connection, database: str, label: str) -> str:
 
 
 def test_killed_mid_copy_the_batch_is_abandoned_and_the_rerun_converges(server, reference):
-    database = new_database("copy")
+    database = scenario_database(server)
     # The second COPY of the run (the sample's stages), after its representations committed.
     killed_at(database, "mid-copy#2")
     batches = query(server, database, "select table_name, status from audit.load_batches order by batch_id")
@@ -307,7 +317,7 @@ def test_killed_mid_copy_the_batch_is_abandoned_and_the_rerun_converges(server, 
 
 def test_killed_mid_dbt_model_leaves_the_marts_intact_and_the_rerun_converges(server, reference):
     # A night like the next one: everything loaded and built, so the kill lands on marts in use.
-    database = clone(server, reference["database"], "dbt")
+    database = clone(server, reference["database"])
     output = killed_at(database, "mid-dbt:fct_complaint_stages")
     # (The fact is incremental: dbt says "START sql incremental model"; a full refresh says "table model".)
     assert re.search(r"START sql \w+ model marts\.fct_complaint_stages", output.rstrip().splitlines()[-1])
@@ -342,7 +352,7 @@ def test_killed_mid_dbt_model_leaves_the_marts_intact_and_the_rerun_converges(se
 def test_killed_mid_publication_publishes_nothing_and_a_second_run_waits_or_exits(
     server, reference, tmp_path
 ):
-    database = new_database("publish")
+    database = scenario_database(server)
     first = start(database, tmp_path / "first.log", pause_at="mid-publish")
     wait_until_stopped(first)  # inside the publication's transaction, its version written, not its figures
 

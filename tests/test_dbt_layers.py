@@ -17,15 +17,10 @@ docs/architecture.md (The dbt project) describes the layers.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-
-from complaints_warehouse.transform import dbt_executable
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 PACKAGE = "complaints_warehouse"
@@ -52,39 +47,9 @@ NAMED_BY_HAND = re.compile(r"\b(raw_case_system|raw_ombudsman|raw_reference|audi
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
-    """dbt's manifest of the project as it is, from ``dbt parse`` into a folder of the test's own (the
-    project's target/ is left to the builds). Parsing connects to no database: the profile's variables
-    only need a value."""
-    target = tmp_path_factory.mktemp("dbt_parse")
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_USE_COLORS": "false",
-        "WAREHOUSE_HOST": "localhost",
-        "WAREHOUSE_USER": "parse_only",
-        "WAREHOUSE_DBNAME": "parse_only",
-    }
-    parsed = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
-    return json.loads((target / "manifest.json").read_text())
+def manifest(dbt_manifest) -> dict:
+    """dbt's manifest of the project as it is (``dbt parse``, once per session: conftest)."""
+    return dbt_manifest
 
 
 def models(manifest: dict) -> dict[str, dict]:

@@ -35,7 +35,9 @@ def test_a_condition_on_a_staging_key_is_looked_up_in_the_raw_tables_index(
 ):
     pipeline.step_load_case_systems(settings, warehouse, **QUIET)
     views = " ".join(sorted({view for view, _ in LOOKUPS}))
-    built = transform.run_dbt(settings, warehouse, ["run", "--select", views], **QUIET)
+    built = transform.run_dbt(
+        settings, warehouse, ["run", "--select", views, *transform.scope_vars(True)], **QUIET
+    )
     assert built.success, built.failures
     indexes = {
         name for (name,) in sql("select indexname::text from pg_indexes where schemaname = 'raw_case_system'")

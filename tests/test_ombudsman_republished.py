@@ -80,7 +80,10 @@ def test_a_file_put_back_as_it_was_is_current_again(tmp_path, settings, warehous
     assert restored.batch_id > original.batch_id
 
     built = transform.run_dbt(
-        settings, warehouse, ["run", "--select", "+stg_ombudsman__annual_statistics"], **QUIET
+        settings,
+        warehouse,
+        ["run", "--select", "+stg_ombudsman__annual_statistics", *transform.scope_vars(True)],
+        **QUIET,
     )
     assert built.success, built.failures
     assert staged(sql) == [("E10000034 2022/23", "Worcestershire County Council", 24)]

@@ -5,9 +5,6 @@ columns in PostgreSQL's own comments (docs/bi.md)."""
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -58,26 +55,9 @@ MONEY = {
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
-    """dbt's manifest after ``dbt parse`` against an empty prepared warehouse (its own target path)."""
-    from complaints_warehouse import pipeline
-    from complaints_warehouse.settings import load_settings
-
-    tmp_path = tmp_path_factory.mktemp("semantic_layer")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", f"test_{uuid.uuid4().hex[:12]}")
-        settings = load_settings()
-        warehouse = pipeline.prepare(settings)
-        completed = subprocess.run(
-            [transform.dbt_executable(), "parse", "--project-dir", str(settings.dbt_project_dir)]
-            + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-            cwd=settings.dbt_project_dir,
-            env=transform.dbt_environment(settings, warehouse),
-            capture_output=True,
-            text=True,
-        )
-    assert completed.returncode == 0, completed.stdout[-3000:]
-    return json.loads((tmp_path / "target" / "manifest.json").read_text())
+def manifest(dbt_manifest) -> dict:
+    """dbt's manifest of the project as it is (``dbt parse``, once per session: conftest)."""
+    return dbt_manifest
 
 
 def _metric(manifest: dict, name: str) -> dict:

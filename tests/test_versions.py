@@ -283,7 +283,7 @@ def test_the_load_step_analyzes_the_tables_it_changed_and_dbt_each_table_it_buil
     built = transform.run_dbt(
         settings,
         warehouse,
-        ["build", "--select", "+dim_stage", "--exclude-resource-type", "test"],
+        ["build", "--select", "+dim_stage", "--exclude-resource-type", "test", *transform.scope_vars(True)],
         echo=quiet,
     )
     assert built.success, built
