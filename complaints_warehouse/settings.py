@@ -255,6 +255,13 @@ def alert_settings() -> AlertSettings:
     )
 
 
+def environment_value(name: str) -> str | None:
+    """A variable a source system's YAML names as ``${NAME}`` (e.g. ``url: ${CASE_SYSTEM_URL}``, so the
+    file holds no password): the environment's value, or None when it is not set. The one read of a
+    variable whose name is not the warehouse's own (``ingestion.source_config`` expands them)."""
+    return os.environ.get(name)
+
+
 def verbose() -> bool:
     """``VERBOSE`` (any value but empty or 0): show Airflow's and dbt's own output as a run goes."""
     return os.environ.get("VERBOSE", "").strip() not in ("", "0")
