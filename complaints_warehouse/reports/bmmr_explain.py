@@ -120,21 +120,27 @@ def _ratios(conn, numerator: str, denominator: str, scope: dict) -> tuple:
     so a selection of several directorates or procedures is never an average of their rates. ``numerator``
     and ``denominator`` are published measures' names (``RATIOS``), safe as columns."""
     ratio = bmmr_measures.ratio_sql
-    # Only the macro's rendered text and fixed SQL are joined; names go in as identifiers, values as parameters.
-    published = ratio(
-        "sum(value) filter (where measure = %(numerator)s)",
-        "sum(value) filter (where measure = %(denominator)s)",
-    )
-    marts = ratio("sum({numerator})", "sum({denominator})")
-    cases = ratio(
-        "count(*) filter (where measure = %(numerator)s)", "count(*) filter (where measure = %(denominator)s)"
-    )
-    month = "report_month = %(month)s and period = %(period)s" + _SCOPE_SQL
+    columns = {"numerator": sql.Identifier(numerator), "denominator": sql.Identifier(denominator)}
     query = sql.SQL(
-        f"select (select {published} from published.bmmr_figures where version = %(version)s and {month}), "  # noqa: S608
-        f"(select {marts} from marts.bmmr_monthly where {month}), "
-        f"(select {cases} from intermediate.bmmr_figure_cases where {month})"
-    ).format(numerator=sql.Identifier(numerator), denominator=sql.Identifier(denominator))
+        "select (select {published} from published.bmmr_figures where version = %(version)s and {cells}), "
+        "(select {marts} from marts.bmmr_monthly where {cells}), "
+        "(select {cases} from intermediate.bmmr_figure_cases where {cells})"
+    ).format(
+        published=sql.SQL(
+            ratio(
+                "sum(value) filter (where measure = %(numerator)s)",
+                "sum(value) filter (where measure = %(denominator)s)",
+            )
+        ),
+        marts=sql.SQL(ratio("sum({numerator})", "sum({denominator})")).format(**columns),
+        cases=sql.SQL(
+            ratio(
+                "count(*) filter (where measure = %(numerator)s)",
+                "count(*) filter (where measure = %(denominator)s)",
+            )
+        ),
+        cells=sql.SQL("report_month = %(month)s and period = %(period)s" + _SCOPE_SQL),
+    )
     return conn.execute(query, {**scope, "numerator": numerator, "denominator": denominator}).fetchone()
 
 
