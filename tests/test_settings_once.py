@@ -144,13 +144,27 @@ def test_source_files_expand_variables_through_settings(tmp_path, monkeypatch):
 
 def test_role_passwords_from_a_driver_do_not_touch_the_environment(monkeypatch):
     monkeypatch.delenv("WAREHOUSE_LOADER_PASSWORD", raising=False)
-    monkeypatch.setattr(settings_module, "_given_role_passwords", {})
     before = dict(os.environ)
-    settings_module.use_role_passwords({"loader": "from-an-airflow-connection"})
-    assert settings_module.role_password("loader") == "from-an-airflow-connection"
+    logins = settings_module.load_settings().roles.with_passwords({"loader": "from-an-airflow-connection"})
+    assert logins.password("loader") == "from-an-airflow-connection"
     assert dict(os.environ) == before
     monkeypatch.setenv("WAREHOUSE_LOADER_PASSWORD", "from-the-environment")
-    assert settings_module.role_password("loader") == "from-the-environment"  # the environment first
+    logins = settings_module.load_settings().roles.with_passwords({"loader": "from-an-airflow-connection"})
+    assert logins.password("loader") == "from-the-environment"  # the environment first
+
+
+def test_role_logins_are_read_once_into_the_settings(monkeypatch):
+    """The roles' prefix and passwords are typed settings read by load_settings, not at each use: a
+    change to the environment afterwards does not reach settings already loaded (or their targets)."""
+    monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "lbc_")
+    monkeypatch.setenv("WAREHOUSE_BI_READER_PASSWORD", "read-once-not-a-secret")
+    loaded = settings_module.load_settings()
+    monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "other_")
+    monkeypatch.delenv("WAREHOUSE_BI_READER_PASSWORD")
+    assert loaded.roles.name("loader") == "lbc_loader"
+    assert loaded.roles.password("bi_reader") == "read-once-not-a-secret"
+    assert "read-once" not in repr(loaded)
+    assert settings_module.load_settings().roles.name("loader") == "other_loader"
 
 
 def test_a_task_sets_the_warehouse_up_only_when_it_changed(settings, warehouse):
