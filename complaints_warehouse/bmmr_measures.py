@@ -57,6 +57,14 @@ RATES: dict[str, tuple[str, str]] = {rate: (num, den) for rate, num, den in macr
 MEASURES: tuple[str, ...] = (*COUNTS, "outcomes_recorded")
 
 
+def ratio_sql(numerator: str, denominator: str) -> str:
+    """The one ratio rule, as SQL for PostgreSQL to run: the dbt macro ``bmmr_ratio`` (100 x numerator /
+    denominator to one decimal, empty for x / 0) rendered with ``numerator`` and ``denominator`` (SQL
+    expressions). Python never divides a figure: code that needs a rate the models do not hold (``explain``'s
+    recount from cases) has PostgreSQL compute it by the macro the models use."""
+    return str(_module().bmmr_ratio(numerator, denominator)).strip()
+
+
 def cells_sql(relation: str, alias: str = "b") -> str:
     """The FROM clause that unpivots ``relation`` (BMMR rows) into one row per figure: ``{alias}`` is the
     row and ``kv`` (key = measure, value = the figure as text) each of its figures. Every column but the key

@@ -52,21 +52,23 @@ def _warehouse():
     import dataclasses
 
     from complaints_warehouse import pipeline
-    from complaints_warehouse.settings import load_settings, use_role_passwords
+    from complaints_warehouse.settings import load_settings
 
     settings = load_settings()
     if not settings.warehouse_url:
         url = warehouse_url_from_airflow()
         if url:
             settings = dataclasses.replace(settings, warehouse_url=url)
-    use_role_passwords(role_passwords_from_airflow())
+    settings = dataclasses.replace(
+        settings, roles=settings.roles.with_passwords(role_passwords_from_airflow())
+    )
     return pipeline, settings, pipeline.prepare(settings, once=True)
 
 
 def role_passwords_from_airflow() -> dict[str, str]:
     """The loader's and transformer's passwords from the Airflow connections
     ``complaints_warehouse_loader`` / ``complaints_warehouse_transformer`` (for the roles whose
-    ``WAREHOUSE_<JOB>_PASSWORD`` is unset: ``settings.role_password`` prefers the environment's)."""
+    ``WAREHOUSE_<JOB>_PASSWORD`` is unset: ``RoleLogins.with_passwords`` keeps the environment's first)."""
     from complaints_warehouse.warehouse import roles
 
     passwords = {}

@@ -53,6 +53,7 @@ def prepare(settings: Settings, target: Connection | None = None, *, once: bool 
     # The raw tables' code and contracts, and the day: the set-up (with its sweep of grants taken back)
     # runs again after any change, and at least once a day whatever was done by hand in between.
     stamp = set_up_stamp(
+        target,
         Path(raw_tables.__file__).read_text(),
         f"day {datetime.now(UTC):%Y-%m-%d}",
         *(repr(contract) for contract in contracts),
@@ -252,8 +253,9 @@ def step_retention(
     """Purge complainants' personal data past its retention period (``WAREHOUSE_RETENTION_YEARS`` after
     their last case closed), recorded in ``audit.retention_purges``; ``dry_run`` only counts."""
     from complaints_warehouse import retention
+    from complaints_warehouse.settings import retention_years
 
-    result = retention.purge_expired(target, purged_by=purged_by, dry_run=dry_run)
+    result = retention.purge_expired(target, purged_by=purged_by, years=retention_years(), dry_run=dry_run)
     verb = "would purge" if dry_run else "purged"
     echo(
         f"Retention ({result.retention_years} years, cutoff {result.cutoff}): {verb} "

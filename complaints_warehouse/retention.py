@@ -31,7 +31,6 @@ from datetime import date
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from complaints_warehouse.settings import retention_years
 from complaints_warehouse.warehouse.database import Connection, connect
 from ingestion import ledger
 
@@ -215,7 +214,7 @@ def purge_expired(
     target: Connection,
     *,
     purged_by: str,
-    years: int | None = None,
+    years: int,
     today: date | None = None,
     dry_run: bool = False,
 ) -> Purge:
@@ -223,7 +222,6 @@ def purge_expired(
 
     ``dry_run`` counts what would go, records that, and changes nothing else.
     """
-    years = years if years is not None else retention_years()
     params = {"cutoff": cutoff_date(years, today)}
     with connect(target) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.retention'))")

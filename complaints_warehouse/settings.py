@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,6 +38,44 @@ def _path(name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+#: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
+ROLE_JOBS = ("loader", "transformer", "bi_reader")
+
+
+@dataclass(frozen=True)
+class RoleLogins:
+    """The warehouse's roles as the settings name them: ``WAREHOUSE_ROLE_PREFIX`` before each job's name
+    (``lbc_`` gives ``lbc_loader``..., so two warehouses on one server keep separate roles), and the
+    passwords of those that log in as themselves (``WAREHOUSE_<JOB>_PASSWORD``, or from a driver: Airflow's
+    connections). A role without one cannot log in; the pipeline switches to it (SET ROLE) after
+    connecting. Passwords are never printed (not in the repr)."""
+
+    prefix: str = ""
+    passwords: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def name(self, job: str) -> str:
+        """The database role for ``job`` (``loader``, ``transformer``, ``bi_reader``), with the prefix."""
+        return self.prefix + _job(job)
+
+    def password(self, job: str) -> str | None:
+        return dict(self.passwords).get(_job(job))
+
+    def with_passwords(self, given: dict[str, str]) -> RoleLogins:
+        """These logins with passwords a driver keeps (Airflow's connections) for the roles that have
+        none from the environment: the environment's own always comes first."""
+        unknown = set(given) - set(ROLE_JOBS)
+        if unknown:
+            raise ValueError(f"unknown role job(s) {sorted(unknown)}")
+        merged = {**{job: p for job, p in given.items() if p}, **dict(self.passwords)}
+        return RoleLogins(self.prefix, tuple(sorted(merged.items())))
+
+
+def _job(job: str) -> str:
+    if job not in ROLE_JOBS:
+        raise ValueError(f"unknown role job {job!r}")
+    return job
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the warehouse is, where its inputs come from and where its outputs go."""
@@ -51,6 +89,12 @@ class Settings:
     case_system_dir: Path
     ombudsman_dir: Path
     reference_dir: Path
+    #: The Great Expectations project (its ``gx`` context), and so where validation results and Data Docs
+    #: are written: WAREHOUSE_EXPECTATIONS_DIR, else the project's (the test suite's sessions each use a
+    #: copy of their own).
+    expectations_dir: Path
+    #: Airflow's home (AIRFLOW_HOME, else ``.airflow`` in the project): ``make run``'s metadata and logs.
+    airflow_home: Path
     #: Public reports show counts from 1 to this less one as "<threshold" (WAREHOUSE_SUPPRESSION_THRESHOLD).
     suppression_threshold: int = 5
     #: The council the reports benchmark (WAREHOUSE_COUNCIL: a name or ONS code); None: work it out.
@@ -62,6 +106,8 @@ class Settings:
     #: A council's own report templates (WAREHOUSE_REPORT_TEMPLATES): a file there named like one in
     #: complaints_warehouse/reports/templates is used instead of it (docs/architecture.md, Reporting).
     report_templates_dir: Path | None = None
+    #: The roles' names and passwords (WAREHOUSE_ROLE_PREFIX, WAREHOUSE_<JOB>_PASSWORD).
+    roles: RoleLogins = RoleLogins()
 
     def source_dir(self, source: str) -> Path:
         """The folder a source's files are read from."""
@@ -76,15 +122,14 @@ class Settings:
         return self.project_dir / "dbt_project"
 
     @property
-    def expectations_dir(self) -> Path:
-        """The Great Expectations project (its ``gx`` context), and so where validation results and Data
-        Docs are written: WAREHOUSE_EXPECTATIONS_DIR, else the project's (the test suite's sessions each
-        use a copy of their own)."""
-        return _path("WAREHOUSE_EXPECTATIONS_DIR", self.project_dir / "expectations")
-
-    @property
-    def airflow_home(self) -> Path:
-        return _path("AIRFLOW_HOME", self.project_dir / ".airflow")
+    def source_configs(self) -> list[Path]:
+        """The source systems to load: ``WAREHOUSE_SOURCES`` (comma-separated YAML files) or the defaults.
+        Read when a load starts, not with the other settings: a driver (or the test suite's fixtures) may
+        point a warehouse's settings at another source system's file before loading."""
+        raw = os.environ.get("WAREHOUSE_SOURCES", "").strip()
+        if raw:
+            return [Path(p.strip()).expanduser().resolve() for p in raw.split(",") if p.strip()]
+        return [self.project_dir / "ingestion" / "sources" / "case_system_simulator.yml"]
 
     def pseudonym_key(self) -> str:
         """The secret that turns personal identifiers into pseudonyms; never stored in the repository.
@@ -114,14 +159,6 @@ class Settings:
         return path.read_text().strip()
 
     @property
-    def source_configs(self) -> list[Path]:
-        """The source systems to load: ``WAREHOUSE_SOURCES`` (comma-separated YAML files) or the defaults."""
-        raw = os.environ.get("WAREHOUSE_SOURCES", "").strip()
-        if raw:
-            return [Path(p.strip()).expanduser().resolve() for p in raw.split(",") if p.strip()]
-        return [self.project_dir / "ingestion" / "sources" / "case_system_simulator.yml"]
-
-    @property
     def data_docs_dir(self) -> Path:
         return self.expectations_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
 
@@ -149,10 +186,13 @@ def load_settings() -> Settings:
         ),
         ombudsman_dir=_path("OMBUDSMAN_DATA_DIR", PROJECT_DIR / "ingestion" / "ombudsman" / "sample"),
         reference_dir=_path("REFERENCE_DATA_DIR", PROJECT_DIR / "ingestion" / "reference" / "data"),
+        expectations_dir=_path("WAREHOUSE_EXPECTATIONS_DIR", PROJECT_DIR / "expectations"),
+        airflow_home=_path("AIRFLOW_HOME", PROJECT_DIR / ".airflow"),
         suppression_threshold=_suppression_threshold(),
         council=os.environ.get("WAREHOUSE_COUNCIL", "").strip() or None,
         write_docs=_flag("WAREHOUSE_DOCS", True),
         report_templates_dir=_report_templates_dir(),
+        roles=RoleLogins(_role_prefix(), _role_passwords()),
     )
 
 
@@ -177,14 +217,11 @@ def _suppression_threshold() -> int:
     )
 
 
-#: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
-ROLE_JOBS = ("loader", "transformer", "bi_reader")
 DEFAULT_RETENTION_YEARS = 6
 
 
-def role_prefix() -> str:
-    """``WAREHOUSE_ROLE_PREFIX``: prepended to every role the project creates (``lbc_`` gives
-    ``lbc_loader``...), so two warehouses on one server keep separate roles. Empty by default."""
+def _role_prefix() -> str:
+    """``WAREHOUSE_ROLE_PREFIX``: prepended to every role the project creates. Empty by default."""
     prefix = os.environ.get("WAREHOUSE_ROLE_PREFIX", "").strip()
     from ingestion.identifiers import is_identifier
 
@@ -199,32 +236,18 @@ def role_prefix() -> str:
     return prefix
 
 
-#: Role passwords given by a driver rather than the environment (Airflow's connections): see
-#: ``use_role_passwords``. The environment's own always comes first.
-_given_role_passwords: dict[str, str] = {}
-
-
-def use_role_passwords(passwords: dict[str, str]) -> None:
-    """Passwords for roles whose ``WAREHOUSE_<JOB>_PASSWORD`` is unset, from where the driver keeps them
-    (``orchestration``: Airflow's connections), without writing them into the process's environment."""
-    unknown = set(passwords) - set(ROLE_JOBS)
-    if unknown:
-        raise ValueError(f"unknown role job(s) {sorted(unknown)}")
-    _given_role_passwords.update({job: password for job, password in passwords.items() if password})
-
-
-def role_password(job: str) -> str | None:
-    """The password of a role's login, from ``WAREHOUSE_<JOB>_PASSWORD`` (e.g. ``WAREHOUSE_LOADER_PASSWORD``),
-    else one the driver gave (``use_role_passwords``); none means the role cannot log in and the pipeline
-    switches to it (SET ROLE) after connecting. Never stored in the repository or printed."""
-    if job not in ROLE_JOBS:
-        raise ValueError(f"unknown role job {job!r}")
-    return os.environ.get(f"WAREHOUSE_{job.upper()}_PASSWORD", "").strip() or _given_role_passwords.get(job)
+def _role_passwords() -> tuple[tuple[str, str], ...]:
+    """``WAREHOUSE_<JOB>_PASSWORD`` (e.g. ``WAREHOUSE_LOADER_PASSWORD``) of each role that has one. Never
+    stored in the repository or printed."""
+    found = ((job, os.environ.get(f"WAREHOUSE_{job.upper()}_PASSWORD", "").strip()) for job in ROLE_JOBS)
+    return tuple((job, password) for job, password in found if password)
 
 
 def retention_years() -> int:
     """``WAREHOUSE_RETENTION_YEARS``: how long personal data is kept after a complainant's last case
-    closed (default 6: the usual council schedule, six years after the case closed)."""
+    closed (default 6: the usual council schedule, six years after the case closed). Read by the purge
+    (``pipeline.step_retention``), not with the other settings: a malformed period fails the purge alone,
+    never the nightly load or the failure alert's record of the purge (which load the settings too)."""
     return _whole_number("WAREHOUSE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS, unit="years", most=100)
 
 
@@ -253,6 +276,13 @@ def alert_settings() -> AlertSettings:
         smtp_password=os.environ.get("ALERT_SMTP_PASSWORD", ""),
         email_from=os.environ.get("ALERT_EMAIL_FROM", "").strip(),  # empty: the channel's default sender
     )
+
+
+def environment_value(name: str) -> str | None:
+    """A variable a source system's YAML names as ``${NAME}`` (e.g. ``url: ${CASE_SYSTEM_URL}``, so the
+    file holds no password): the environment's value, or None when it is not set. The one read of a
+    variable whose name is not the warehouse's own (``ingestion.source_config`` expands them)."""
+    return os.environ.get(name)
 
 
 def verbose() -> bool:

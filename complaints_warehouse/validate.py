@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
@@ -76,10 +76,27 @@ class ValidationSummary:
         return asdict(self)
 
 
-def export_gx_environment(target: Connection) -> None:
-    """Fill in the context's ``${GX_WAREHOUSE_URL}`` and keep GX quiet and offline."""
-    os.environ["GX_WAREHOUSE_URL"] = target.sqlalchemy_url("psycopg2")
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+#: The placeholder of the data source's connection string in ``expectations/gx/great_expectations.yml``.
+GX_URL_VARIABLE = "GX_WAREHOUSE_URL"
+
+
+def gx_variables(target: Connection) -> dict[str, str]:
+    """What fills in the context's ``${GX_WAREHOUSE_URL}``: the warehouse's URL, from the settings."""
+    return {GX_URL_VARIABLE: target.sqlalchemy_url("psycopg2")}
+
+
+def gx_context(project_dir: Path, target: Connection):
+    """The Great Expectations file context in ``project_dir`` (its ``gx/`` folder), connected to ``target``.
+
+    The URL reaches GX as the context's *runtime environment*, GX's own config substitution (it takes
+    precedence over environment variables and config_variables.yml), so the process environment is never
+    written. GX 1.24 sends no usage statistics; great_expectations.yml also says analytics_enabled: false."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    return gx.get_context(
+        mode="file", project_root_dir=str(project_dir), runtime_environment=gx_variables(target)
+    )
 
 
 def run_checkpoint(
@@ -102,8 +119,6 @@ def _run_checkpoint(
 
     with connect(target) as conn:
         before = integrity.record_validated_figures(conn, run_id)
-    export_gx_environment(target)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
@@ -117,7 +132,7 @@ def _run_checkpoint(
             f"{settings.expectations_dir} holds no Great Expectations project (gx/great_expectations.yml): "
             "point WAREHOUSE_EXPECTATIONS_DIR at a copy of the project's expectations/ folder, or unset it."
         )
-    context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
+    context = gx_context(settings.expectations_dir, target)
     result = context.checkpoints.get(checkpoint).run(run_id=gx.RunIdentifier(run_name=run_id))
     # Data Docs once for the whole run: this run's pages and the index (unless WAREHOUSE_DOCS is off).
     if settings.write_docs:

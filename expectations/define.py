@@ -6,7 +6,8 @@ are reviewable JSON. This module is how they are written; run it after changing 
     make expectations        # or: python expectations/define.py
 
 The data source's connection string is the placeholder ``${GX_WAREHOUSE_URL}``, filled in at run time
-from the project's settings, so no credentials are stored here. Every check runs inside PostgreSQL.
+from the project's settings (``validate.gx_context``: GX's runtime environment, not the process's), so
+no credentials are stored here. Every check runs inside PostgreSQL.
 Writing needs a built warehouse (GX checks that the tables exist): run ``make run`` first.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from complaints_warehouse.bmmr_measures import cells_sql
+from complaints_warehouse.bmmr_measures import OUTCOMES, RATES, cells_sql
 
 CONTEXT_ROOT = Path(__file__).resolve().parent
 # GX substitutes {batch} with "(select ...) as subselect": give it a name in a CTE, never an alias.
@@ -109,6 +110,84 @@ def _figure_cases_query() -> str:
         "coalesce(c.amount, 0) as amount from figures f left join cases c using (bmmr_key, measure) "
         "where f.value <> case when right(f.measure, 4) = '_gbp' then coalesce(c.amount, 0) "
         "else coalesce(c.cases, 0) end"
+    )
+
+
+def _without(*columns: str) -> str:
+    """``- 'a' - 'b'``: drops columns from a row's jsonb (constants from code, never input)."""
+    return " ".join(f"- '{c}'" for c in columns)
+
+
+def _outcomes_in() -> str:
+    return ", ".join(f"'{m}'" for m in OUTCOMES)
+
+
+def _rpt_figures(relation: str, keys: tuple[str, ...], other: tuple[str, ...] = ()) -> str:
+    """A reporting model's figures, one row per (its ``keys``, measure, value): every column but the keys,
+    the ``other`` columns that are not figures, and the rates, so a measure added later is checked too."""
+    return (
+        f"select {', '.join(f'r.{k}' for k in keys)}, kv.key as measure, kv.value::numeric as value "
+        f"from {relation} r cross join lateral jsonb_each_text(to_jsonb(r) {_without(*keys, *other, *RATES)}) kv"
+    )
+
+
+def _rates_query() -> str:
+    """Rows of the pack's reporting models whose rate is not 100 x numerator / denominator to one decimal
+    (none for x / 0), the rule written here apart from the models' macro on purpose."""
+    parts = []
+    for relation, key in (
+        ("b", "report_month::text"),
+        ("marts.rpt_bmmr_pack_figures", "rpt_bmmr_pack_figures_key"),
+    ):
+        for rate, (numerator, denominator) in RATES.items():
+            recomputed = f"round(100.0 * {numerator} / nullif({denominator}, 0), 1)"
+            parts.append(
+                f"select '{relation}' as model, {key} as row_key, '{rate}' as rate, {rate} as shown, "
+                f"{recomputed} as recomputed from {relation} where {rate} is distinct from {recomputed}"
+            )
+    return "with b as (select * from {batch}) " + " union all ".join(parts)
+
+
+def _trend_query() -> str:
+    """Months of the pack's trend (rpt_bmmr_provisional_months) whose figures are not bmmr_monthly's month
+    cells summed over directorates and procedures (outcomes recorded: the outcomes'), or months missing."""
+    return (
+        "with b as (select * from {batch}), "
+        f"shown as ({_rpt_figures('b', ('report_month',), ('financial_year',))}), "
+        f"bmmr as (select r.report_month, kv.key as measure, kv.value::numeric as value "
+        f"from {cells_sql('marts.bmmr_monthly', 'r')} where r.period = 'month' and right(kv.key, 4) <> '_pct'), "
+        "expected as (select report_month, measure, sum(value) as value from bmmr group by 1, 2 "
+        "union all select report_month, 'outcomes_recorded', sum(value) from bmmr "
+        f"where measure in ({_outcomes_in()}) group by 1) "
+        "select report_month, measure, s.value as shown, e.value as from_bmmr "
+        "from shown s full join expected e using (report_month, measure) where s.value is distinct from e.value"
+    )
+
+
+def _pack_published_query() -> str:
+    """Figures of rpt_bmmr_pack_figures (the council and each directorate, month and year to date) that are
+    not the published cells of the month's latest version summed, or published cells it does not show."""
+    keys = ("report_month", "period", "scope", "directorate")
+    return (
+        "with shown as (select report_month, period, scope, coalesce(directorate, '') as directorate, measure, "
+        "value from ("
+        + _rpt_figures(
+            "marts.rpt_bmmr_pack_figures",
+            keys,
+            ("rpt_bmmr_pack_figures_key", "financial_year", "financial_year_start_month", "version"),
+        )
+        + ") f), "
+        "published as (select report_month, period, directorate, measure, value from published.bmmr_current "
+        "where right(measure, 4) <> '_pct'), "
+        "cells as (select report_month, period, 'council' as scope, '' as directorate, measure, sum(value) as value "
+        "from published group by 1, 2, 5 union all "
+        "select report_month, period, 'directorate', directorate, measure, sum(value) from published "
+        "group by 1, 2, 4, 5), "
+        "expected as (select * from cells union all select report_month, period, scope, directorate, "
+        f"'outcomes_recorded', sum(value) from cells where measure in ({_outcomes_in()}) group by 1, 2, 3, 4) "
+        "select report_month, period, scope, directorate, measure, s.value as shown, e.value as published "
+        "from shown s full join expected e using (report_month, period, scope, directorate, measure) "
+        "where s.value is distinct from e.value"
     )
 
 
@@ -345,6 +424,57 @@ def _suites():
             ),
         ),
         Suite(
+            name="reporting_totals",
+            schema="marts",
+            table="rpt_bmmr_provisional_months",
+            description=(
+                "The reporting models the reports render (rpt_) add up: the BMMR pack's trend to bmmr_monthly, "
+                "its figures and scorecard to the published cells, its rates to their counts, and the annual "
+                "report's representations received to the BMMR's months."
+            ),
+            checks=(
+                Rows(
+                    "The BMMR pack's trend (rpt_bmmr_provisional_months) is bmmr_monthly's months summed over "
+                    "directorates and procedures, every month and figure",
+                    _trend_query(),
+                ),
+                Rows(
+                    "The BMMR pack's figures (rpt_bmmr_pack_figures) are the published cells summed, for the "
+                    "council and each directorate, month and year to date",
+                    _pack_published_query(),
+                ),
+                Rows(
+                    "The BMMR pack's scorecard (rpt_bmmr_pack_scorecard) takes its numerators and denominators "
+                    "from the council's pack figures, and its actual is their ratio",
+                    "select s.rpt_bmmr_pack_scorecard_key, s.numerator, s.denominator, s.actual_pct "
+                    "from marts.rpt_bmmr_pack_scorecard s left join marts.rpt_bmmr_pack_figures f "
+                    "on f.report_month = s.report_month and f.period = s.period and f.scope = 'council' "
+                    "where s.numerator is distinct from (to_jsonb(f) ->> s.numerator_measure)::numeric "
+                    "or s.denominator is distinct from (to_jsonb(f) ->> s.denominator_measure)::numeric "
+                    "or s.actual_pct is distinct from round(100.0 * s.numerator / nullif(s.denominator, 0), 1)",
+                ),
+                Rows(
+                    "Every rate of the BMMR pack's trend and figures is its numerator / denominator, "
+                    "to one decimal",
+                    _rates_query(),
+                ),
+                Rows(
+                    "The annual report's representations received in a year (rpt_annual_report, each procedure "
+                    "and all) are the BMMR's months of that financial year",
+                    "with annual as (select financial_year, procedure_code, sum(this_year) as received "
+                    "from marts.rpt_annual_report where section = '1 representations received' group by 1, 2), "
+                    "months as (select financial_year, procedure_code, representations_received "
+                    "from marts.bmmr_monthly where period = 'month'), "
+                    "bmmr as (select financial_year, procedure_code, sum(representations_received) as received "
+                    "from months group by 1, 2 union all "
+                    "select financial_year, 'all', sum(representations_received) from months group by 1) "
+                    "select financial_year, procedure_code, a.received as annual_report, b.received as bmmr "
+                    "from annual a full join bmmr b using (financial_year, procedure_code) "
+                    "where coalesce(a.received, 0) <> coalesce(b.received, 0)",
+                ),
+            ),
+        ),
+        Suite(
             name="ombudsman_statistics",
             schema="staging",
             table="stg_ombudsman__annual_statistics",
@@ -415,14 +545,18 @@ def _suites():
     )
 
 
-def write_context(root: Path = CONTEXT_ROOT):
-    """Create or update the data source, suites, validation definitions and checkpoint in ``root/gx``."""
+def write_context(target, root: Path = CONTEXT_ROOT):
+    """Create or update the data source, suites, validation definitions and checkpoint in ``root/gx``,
+    checked against the built warehouse ``target`` (a ``database.Connection``)."""
     import great_expectations as gx
 
     from complaints_warehouse.gx_checks import UnexpectedRowsOnceExpectation
+    from complaints_warehouse.validate import GX_URL_VARIABLE, gx_context
 
-    context = gx.get_context(mode="file", project_root_dir=str(root))
-    source = context.data_sources.add_or_update_sql(name=DATA_SOURCE, connection_string="${GX_WAREHOUSE_URL}")
+    context = gx_context(root, target)
+    source = context.data_sources.add_or_update_sql(
+        name=DATA_SOURCE, connection_string=f"${{{GX_URL_VARIABLE}}}"
+    )
     definitions = []
     for suite_def in _suites():
         asset_name = f"{suite_def.schema}.{suite_def.table}"
@@ -465,10 +599,8 @@ def write_context(root: Path = CONTEXT_ROOT):
 
 if __name__ == "__main__":
     # GX checks the connection and the tables while it writes: point it at a built warehouse.
-    from complaints_warehouse import validate
     from complaints_warehouse.settings import load_settings
     from complaints_warehouse.warehouse import database
 
-    validate.export_gx_environment(database.resolve(load_settings()))
-    write_context()
+    write_context(database.resolve(load_settings()))
     print(f"Wrote the Great Expectations context in {CONTEXT_ROOT / 'gx'}")

@@ -38,7 +38,6 @@ personal data, and their default.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from pathlib import Path
 import yaml
 
 from complaints_warehouse.errors import ConfigError
+from complaints_warehouse.settings import environment_value
 from ingestion.case_system import contract as case_system
 from ingestion.contract import TableContract
 from ingestion.identifiers import UnsafeIdentifier, checked_identifier
@@ -101,9 +101,10 @@ class SourceConfig:
 def _expand(path: Path, value: str) -> str:
     def substitute(match: re.Match) -> str:
         name = match.group(1)
-        if name not in os.environ:
+        found = environment_value(name)
+        if found is None:
             raise SourceConfigError(path, f"uses ${{{name}}}, which is not set in the environment")
-        return os.environ[name]
+        return found
 
     return re.sub(r"\$\{(\w+)\}", substitute, value)
 

@@ -146,7 +146,6 @@ NOT_PASSED = {
     "WAREHOUSE_EMBEDDED_DIR": "the embedded server only (the stack forbids it)",
     "WAREHOUSE_EMBEDDED_DATABASE": "the embedded server only",
     "WAREHOUSE_PROJECT_DIR": "set by the image (docker/airflow.Dockerfile)",
-    "GX_WAREHOUSE_URL": "set by the pipeline for Great Expectations from WAREHOUSE_URL",
     "WAREHOUSE_CRASH_AT": "a test-only fault hook",
     "WAREHOUSE_EXPECTATIONS_DIR": "the test suite's own copy of the Great Expectations context",
     "WAREHOUSE_PAUSE_AT": "a test-only fault hook",

@@ -198,3 +198,28 @@ def test_the_lineage_shows_what_the_change_tracking_macros_read_and_raw_data_ent
         if raw and not macros & CHANGE_TRACKING:
             wrong.append(f"{node['name']} reads {raw} without a change-tracking macro")
     assert wrong == [], wrong
+
+
+#: The April start of the financial year, as SQL writes it for a date: the year of the date less 3 months.
+FINANCIAL_YEAR_RULE = re.compile(r"extract\(\s*year\s+from\s+[^)]*-\s*interval\s+'3 months'\s*\)", re.I)
+
+
+def test_one_financial_year_macro():
+    """The financial year (and its start) is worked out from a date in one macro (macros/financial_year.sql):
+    no model or other macro writes the rule again, and no Python module does (the reports read the
+    financial_year columns the models give them)."""
+    macro = PROJECT_DIR / "macros" / "financial_year.sql"
+    assert FINANCIAL_YEAR_RULE.search(macro.read_text())
+    written = [
+        str(path.relative_to(PROJECT_DIR))
+        for folder in ("models", "macros")
+        for path in sorted((PROJECT_DIR / folder).rglob("*.sql"))
+        if path != macro and FINANCIAL_YEAR_RULE.search(path.read_text())
+    ]
+    assert written == []
+    python_rule = re.compile(r"\.month\s*(<|>=)\s*4\b")
+    package = PROJECT_DIR.parent / "complaints_warehouse"
+    assert [str(p) for p in package.rglob("*.py") if python_rule.search(p.read_text())] == []
+    # The scans can fail: the rule as annual_report.sql and formatting.py used to write it is found.
+    assert FINANCIAL_YEAR_RULE.search("extract(year from event_date - interval '3 months')::int")
+    assert python_rule.search("value.year - (1 if value.month < 4 else 0)")

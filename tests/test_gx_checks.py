@@ -7,15 +7,12 @@ import logging
 
 import pytest
 
-from complaints_warehouse import validate
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def run_check(warehouse, sql):
     """Run one check against ``scratch.numbers`` (n = 1..250) through an ephemeral GX context."""
-    validate.export_gx_environment(warehouse)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
@@ -55,3 +52,19 @@ def test_a_failing_check_counts_every_row_and_samples_the_first_ones(run_check):
     assert len(rows) == MAX_RESULT_RECORDS < 240
     assert set(rows[0]) == {"n", "twice"}  # the count's own column is not part of a row
     assert all(row["twice"] == 2 * row["n"] and row["n"] > 10 for row in rows)
+
+
+def test_the_checkpoint_context_reaches_the_warehouse_without_writing_the_environment(settings, warehouse):
+    """The committed context's ``${GX_WAREHOUSE_URL}`` is filled in from the settings as GX's runtime
+    environment (validate.gx_context): the data source connects, and os.environ is left as it was."""
+    import os
+
+    from complaints_warehouse import validate
+
+    before = dict(os.environ)
+    context = validate.gx_context(settings.expectations_dir, warehouse)
+    source = context.data_sources.get("warehouse")
+    with source.get_engine().connect() as conn:
+        assert conn.exec_driver_sql("select current_database()").scalar() == warehouse.dbname
+    assert dict(os.environ) == before
+    assert validate.GX_URL_VARIABLE not in os.environ

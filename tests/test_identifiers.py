@@ -67,12 +67,11 @@ def test_an_ombudsman_mapping_with_a_malicious_column_is_refused_naming_the_file
     ],
 )
 def test_settings_that_become_sql_names_are_checked(monkeypatch, variable, value):
-    from complaints_warehouse.settings import SettingsError, load_settings, role_prefix
+    from complaints_warehouse.settings import SettingsError, load_settings
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
         load_settings()
-        role_prefix()
 
 
 def test_the_identifier_pattern():

@@ -12,6 +12,7 @@ import pytest
 
 from case_system_simulator import truth
 from complaints_warehouse import pipeline, transform
+from complaints_warehouse.settings import load_settings
 from complaints_warehouse.warehouse import database
 from complaints_warehouse.warehouse.bootstrap import bootstrap
 
@@ -247,7 +248,7 @@ def test_bi_reader_reads_the_marts_and_nothing_else(after_sample_night, settings
             False,
         )
     monkeypatch.setenv("WAREHOUSE_BI_READER_PASSWORD", "a-test-only-password")
-    bootstrap(warehouse)
+    bootstrap(database.resolve(load_settings()))  # the settings, read again, now name the password
     with database.connect(warehouse) as conn:
         assert conn.execute("select rolcanlogin from pg_roles where rolname = 'bi_reader'").fetchone() == (
             True,

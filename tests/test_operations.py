@@ -247,17 +247,9 @@ COMPLAINANTS_HEADER = "complainant_id,given_name,family_name,date_of_birth,updat
 
 def reconcile_results(settings, target) -> dict[str, bool]:
     """Run the raw_loads_reconcile suite alone, as the nightly checkpoint runs it: {check: success}."""
-    import logging
+    from complaints_warehouse import gx_checks, validate  # noqa: F401  (registers the suite's SQL check)
 
-    from complaints_warehouse import validate
-
-    validate.export_gx_environment(target)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
-
-    from complaints_warehouse import gx_checks  # noqa: F401  (registers the suite's SQL check)
-
-    context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
+    context = validate.gx_context(settings.expectations_dir, target)
     result = context.validation_definitions.get("raw_loads_reconcile").run(result_format="COMPLETE")
     return {r.expectation_config.description: bool(r.success) for r in result.results}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import psycopg
@@ -48,8 +49,8 @@ def test_after_a_run_each_role_reaches_only_its_layer(ran, sql):
             ([*RAW, "restricted.complainants", STAGING, INTERMEDIATE, MART],),
         )
     )
-    assert {owners[r] for r in (*RAW, "restricted.complainants")} == {roles.role_name("loader")}
-    assert {owners[r] for r in (STAGING, INTERMEDIATE, MART)} == {roles.role_name("transformer")}
+    assert {owners[r] for r in (*RAW, "restricted.complainants")} == {ran.logins.name("loader")}
+    assert {owners[r] for r in (STAGING, INTERMEDIATE, MART)} == {ran.logins.name("transformer")}
     assert sql(f"select count(*) > 0 from {MART}") == [(True,)]
 
     # bi_reader: the marts and what was published, nothing else.
@@ -90,14 +91,19 @@ def test_after_a_run_each_role_reaches_only_its_layer(ran, sql):
 
 
 def test_a_role_with_a_password_logs_in_as_itself(warehouse, monkeypatch):
+    from complaints_warehouse.settings import load_settings
+
     monkeypatch.setenv("WAREHOUSE_LOADER_PASSWORD", "a-test-password-not-a-secret")
-    bootstrap(warehouse)
-    as_loader = roles.as_role(warehouse, "loader")
+    with_password = database.resolve(load_settings())  # the settings are read once: read them again
+    assert with_password.logins.password("loader") == "a-test-password-not-a-secret"
+    assert "a-test-password" not in repr(with_password) + repr(load_settings())
+    bootstrap(with_password)
+    as_loader = roles.as_role(with_password, "loader")
     assert (as_loader.user, as_loader.role) == ("loader", None)
     with database.connect(as_loader) as conn:
         assert conn.execute("select session_user, current_user").fetchone() == ("loader", "loader")
     # Without the password the owner's session switches to the role instead.
-    monkeypatch.delenv("WAREHOUSE_LOADER_PASSWORD")
+    assert warehouse.logins.password("loader") is None
     with database.connect(roles.as_role(warehouse, "loader")) as conn:
         assert conn.execute("select current_user").fetchone() == ("loader",)
 
@@ -114,9 +120,10 @@ def test_two_warehouses_on_one_server_keep_their_roles_apart(settings, monkeypat
         with database.connect(roles.as_role(target, "transformer")) as conn:
             conn.execute("create table marts.figures as select 1 as n")
         targets[prefix] = target
-    monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "wa_")
     assert not refused(targets["wa_"], "bi_reader", "select * from marts.figures")
-    assert refused(targets["wb_"], "bi_reader", "select * from marts.figures")
+    # wa_'s BI login on wb_'s database: refused.
+    wa_on_wb = dataclasses.replace(targets["wb_"], logins=targets["wa_"].logins)
+    assert refused(wa_on_wb, "bi_reader", "select * from marts.figures")
     with database.connect(targets["wb_"]) as conn:
         assert conn.execute(
             "select pg_get_userbyid(relowner) from pg_class where relname = 'figures'"
@@ -124,8 +131,8 @@ def test_two_warehouses_on_one_server_keep_their_roles_apart(settings, monkeypat
 
 
 def test_a_malformed_role_prefix_is_refused(monkeypatch):
-    from complaints_warehouse.settings import SettingsError
+    from complaints_warehouse.settings import SettingsError, load_settings
 
     monkeypatch.setenv("WAREHOUSE_ROLE_PREFIX", "x; drop role postgres; --")
     with pytest.raises(SettingsError, match="WAREHOUSE_ROLE_PREFIX"):
-        roles.role_name("loader")
+        load_settings()

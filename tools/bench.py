@@ -7,6 +7,7 @@ on a noisy machine. Figures go to the screen and to ``bench-results.json`` at th
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -61,7 +62,7 @@ def _scratch_database(target: Connection, name: str) -> Connection:
     drop_database(target, name)
     with database.connect(target, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    scratch = Connection(target.host, target.port, target.user, target.password, name, target.embedded)
+    scratch = dataclasses.replace(target, dbname=name, role=None)  # the same login and role logins
     bootstrap(scratch)
     return scratch
 

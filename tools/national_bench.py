@@ -92,10 +92,17 @@ def national_source(
 # -- the steps, each run in a child process --------------------------------------------------------
 
 
+def _plain(target: Connection) -> dict:
+    """``target`` as a child process's argument: where it is, without its role logins (passwords never
+    go on a command line; the child reads them from its settings)."""
+    return {k: v for k, v in dataclasses.asdict(target).items() if k != "logins"}
+
+
 def _settings_and_target(target: dict) -> tuple[Settings, Connection]:
     from complaints_warehouse.settings import load_settings
 
-    return load_settings(), Connection(**target)
+    settings = load_settings()
+    return settings, Connection(**target, logins=settings.roles)  # a child's target: ``_plain``
 
 
 def _source_config(settings: Settings):
@@ -271,7 +278,7 @@ def run(
     figures |= national_source(target, councils, years, templates=templates, echo=echo)
     warehouse = _fresh_database(settings, target, WAREHOUSE_DATABASE)
     naive = _fresh_database(settings, target, NAIVE_DATABASE)
-    wh = dataclasses.asdict(warehouse)
+    wh = _plain(warehouse)
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
 
@@ -286,7 +293,7 @@ def run(
         "bare_copy",
         "bare_copy",
         target=wh,
-        copy=dataclasses.asdict(bench._scratch_database(target, BARE_COPY_DATABASE)),
+        copy=_plain(bench._scratch_database(target, BARE_COPY_DATABASE)),
     )
     bench.drop_database(target, BARE_COPY_DATABASE)  # a second copy of the national source is not kept
     echo("The first night, into an empty warehouse:")
@@ -306,7 +313,7 @@ def run(
     step("night_build", "build", target=wh)
     step("night_validation", "validate", target=wh)
     echo("The naive peer's night (pandas to_sql full reload, dbt build --full-refresh), on the same data:")
-    naive_rows = step("naive_reload", "naive_reload", target=wh, naive=dataclasses.asdict(naive))
+    naive_rows = step("naive_reload", "naive_reload", target=wh, naive=_plain(naive))
     step("naive_build", "build", target=wh, full_refresh=True)
 
     load_rows = full_load["case_system_rows"]
@@ -402,7 +409,7 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
     results: dict[str, dict] = {}
-    wh = dataclasses.asdict(warehouse)
+    wh = _plain(warehouse)
     for label, name in (("night_load", "load"), ("night_build", "build"), ("night_validation", "validate")):
         elapsed, peak, result = run_step(settings, name, target=wh)
         seconds[label], peaks[label], results[label] = round(elapsed, 2), round(peak, 1), result

@@ -62,17 +62,16 @@ def cmd_db(args, settings) -> int:
 
 def _serve(args, settings) -> int:
     """Open the embedded warehouse to BI tools on a local TCP port, with the bi_reader login."""
-    from complaints_warehouse.settings import SettingsError, role_password
+    from complaints_warehouse.settings import SettingsError
     from complaints_warehouse.warehouse import database, embedded_db
     from complaints_warehouse.warehouse.bootstrap import bootstrap
-    from complaints_warehouse.warehouse.roles import role_name
 
     if settings.warehouse_url:
         raise SettingsError(
             "db serve opens the embedded PostgreSQL; with WAREHOUSE_URL set, your server's own "
             "listen_addresses and pg_hba.conf decide who connects (BI logins: bi_reader, see docs/bi.md)."
         )
-    if not role_password("bi_reader"):
+    if not settings.roles.password("bi_reader"):
         raise SettingsError(
             "db serve needs WAREHOUSE_BI_READER_PASSWORD: the password BI tools log in as bi_reader with "
             "(over TCP every login needs a password)."
@@ -88,7 +87,7 @@ def _serve(args, settings) -> int:
         ) from exc
     _echo(
         f"Warehouse served on {args.listen}:{args.port} (until `complaints-warehouse db stop`): "
-        f"host {args.listen}, port {args.port}, database {settings.database_name}, user {role_name('bi_reader')}, "
+        f"host {args.listen}, port {args.port}, database {settings.database_name}, user {settings.roles.name('bi_reader')}, "
         "password WAREHOUSE_BI_READER_PASSWORD, SSL off (local only). Start with the marts and published schemas."
     )
     return EXIT_OK

@@ -4,6 +4,8 @@ A figure of a published month (a measure, a period, and optionally a directorate
 BMMR rows have them) is compared with the cases ``intermediate.bmmr_figure_cases`` lists for it: a count is the
 number of its cases, a sum of money the sum of their amounts, a percentage the ratio of two counts whose
 cases are both listed (numerator and denominator). Cases are named by their pseudonymous reference only.
+Every percentage (published, in the marts, or from the cases) is computed by PostgreSQL with the dbt
+macro ``bmmr_ratio`` that computes the models' rates: this module counts and lists, it divides nothing.
 
 The figure compared is the *published* one (``published.bmmr_figures``, the month's latest version). The
 cases are today's marts: when the marts have moved since publication (a late correction), the listing
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from complaints_warehouse import outputs
+from complaints_warehouse import bmmr_measures, outputs
 from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import database
@@ -80,12 +82,6 @@ class Explanation:
         return self.marts != self.published
 
 
-def _ratio(numerator, denominator) -> Decimal | None:
-    if numerator is None or not denominator:
-        return None
-    return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.1"))
-
-
 def _published_version(conn, month: date) -> int:
     found = conn.execute(
         "select max(version) from published.bmmr_publications where report_month = %s", (month,)
@@ -108,6 +104,44 @@ def _published_sum(conn, measure: str, scope: dict) -> Decimal | None:
         {**scope, "measure": measure},
     ).fetchone()
     return (Decimal(total) if total is not None else Decimal(0)) if cells else None
+
+
+_SCOPE_SQL = (
+    " and (%(directorate)s::text is null or directorate = %(directorate)s)"
+    " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
+)
+
+
+def _ratios(conn, numerator: str, denominator: str, scope: dict) -> tuple:
+    """A percentage three ways, each computed by PostgreSQL with the models' one ratio rule (the dbt macro
+    ``bmmr_ratio``, as ``bmmr_measures.ratio_sql`` renders it): from the published counts, from today's
+    marts.bmmr_monthly counts, and from the number of cases intermediate.bmmr_figure_cases lists for each.
+    Each is the ratio of the *summed* counts of the selected cells (as the reporting models' rates are),
+    so a selection of several directorates or procedures is never an average of their rates. ``numerator``
+    and ``denominator`` are published measures' names (``RATIOS``), safe as columns."""
+    ratio = bmmr_measures.ratio_sql
+    columns = {"numerator": sql.Identifier(numerator), "denominator": sql.Identifier(denominator)}
+    query = sql.SQL(
+        "select (select {published} from published.bmmr_figures where version = %(version)s and {cells}), "
+        "(select {marts} from marts.bmmr_monthly where {cells}), "
+        "(select {cases} from intermediate.bmmr_figure_cases where {cells})"
+    ).format(
+        published=sql.SQL(
+            ratio(
+                "sum(value) filter (where measure = %(numerator)s)",
+                "sum(value) filter (where measure = %(denominator)s)",
+            )
+        ),
+        marts=sql.SQL(ratio("sum({numerator})", "sum({denominator})")).format(**columns),
+        cases=sql.SQL(
+            ratio(
+                "count(*) filter (where measure = %(numerator)s)",
+                "count(*) filter (where measure = %(denominator)s)",
+            )
+        ),
+        cells=sql.SQL("report_month = %(month)s and period = %(period)s" + _SCOPE_SQL),
+    )
+    return conn.execute(query, {**scope, "numerator": numerator, "denominator": denominator}).fetchone()
 
 
 def _marts_sum(conn, measure: str, scope: dict) -> Decimal | None:
@@ -200,13 +234,7 @@ def explain(
         if measure in RATIOS:
             numerator, denominator = RATIOS[measure]
             cases = cases_of([numerator, denominator])
-            counted = {
-                name: Decimal(sum(1 for c in cases if c["measure"] == name))
-                for name in (numerator, denominator)
-            }
-            published = _ratio(figure(numerator, "published"), figure(denominator, "published"))
-            marts = _ratio(figure(numerator, "marts"), figure(denominator, "marts"))
-            from_cases = _ratio(counted[numerator], counted[denominator])
+            published, marts, from_cases = _ratios(conn, numerator, denominator, scope)
             kind = "ratio"
         else:
             cases = cases_of([measure])

@@ -87,12 +87,6 @@ def short_month(value: date) -> str:
     return f"{value:%b %Y}"
 
 
-def financial_year(value: date | int) -> str:
-    """The UK financial year (April to March) of a date, or starting in a year: "2023/24"."""
-    start = value if isinstance(value, int) else value.year - (1 if value.month < 4 else 0)
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
 def financial_year_start(label: str) -> date:
     """ "2023/24" -> 1 April 2023; refuses anything else with a message saying what is expected."""
     try:

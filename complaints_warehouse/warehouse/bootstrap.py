@@ -25,13 +25,13 @@ def bootstrap(target: Connection) -> list[str]:
             # One session at a time: two concurrent bootstraps would race on CREATE ... IF NOT EXISTS.
             conn.execute("select pg_advisory_xact_lock(hashtext('complaints_warehouse.bootstrap'))")
             _create_schemas(conn, target)
-            roles.ensure_roles(conn)
+            roles.ensure_roles(conn, target.logins)
             conn.execute(ddl)
             # Publication integrity: validated snapshots, known issues, the publication chain (and its upgrade).
             conn.execute(
                 resources.files("complaints_warehouse.warehouse").joinpath("sql/publication.sql").read_text()
             )
-            roles.grant_privileges(conn)
+            roles.grant_privileges(conn, target.logins)
         except psycopg.errors.InsufficientPrivilege as exc:
             conn.rollback()
             raise WarehouseUnavailable(_not_allowed(target, exc)) from None
@@ -75,20 +75,19 @@ def _not_allowed(target: Connection, exc: psycopg.Error) -> str:
 STAMP_TABLE = "audit.warehouse_set_up"
 
 
-def set_up_stamp(*extra: str) -> str:
+def set_up_stamp(target: Connection, *extra: str) -> str:
     """A checksum of everything the set-up depends on: its SQL, the set-up and roles code, the roles'
-    names and (hashed) passwords, and ``extra`` (the caller's, e.g. the raw tables' contracts)."""
-    from complaints_warehouse.settings import ROLE_JOBS, role_password
-
+    names and (hashed) passwords (``target.logins``), and ``extra`` (the caller's, e.g. the raw tables'
+    contracts)."""
     digest = hashlib.sha256()
     package = resources.files("complaints_warehouse.warehouse")
     for part in ("sql/bootstrap.sql", "sql/publication.sql"):
         digest.update(package.joinpath(part).read_bytes())
     for module in (__file__, roles.__file__, database.__file__):
         digest.update(Path(module).read_bytes())
-    for job in ROLE_JOBS:
-        password = role_password(job) or ""
-        digest.update(f"{roles.role_name(job)}:{hashlib.sha256(password.encode()).hexdigest()}".encode())
+    for job in roles.ROLE_JOBS:
+        password = target.logins.password(job) or ""
+        digest.update(f"{target.logins.name(job)}:{hashlib.sha256(password.encode()).hexdigest()}".encode())
     for text in extra:
         digest.update(text.encode())
     return digest.hexdigest()
@@ -102,7 +101,7 @@ def is_set_up(target: Connection, stamp: str) -> bool:
         row = conn.execute(sql.SQL("select stamp from {}").format(sql.SQL(STAMP_TABLE))).fetchone()
         # Roles are the server's, not the database's: a restore onto another server, or a role dropped
         # by hand, must be set up again even though the stamp matches.
-        names = [roles.role_name(job) for job in roles.ROLE_JOBS]
+        names = [target.logins.name(job) for job in roles.ROLE_JOBS]
         [present] = conn.execute("select count(*) from pg_roles where rolname = any(%s)", (names,)).fetchone()
     return row is not None and row[0] == stamp and present == len(names)
 

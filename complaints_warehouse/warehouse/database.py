@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 import psycopg
 from psycopg import conninfo, sql
 
 from complaints_warehouse.errors import Unavailable
-from complaints_warehouse.settings import Settings, SettingsError
+from complaints_warehouse.settings import RoleLogins, Settings, SettingsError
 from complaints_warehouse.warehouse import embedded_db
 
 #: Schemas the project creates, in the order the data flows through them.
@@ -45,6 +45,9 @@ class Connection:
     embedded: bool
     #: A role to switch to as the session opens (SET ROLE), e.g. the loader's; see ``roles.as_role``.
     role: str | None = None
+    #: The warehouse's roles as the settings name them (prefix, passwords): ``resolve`` gives them from the
+    #: settings, and every copy of the target (``dataclasses.replace``) keeps them.
+    logins: RoleLogins = field(default=RoleLogins(), repr=False, compare=False)
 
     @classmethod
     def from_url(cls, url: str, *, embedded: bool = False) -> Connection:
@@ -121,7 +124,12 @@ class Connection:
 
 
 def resolve(settings: Settings) -> Connection:
-    """Find the warehouse: ``WAREHOUSE_URL`` if set, else the embedded server (started on demand)."""
+    """Find the warehouse: ``WAREHOUSE_URL`` if set, else the embedded server (started on demand); the
+    target carries the settings' role logins (``roles.as_role``)."""
+    return replace(_resolve(settings), logins=settings.roles)
+
+
+def _resolve(settings: Settings) -> Connection:
     if settings.warehouse_url:
         return Connection.from_url(settings.warehouse_url)
     if not settings.embedded_enabled:

@@ -37,7 +37,7 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
-from complaints_warehouse.settings import ROLE_JOBS, role_password, role_prefix
+from complaints_warehouse.settings import ROLE_JOBS, RoleLogins
 from complaints_warehouse.warehouse.database import WarehouseUnavailable
 
 LOADER, TRANSFORMER, BI_READER = ROLE_JOBS
@@ -50,23 +50,17 @@ LOADER_SEQUENCES = ("load_batches_batch_id_seq", "quarantine_quarantine_id_seq")
 _OWNED_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 
 
-def role_name(job: str) -> str:
-    """The database role for ``job`` (``loader``, ``transformer``, ``bi_reader``), with the prefix."""
-    if job not in ROLE_JOBS:
-        raise ValueError(f"unknown role job {job!r}")
-    return role_prefix() + job
-
-
 def as_role(target, job: str):
     """``target`` (a ``database.Connection``) acting as ``job``'s role: its own login when its password is
-    set, else the same login switching to the role as it connects."""
-    name, password = role_name(job), role_password(job)
+    set, else the same login switching to the role as it connects. The names and passwords are the
+    settings' (``target.logins``)."""
+    name, password = target.logins.name(job), target.logins.password(job)
     if password:
         return dataclasses.replace(target, user=name, password=password, role=None)
     return dataclasses.replace(target, role=name)
 
 
-def ensure_roles(conn: psycopg.Connection) -> None:
+def ensure_roles(conn: psycopg.Connection, logins: RoleLogins) -> None:
     """Create the roles (without login) if missing, make the current user a member of the loader and the
     transformer (so it can hand them ownership and switch to them), and give a login to those whose
     password is set.
@@ -76,7 +70,7 @@ def ensure_roles(conn: psycopg.Connection) -> None:
     """
     missing = []
     for job in ROLE_JOBS:
-        name = role_name(job)
+        name = logins.name(job)
         conn.execute(
             sql.SQL(
                 "do $$ begin "
@@ -90,7 +84,7 @@ def ensure_roles(conn: psycopg.Connection) -> None:
             continue
         if job != BI_READER:  # the owner hands loader and transformer their tables and switches to them
             _become_member(conn, name)
-        password = role_password(job)
+        password = logins.password(job)
         if password:
             try:
                 with conn.transaction():
@@ -111,7 +105,7 @@ def ensure_roles(conn: psycopg.Connection) -> None:
                 "create role "
                 + m
                 + " nologin"
-                + ("" if m == role_name(BI_READER) else f"; grant {m} to {user}")
+                + ("" if m == logins.name(BI_READER) else f"; grant {m} to {user}")
                 for m in missing
             )
         )
@@ -135,13 +129,13 @@ def _become_member(conn: psycopg.Connection, name: str) -> None:
         ) from None
 
 
-def grant_privileges(conn: psycopg.Connection) -> None:
+def grant_privileges(conn: psycopg.Connection, logins: RoleLogins) -> None:
     """Grant each role exactly its job (see the module's table); idempotent, run by every bootstrap.
 
     Tables made before the roles existed (an older warehouse) are handed to the role that now owns that
     layer, so dbt (as transformer) can replace its models and the loader can extend its raw tables.
     """
-    loader, transformer, bi_reader = (sql.Identifier(role_name(job)) for job in ROLE_JOBS)
+    loader, transformer, bi_reader = (sql.Identifier(logins.name(job)) for job in ROLE_JOBS)
     ident = sql.Identifier
     database = ident(conn.info.dbname)
     run = conn.execute
@@ -163,8 +157,8 @@ def grant_privileges(conn: psycopg.Connection) -> None:
                     transformer,
                 )
             )
-        _hand_over(conn, schema, role_name(LOADER))
-    _hand_over(conn, "restricted", role_name(LOADER), keep=("quarantine", "unknown_columns"))
+        _hand_over(conn, schema, logins.name(LOADER))
+    _hand_over(conn, "restricted", logins.name(LOADER), keep=("quarantine", "unknown_columns"))
     run(sql.SQL("grant insert on restricted.quarantine to {}").format(loader))
     run(sql.SQL("grant insert on restricted.unknown_columns to {}").format(loader))
 
@@ -183,7 +177,7 @@ def grant_privileges(conn: psycopg.Connection) -> None:
     # dbt's layers: the transformer's. BI reads the marts, including every table dbt makes there later.
     for schema in DBT_SCHEMAS:
         run(sql.SQL("grant usage, create on schema {} to {}").format(ident(schema), transformer))
-        _hand_over(conn, schema, role_name(TRANSFORMER))
+        _hand_over(conn, schema, logins.name(TRANSFORMER))
     for schema in ("marts", "published"):
         run(sql.SQL("grant usage on schema {} to {}").format(ident(schema), bi_reader))
         run(sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), bi_reader))

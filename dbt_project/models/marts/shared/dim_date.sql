@@ -11,7 +11,7 @@ final as (
     select
         date_day::date as date_day,
         ({{ financial_year('date_day') }})::text as financial_year,
-        extract(year from date_day - interval '3 months')::int as financial_year_start,
+        {{ financial_year_start_year('date_day') }} as financial_year_start,
         -- Q1 is April to June.
         extract(quarter from date_day - interval '3 months')::int as financial_quarter,
         extract(year from date_day)::int as calendar_year,

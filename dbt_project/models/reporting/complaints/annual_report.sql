@@ -129,7 +129,7 @@ cells as (
 -- noqa: enable=AL03
 by_year as (
     select
-        extract(year from event_date - interval '3 months')::int as financial_year_start,
+        {{ financial_year_start_year('event_date') }} as financial_year_start,
         procedure_code,
         section,
         category,

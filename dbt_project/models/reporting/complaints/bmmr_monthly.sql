@@ -81,11 +81,11 @@ final as (
         {{ column }}::numeric(12, 2) as {{ column }},
         {%- endfor %}
         {%- for stage in range(4) %}
-        round(100.0 * stage_{{ stage }}_within_timescale / nullif(stage_{{ stage }}_responded, 0), 1)::numeric
+        {{ bmmr_ratio('stage_' ~ stage ~ '_within_timescale', 'stage_' ~ stage ~ '_responded') }}::numeric
             as stage_{{ stage }}_within_timescale_pct,
         {%- endfor %}
         -- Stage 2 escalations per 100 Stage 1 responses in the same period.
-        round(100.0 * stage_2_escalations / nullif(stage_1_responded, 0), 1)::numeric
+        {{ bmmr_ratio('stage_2_escalations', 'stage_1_responded') }}::numeric
             as escalation_rate_stage_1_to_2_pct
     from by_period
 )
