@@ -310,6 +310,28 @@ def _whole_number(name: str, default: int, *, unit: str = "", most: int | None =
     return int(raw)
 
 
+#: dbt's threads, the models and tests it runs at once (``WAREHOUSE_DBT_THREADS``; empty: the CPUs this
+#: process may use). More threads than the server has cores only queue queries behind each other; set it
+#: to the warehouse server's cores when that is another machine.
+DBT_THREADS_SETTING = "WAREHOUSE_DBT_THREADS"
+
+
+def machine_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the platform has one, else all of them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def dbt_threads() -> int:
+    """dbt's ``threads`` (the profile reads it): ``WAREHOUSE_DBT_THREADS``, else :func:`machine_cpus`."""
+    default = machine_cpus()
+    return _whole_number(
+        DBT_THREADS_SETTING, default, most=64, why=f" (default {default}, this machine's CPUs)"
+    )
+
+
 def airflow_timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
     ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""

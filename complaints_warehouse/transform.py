@@ -21,6 +21,9 @@ from complaints_warehouse.warehouse import child_process, roles
 from complaints_warehouse.warehouse.database import Connection
 from complaints_warehouse.warehouse.locks import dbt_lock
 
+#: How many of a dbt command's slowest nodes its result lists (from dbt's ``run_results.json``).
+SLOWEST_NODES = 10
+
 #: dbt's line as it starts a node: "12 of 387 START sql table model marts.fct_representations ... [RUN]".
 DBT_STARTED = re.compile(r" START sql \w+ model [\w\.]*?(?P<model>\w+) ")
 
@@ -36,6 +39,8 @@ class DbtResult:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: The nodes that took longest, slowest first (``SLOWEST_NODES`` of them): unique id and seconds.
+    slowest: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,8 +65,12 @@ def target_dir(settings: Settings) -> Path:
 
 def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     """dbt's environment: it connects as the transformer role, which owns the dbt layers and cannot
-    read the personal data in ``restricted`` (see ``complaints_warehouse.warehouse.roles``)."""
+    read the personal data in ``restricted`` (see ``complaints_warehouse.warehouse.roles``), with as
+    many threads as the settings give (the profile reads ``WAREHOUSE_DBT_THREADS``)."""
+    from complaints_warehouse.settings import DBT_THREADS_SETTING, dbt_threads
+
     env = dict(os.environ)
+    env[DBT_THREADS_SETTING] = str(dbt_threads())
     env.update(roles.as_role(target, roles.TRANSFORMER).dbt_env())
     env.update(
         DBT_PROFILES_DIR=str(settings.dbt_project_dir),
@@ -177,6 +186,10 @@ def _summarise(command: str, results_file: Path) -> DbtResult:
     result.elapsed_s = round(run.get("elapsed_time", 0.0), 2)
     statuses = Counter(r["status"] for r in run.get("results", []))
     result.counts = dict(statuses)
+    timed = sorted(run.get("results", []), key=lambda r: r.get("execution_time") or 0.0, reverse=True)
+    result.slowest = [
+        {"node": r["unique_id"], "s": round(r.get("execution_time") or 0.0, 2)} for r in timed[:SLOWEST_NODES]
+    ]
     for r in run.get("results", []):
         if r["status"] in {"error", "fail", "runtime error"}:
             result.failures.append(f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}")

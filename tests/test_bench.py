@@ -130,6 +130,14 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
         "naive_build",
     }
     assert set(written["peak_rss_mb"]) == set(written["step_s"]) == steps
+    # Where each build's time went: its ten slowest dbt nodes, slowest first, from dbt's run_results.json.
+    for build in ("full_build_slowest", "night_build_slowest"):
+        slowest = written[build]
+        # dbt's unique ids: model., test., seed., snapshot. or operation. (a hook), then the project.
+        assert len(slowest) == 10 and all(n["node"].split(".")[1] == "complaints_warehouse" for n in slowest)
+        seconds = [n["s"] for n in slowest]
+        assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0
+    assert written["dbt_threads"] >= 1
     assert all(mb > 0 for mb in written["peak_rss_mb"].values())
     # dbt runs in a child of the step's process: its memory is counted (dbt alone takes well over 50 MB).
     assert written["peak_rss_mb"]["full_build"] > 50

@@ -11,6 +11,8 @@ import ast
 import os
 from pathlib import Path
 
+import pytest
+
 from complaints_warehouse import pipeline
 from complaints_warehouse import settings as settings_module
 from complaints_warehouse.warehouse import database
@@ -183,3 +185,24 @@ def test_a_task_sets_the_warehouse_up_only_when_it_changed(settings, warehouse):
         assert comment() == original
     finally:
         pipeline.prepare(settings, warehouse)
+
+
+def test_dbt_threads_match_the_machine_unless_set(monkeypatch):
+    """dbt runs as many models and tests at once as the machine has CPUs, or as WAREHOUSE_DBT_THREADS
+    says; the profile reads what the pipeline hands dbt."""
+    from complaints_warehouse import transform
+
+    monkeypatch.delenv("WAREHOUSE_DBT_THREADS", raising=False)
+    assert settings_module.dbt_threads() == settings_module.machine_cpus() >= 1
+    monkeypatch.setenv("WAREHOUSE_DBT_THREADS", "3")
+    assert settings_module.dbt_threads() == 3
+    env = transform.dbt_environment(
+        settings_module.load_settings(), transform.Connection.from_url("postgresql://h/db")
+    )
+    assert env["WAREHOUSE_DBT_THREADS"] == "3"
+    profile = (settings_module.PROJECT_DIR / "dbt_project" / "profiles.yml").read_text()
+    assert "env_var('WAREHOUSE_DBT_THREADS'" in profile
+    for wrong in ("0", "two", "²", "65"):
+        monkeypatch.setenv("WAREHOUSE_DBT_THREADS", wrong)
+        with pytest.raises(settings_module.SettingsError, match="WAREHOUSE_DBT_THREADS"):
+            settings_module.dbt_threads()

@@ -34,7 +34,7 @@ import time
 from datetime import date
 
 from complaints_warehouse import simulated_source
-from complaints_warehouse.settings import Settings
+from complaints_warehouse.settings import Settings, dbt_threads
 from complaints_warehouse.warehouse.database import Connection
 from tools import bench
 from tools.bench import Echo
@@ -180,7 +180,7 @@ def step_build(target: dict, full_refresh: bool = False) -> dict:
 
     settings, warehouse = _settings_and_target(target)
     built = pipeline.step_transform(settings, warehouse, full_refresh=full_refresh, echo=lambda line: None)
-    return {"nodes": sum(built["counts"].values())}
+    return {"nodes": sum(built["counts"].values()), "slowest": built["slowest"]}
 
 
 def step_validate(target: dict) -> dict:
@@ -254,6 +254,15 @@ def run_step(settings: Settings, name: str, **kwargs) -> tuple[float, float, dic
     return elapsed, result.pop("peak_kb") / 1024, result
 
 
+def echo_step(echo: Echo, label: str, elapsed: float, peak: float, result: dict) -> None:
+    """One step's line; a build's slowest dbt nodes (from its ``run_results.json``) on the next."""
+    shown = {k: v for k, v in result.items() if k != "slowest"}
+    echo(f"  {label}: {elapsed:.1f} s, peak {peak:.0f} MB  {shown}")
+    if result.get("slowest"):
+        nodes = (f"{n['node'].split('.', 2)[-1]} {n['s']:.1f} s" for n in result["slowest"])
+        echo("    slowest dbt nodes: " + ", ".join(nodes))
+
+
 # -- the whole benchmark ----------------------------------------------------------------------------
 
 
@@ -285,7 +294,7 @@ def run(
     def step(label: str, name: str, **kwargs) -> dict:
         elapsed, peak, result = run_step(settings, name, **kwargs)
         seconds[label], peaks[label] = round(elapsed, 2), round(peak, 1)
-        echo(f"  {label}: {elapsed:.1f} s, peak {peak:.0f} MB  {result}")
+        echo_step(echo, label, elapsed, peak, result)
         return result
 
     echo("The practical limit: bare COPY of every case-system table into typed tables, no checks:")
@@ -310,7 +319,7 @@ def run(
 
     echo("Our night (incremental load, nightly dbt build, checkpoint):")
     night = step("night_load", "load", target=wh)
-    step("night_build", "build", target=wh)
+    night_build = step("night_build", "build", target=wh)
     step("night_validation", "validate", target=wh)
     echo("The naive peer's night (pandas to_sql full reload, dbt build --full-refresh), on the same data:")
     naive_rows = step("naive_reload", "naive_reload", target=wh, naive=_plain(naive))
@@ -335,6 +344,9 @@ def run(
     figures |= {
         "full_build_s": seconds["full_build"],
         "dbt_nodes": full_build["nodes"],
+        "dbt_threads": dbt_threads(),
+        "full_build_slowest": full_build["slowest"],
+        "night_build_slowest": night_build["slowest"],
         "validation_s": seconds["full_validation"],
         "build_s": seconds["full_build"],
         "validation_vs_build": round(seconds["full_validation"] / seconds["full_build"], 3),
@@ -413,13 +425,15 @@ def another_night(settings: Settings, target: Connection, *, echo: Echo = print)
     for label, name in (("night_load", "load"), ("night_build", "build"), ("night_validation", "validate")):
         elapsed, peak, result = run_step(settings, name, target=wh)
         seconds[label], peaks[label], results[label] = round(elapsed, 2), round(peak, 1), result
-        echo(f"  {label}: {elapsed:.1f} s, peak {peak:.0f} MB  {result}")
+        echo_step(echo, label, elapsed, peak, result)
     ours_s = round(sum(seconds.values()), 2)
     night = {
         "bench_date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "upgrade_s": round(upgrade_s, 2),
         "change_cases": changed,
         "night_rows_in": results["night_load"]["case_system_rows"],
+        "dbt_threads": dbt_threads(),
+        "night_build_slowest": results["night_build"]["slowest"],
         "validation_passed": results["night_validation"]["passed"],
         "validation_expectations": results["night_validation"]["evaluated"],
         "ours_night_s": ours_s,
