@@ -65,10 +65,11 @@ def ratio_sql(numerator: str, denominator: str) -> str:
     return str(_module().bmmr_ratio(numerator, denominator)).strip()
 
 
-def cells_sql(relation: str, alias: str = "b") -> str:
+def cells_sql(relation: str, alias: str = "b", drop: tuple[str, ...] = KEY_COLUMNS) -> str:
     """The FROM clause that unpivots ``relation`` (BMMR rows) into one row per figure: ``{alias}`` is the
     row and ``kv`` (key = measure, value = the figure as text) each of its figures. Every column but the key
     columns is taken, so checks and copies apply to measures added later without listing them. The one
-    unpivot of the BMMR: publication, the validated checksums and the GX suites all use it."""
-    drop = " ".join(f"- '{c}'" for c in KEY_COLUMNS)
-    return f"{relation} {alias} cross join lateral jsonb_each_text(to_jsonb({alias}) {drop}) kv"
+    unpivot of the BMMR: publication, the validated checksums and the GX suites all use it; ``drop``, the
+    columns that are not figures, when ``relation`` is another model of BMMR figures (constants from code)."""
+    dropped = " ".join(f"- '{c}'" for c in drop)
+    return f"{relation} {alias} cross join lateral jsonb_each_text(to_jsonb({alias}) {dropped}) kv"

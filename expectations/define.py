@@ -113,11 +113,6 @@ def _figure_cases_query() -> str:
     )
 
 
-def _without(*columns: str) -> str:
-    """``- 'a' - 'b'``: drops columns from a row's jsonb (constants from code, never input)."""
-    return " ".join(f"- '{c}'" for c in columns)
-
-
 def _outcomes_in() -> str:
     return ", ".join(f"'{m}'" for m in OUTCOMES)
 
@@ -127,7 +122,7 @@ def _rpt_figures(relation: str, keys: tuple[str, ...], other: tuple[str, ...] = 
     the ``other`` columns that are not figures, and the rates, so a measure added later is checked too."""
     return (
         f"select {', '.join(f'r.{k}' for k in keys)}, kv.key as measure, kv.value::numeric as value "
-        f"from {relation} r cross join lateral jsonb_each_text(to_jsonb(r) {_without(*keys, *other, *RATES)}) kv"
+        f"from {cells_sql(relation, 'r', drop=(*keys, *other, *RATES))}"
     )
 
 
