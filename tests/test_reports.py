@@ -26,7 +26,6 @@ from complaints_warehouse.reports import ReportUnavailable, annual_report, bmmr_
 from complaints_warehouse.reports.formatting import (
     Suppression,
     count,
-    financial_year,
     financial_year_start,
     gbp,
     pct,
@@ -105,12 +104,28 @@ def test_numbers_money_and_dates_are_formatted_the_uk_way():
     from datetime import datetime
 
     assert uk_datetime(datetime(2026, 11, 29, 14, 5)) == "29 November 2026, 14:05"
-    assert financial_year(date(2024, 3, 31)) == "2023/24" and financial_year(date(2024, 4, 1)) == "2024/25"
-    assert financial_year(1999) == "1999/00"
     assert financial_year_start("2023/24") == date(2023, 4, 1)
     for wrong in ("2023/25", "2023-24", "23/24", "2023"):
         with pytest.raises(ValueError, match="is not a financial year like 2023/24"):
             financial_year_start(wrong)
+
+
+def test_the_financial_year_is_named_by_the_one_dbt_macro(embedded_server):
+    """The financial year's label is the dbt macro's (the reports no longer name it in Python): run here
+    by PostgreSQL, rendered from dbt_project/macros/financial_year.sql."""
+    import jinja2
+    import psycopg
+
+    macros = (PROJECT_DIR / "dbt_project" / "macros" / "financial_year.sql").read_text()
+    module = jinja2.Environment().from_string(macros).make_module()
+    with psycopg.connect(embedded_server) as conn:
+        for day, expected in (
+            ("2024-03-31", "2023/24"),
+            ("2024-04-01", "2024/25"),
+            ("1999-04-01", "1999/00"),
+        ):
+            label = module.financial_year(f"date '{day}'")  # constants of this test, not input
+            assert conn.execute(f"select {label}").fetchone()[0] == expected, day
 
 
 def test_suppression_hides_small_counts_and_what_rests_on_them_only_when_public():
