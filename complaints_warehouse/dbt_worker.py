@@ -4,7 +4,7 @@ Each dbt command started as a program pays for starting dbt and loading its pars
 that a small night's whole build is not much longer than. The night's transform runs two (``source
 freshness``, then ``build``): in one worker it pays once. The worker reads one command per line on its
 standard input (a JSON list of dbt's arguments, as on dbt's command line), runs it with dbt's own
-programmatic runner, and ends what dbt printed for it with a line ``DONE`` followed by 0 or 1 (failed,
+programmatic runner, and ends what dbt printed for it with ``DONE`` followed by 0 or 1 (failed,
 succeeded). The project is parsed once (``dbt parse``, writing the same artifacts as any command) and the
 parse is reused while the command's ``--vars`` and ``--project-dir`` stay the same; dbt writes each
 command's results (``run_results.json``, ``sources.json``) as it would as a program.
@@ -29,6 +29,8 @@ def parse_options(args: list[str]) -> list[str]:
     for i, arg in enumerate(args):
         if arg in PARSE_OPTIONS and i + 1 < len(args):
             found += [arg, args[i + 1]]
+        elif arg.startswith(tuple(f"{option}=" for option in PARSE_OPTIONS)):
+            found.append(arg)
     return found
 
 

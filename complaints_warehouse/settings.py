@@ -311,9 +311,12 @@ def _whole_number(name: str, default: int, *, unit: str = "", most: int | None =
 
 
 #: dbt's threads, the models and tests it runs at once (``WAREHOUSE_DBT_THREADS``; empty: the CPUs this
-#: process may use). More threads than the server has cores only queue queries behind each other; set it
-#: to the warehouse server's cores when that is another machine.
+#: process may use, at most ``DBT_THREADS_DEFAULT_MOST``). More threads than the server has cores only queue
+#: queries behind each other; set it to the warehouse server's cores when that is another machine.
 DBT_THREADS_SETTING = "WAREHOUSE_DBT_THREADS"
+#: The default's ceiling: each thread is a connection (PostgreSQL allows 100 by default, shared with GX,
+#: Airflow and BI), and a large host's CPU count says nothing of a container's share of it.
+DBT_THREADS_DEFAULT_MOST = 8
 
 
 def machine_cpus() -> int:
@@ -325,10 +328,14 @@ def machine_cpus() -> int:
 
 
 def dbt_threads() -> int:
-    """dbt's ``threads`` (the profile reads it): ``WAREHOUSE_DBT_THREADS``, else :func:`machine_cpus`."""
-    default = machine_cpus()
+    """dbt's ``threads`` (the profile reads it): ``WAREHOUSE_DBT_THREADS``, else :func:`machine_cpus` (at
+    most ``DBT_THREADS_DEFAULT_MOST``)."""
+    default = min(machine_cpus(), DBT_THREADS_DEFAULT_MOST)
     return _whole_number(
-        DBT_THREADS_SETTING, default, most=64, why=f" (default {default}, this machine's CPUs)"
+        DBT_THREADS_SETTING,
+        default,
+        most=64,
+        why=f" (default {default}: this machine's CPUs, at most {DBT_THREADS_DEFAULT_MOST})",
     )
 
 

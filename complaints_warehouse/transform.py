@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -99,22 +100,38 @@ class DbtSession:
         self.close()
 
     def close(self) -> None:
-        if self.process is not None:
-            process, self.process = self.process, None
-            if self.busy:  # left in the middle of a command (an exception here): stop it now
-                process.kill()
-            elif process.stdin is not None:
-                process.stdin.close()  # the worker ends at the end of its input
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if self.process is None:
+            return
+        if self.busy:  # left in the middle of a command: stop it
+            self._stop()
+            return
+        process, self.process = self.process, None
+        process.stdin.close()  # the worker ends at the end of its input
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+    def _stop(self) -> None:
+        """Kill the worker and wait for it (a model it was building is rolled back by PostgreSQL)."""
+        process, self.process, self.busy = self.process, None, False
+        if process is not None:
+            process.kill()
+            process.wait()
+            for pipe in (process.stdin, process.stdout):
+                pipe.close()
 
     def run(self, args: list[str]):
-        """Run one dbt command; yield each line dbt prints, then ``True`` or ``False`` (succeeded)."""
+        """Run one dbt command; yield each line dbt prints, then ``True`` or ``False`` (succeeded). A command
+        left unfinished (the caller stopped reading: an exception, a timeout) is killed when the caller
+        closes this generator, which ``run_dbt`` does while it still holds its locks."""
+        if self.busy:
+            raise RuntimeError("this dbt session is still running a command")
         if self.process is None:
-            dbt_executable()  # dbt is installed, or say how to install it
+            if importlib.util.find_spec("dbt.cli.main") is None:
+                raise TransformFailed("dbt is not installed in this environment: run `make install`.")
             self.process = subprocess.Popen(
                 child_process.command(sys.executable, "-m", "complaints_warehouse.dbt_worker"),
                 cwd=self.settings.dbt_project_dir,
@@ -127,20 +144,26 @@ class DbtSession:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.busy = True
         try:
-            self.process.stdin.write(json.dumps(args) + "\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:  # the worker died; what it printed says why
-            pass
-        for line in self.process.stdout:
-            if line.startswith(dbt_worker.DONE):
+            try:
+                self.process.stdin.write(json.dumps(args) + "\n")
+                self.process.stdin.flush()
+            except BrokenPipeError:  # the worker died; what it printed says why
+                pass
+            for line in self.process.stdout:
+                at = line.find(dbt_worker.DONE)
+                if at < 0:
+                    yield line
+                    continue
+                if at:  # dbt's last output had no line end
+                    yield line[:at]
                 self.busy = False
-                yield line.removeprefix(dbt_worker.DONE).strip() == "1"
+                yield line[at + len(dbt_worker.DONE) :].strip() == "1"
                 return
-            yield line
-        # The worker ended without finishing the command (it crashed, or was killed).
-        self.process.wait()
-        self.process, self.busy = None, False
-        yield False
+            self._stop()  # the worker ended without finishing the command (it crashed, or was killed)
+            yield False
+        finally:
+            if self.busy:
+                self._stop()
 
 
 def run_dbt(
@@ -165,13 +188,17 @@ def run_dbt(
     succeeded = False
     with dbt_lock(target):
         results_file.unlink(missing_ok=True)
-        for line in session.run([*args, "--project-dir", str(settings.dbt_project_dir)]):
-            if isinstance(line, bool):
-                succeeded = line
-                break
-            echo(line.rstrip())
-            if fault_points.armed() and (started := DBT_STARTED.search(line)):
-                fault_points.reached(f"mid-dbt:{started['model']}")
+        lines = session.run([*args, "--project-dir", str(settings.dbt_project_dir)])
+        try:
+            for line in lines:
+                if isinstance(line, bool):
+                    succeeded = line
+                    break
+                echo(line.rstrip())
+                if fault_points.armed() and (started := DBT_STARTED.search(line)):
+                    fault_points.reached(f"mid-dbt:{started['model']}")
+        finally:
+            lines.close()  # a command left unfinished is stopped here, inside the locks
         result = _summarise(" ".join(["dbt", *args]), results_file)
     result.success = succeeded and not result.failures
     return result
@@ -236,8 +263,9 @@ def check_freshness(
         + (["--select", select] if select else [])
         + scope_vars(test_recomputed_rows_only)
     )
-    run_dbt(settings, target, args, echo=lambda line: None, session=session)
     sources_file = target_dir(settings) / "sources.json"
+    sources_file.unlink(missing_ok=True)  # never last night's, should dbt write none
+    run_dbt(settings, target, args, echo=lambda line: None, session=session)
     result = Freshness()
     if not sources_file.exists():
         raise TransformFailed("dbt source freshness wrote no results (see target/logs/dbt.log).")

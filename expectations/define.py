@@ -182,7 +182,8 @@ def _pack_published_query() -> str:
         f"'outcomes_recorded', sum(value) from cells where measure in ({_outcomes_in()}) group by 1, 2, 3, 4) "
         "select report_month, period, scope, directorate, measure, s.value as shown, e.value as published "
         "from shown s full join expected e using (report_month, period, scope, directorate, measure) "
-        "where s.value is distinct from e.value"
+        # A measure a month was published without (added to the BMMR later) is shown as 0: not a difference.
+        "where coalesce(s.value, 0) <> coalesce(e.value, 0)"
     )
 
 

@@ -115,12 +115,17 @@ def wait_until_stopped(process: subprocess.Popen) -> None:
 
 
 def dbt_processes(database: str) -> list[int]:
-    """dbt processes working on ``database`` (their environment names it)."""
+    """dbt processes working on ``database`` of this session (their environment names both: another
+    session, a pytest-xdist worker, has a database of the same name on a server of its own)."""
+    ours = {
+        f"WAREHOUSE_DBNAME={database}".encode(),
+        f"DBT_TARGET_PATH={os.environ['DBT_TARGET_PATH']}".encode(),
+    }
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if b"dbt" in (proc / "cmdline").read_bytes() and (
-                f"WAREHOUSE_DBNAME={database}".encode() in (proc / "environ").read_bytes().split(b"\0")
+            if b"dbt" in (proc / "cmdline").read_bytes() and ours <= set(
+                (proc / "environ").read_bytes().split(b"\0")
             ):
                 found.append(int(proc.name))
         except (OSError, ValueError):  # not a process, gone already, or not ours to read
@@ -249,10 +254,9 @@ def new_database(label: str) -> str:
 def scenario_database(server: Connection) -> str:
     """The tests' one database name (conftest.TEST_DATABASE), dropped first: a scenario that runs dbt
     there reuses the session's last parse of the project instead of parsing it whole."""
-    from conftest import TEST_DATABASE
+    from conftest import TEST_DATABASE, drop_database
 
-    with connect(server, "postgres", autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+    drop_database(server.conninfo, TEST_DATABASE)
     return TEST_DATABASE
 
 

@@ -3,7 +3,7 @@
 dbt runs as a subprocess of the pipeline. Were the pipeline killed (SIGKILL, the OOM killer) an orphaned
 dbt would go on replacing marts beside the next run's dbt. On Linux the kernel kills the child when its
 parent dies (``PR_SET_PDEATHSIG``); this launcher sets that, then becomes the program (``exec``), so it
-holds for dbt itself. Elsewhere the program just runs. Its cost is one short Python start per dbt call.
+holds for dbt itself (``complaints_warehouse.dbt_worker``, one per step). Elsewhere the program just runs.
 """
 
 from __future__ import annotations
