@@ -255,10 +255,7 @@ def resolve_source_url(config: SourceConfig, target: Connection) -> SourceConfig
     reached with the owner's login (the loader role has no rights in another database)."""
     if config.url and config.url.startswith("warehouse-server:"):
         database = config.url.split(":", 1)[1]
-        on_server = Connection(
-            target.host, target.port, target.user, target.password, database, target.embedded
-        )
-        return dataclasses.replace(config, url=on_server.sqlalchemy_url("psycopg"))
+        return dataclasses.replace(config, url=target.other_database(database).sqlalchemy_url("psycopg"))
     return config
 
 

@@ -20,8 +20,7 @@ def simulator(target: Connection, database: str = DATABASE) -> CaseSystemSimulat
         if not conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone():
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # made by a concurrent command
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-    on_server = Connection(target.host, target.port, target.user, target.password, database, target.embedded)
-    return CaseSystemSimulator(on_server.conninfo)
+    return CaseSystemSimulator(target.other_database(database).conninfo)
 
 
 def ensure(

@@ -101,9 +101,7 @@ def export_extract(
         type(config)(
             **{
                 **config.__dict__,
-                "url": Connection(
-                    target.host, target.port, target.user, target.password, source_database, True
-                ).sqlalchemy_url(),
+                "url": target.other_database(source_database).sqlalchemy_url(),
             }
         )
     )

@@ -94,22 +94,23 @@ def _published_version(conn, month: date) -> int:
     return found
 
 
-def _published_sum(conn, measure: str, scope: dict) -> Decimal | None:
-    """The published figure, summed over the selected cells (None when no cell was published)."""
-    total, cells = conn.execute(
-        "select sum(value), count(*) from published.bmmr_figures where report_month = %(month)s "
-        "and version = %(version)s and measure = %(measure)s and period = %(period)s"
-        " and (%(directorate)s::text is null or directorate = %(directorate)s)"
-        " and (%(procedure)s::text is null or procedure_code = %(procedure)s)",
-        {**scope, "measure": measure},
-    ).fetchone()
-    return (Decimal(total) if total is not None else Decimal(0)) if cells else None
-
-
-_SCOPE_SQL = (
+#: The optional directorate and procedure of an explained figure, the same clause in every query.
+_SCOPE = sql.SQL(
     " and (%(directorate)s::text is null or directorate = %(directorate)s)"
     " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
 )
+
+
+def _published_sum(conn, measure: str, scope: dict) -> Decimal | None:
+    """The published figure, summed over the selected cells (None when no cell was published)."""
+    total, cells = conn.execute(
+        sql.SQL(
+            "select sum(value), count(*) from published.bmmr_figures where report_month = %(month)s "
+            "and version = %(version)s and measure = %(measure)s and period = %(period)s{scope}"
+        ).format(scope=_SCOPE),
+        {**scope, "measure": measure},
+    ).fetchone()
+    return (Decimal(total) if total is not None else Decimal(0)) if cells else None
 
 
 def _ratios(conn, numerator: str, denominator: str, scope: dict) -> tuple:
@@ -139,7 +140,7 @@ def _ratios(conn, numerator: str, denominator: str, scope: dict) -> tuple:
                 "count(*) filter (where measure = %(denominator)s)",
             )
         ),
-        cells=sql.SQL("report_month = %(month)s and period = %(period)s" + _SCOPE_SQL),
+        cells=sql.SQL("report_month = %(month)s and period = %(period)s{scope}").format(scope=_SCOPE),
     )
     return conn.execute(query, {**scope, "numerator": numerator, "denominator": denominator}).fetchone()
 
@@ -149,11 +150,9 @@ def _marts_sum(conn, measure: str, scope: dict) -> Decimal | None:
     against the published figures before it is used as a column)."""
     total, cells = conn.execute(
         sql.SQL(
-            "select sum({}), count(*) from marts.bmmr_monthly where report_month = %(month)s "
-            "and period = %(period)s"
-            " and (%(directorate)s::text is null or directorate = %(directorate)s)"
-            " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
-        ).format(sql.Identifier(measure)),
+            "select sum({measure}), count(*) from marts.bmmr_monthly where report_month = %(month)s "
+            "and period = %(period)s{scope}"
+        ).format(measure=sql.Identifier(measure), scope=_SCOPE),
         scope,
     ).fetchone()
     return (Decimal(total) if total is not None else Decimal(0)) if cells else None
@@ -193,10 +192,10 @@ def explain(
             "procedure": procedure,
         }
         cells = conn.execute(
-            "select count(*) from published.bmmr_figures where report_month = %(month)s "
-            "and version = %(version)s and measure = %(measure)s and period = %(period)s"
-            " and (%(directorate)s::text is null or directorate = %(directorate)s)"
-            " and (%(procedure)s::text is null or procedure_code = %(procedure)s)",
+            sql.SQL(
+                "select count(*) from published.bmmr_figures where report_month = %(month)s "
+                "and version = %(version)s and measure = %(measure)s and period = %(period)s{scope}"
+            ).format(scope=_SCOPE),
             {**scope, "measure": measure},
         ).fetchone()[0]
         if not cells:
@@ -222,12 +221,12 @@ def explain(
         def cases_of(names: list[str]) -> list[dict]:
             return rows(
                 conn,
-                "select report_month, period, directorate, procedure_code, measure, case_reference, event, "
-                "event_key, event_month, value from intermediate.bmmr_figure_cases "
-                "where report_month = %(month)s and period = %(period)s and measure = any(%(names)s)"
-                " and (%(directorate)s::text is null or directorate = %(directorate)s)"
-                " and (%(procedure)s::text is null or procedure_code = %(procedure)s)"
-                " order by measure, event_month, case_reference, event_key",
+                sql.SQL(
+                    "select report_month, period, directorate, procedure_code, measure, case_reference, event, "
+                    "event_key, event_month, value from intermediate.bmmr_figure_cases "
+                    "where report_month = %(month)s and period = %(period)s and measure = any(%(names)s){scope} "
+                    "order by measure, event_month, case_reference, event_key"
+                ).format(scope=_SCOPE),
                 {**scope, "names": names},
             )
 

@@ -81,6 +81,12 @@ class Connection:
             embedded=embedded,
         )
 
+    def other_database(self, dbname: str) -> Connection:
+        """Another database on the same server, reached with this target's own login and no role switch
+        (a role of the warehouse has no rights there: the demo's simulator, a benchmark's scratch copy).
+        The role logins are kept, as with every copy."""
+        return replace(self, dbname=dbname, role=None)
+
     @property
     def conninfo(self) -> str:
         # libpq's options run "SET ROLE" as the session starts: every statement runs with the role's rights.
