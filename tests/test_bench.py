@@ -6,6 +6,8 @@ The figures themselves are not asserted (a shared machine is noisy); `make bench
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -51,52 +53,39 @@ def test_dag_parse_benchmark_times_every_dag_file_next_to_an_empty_one(settings,
     assert json.loads(results.read_text())["dag_parse_ms"] == times
 
 
-def test_validation_is_timed_next_to_the_build_on_the_same_warehouse(
-    simulated_case_system, settings, warehouse, tmp_path, monkeypatch
-):
-    from complaints_warehouse import pipeline
-
-    results = tmp_path / "bench-results.json"
-    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
-    pipeline.step_load_case_systems(settings, warehouse, echo=lambda line: None)
-    figures = bench.validation_vs_build(settings, warehouse, echo=lambda line: None)
-    written = json.loads(results.read_text())
-    assert written["validation_vs_build"] == figures["validation_vs_build"] > 0
-    assert figures["build_s"] > 0 and figures["validation_s"] > 0
-    assert figures["validation_expectations"] > 20 and figures["validation_representations"] > 1000
+@dataclass
+class NationalRun:
+    figures: dict  # what ``national_bench.run`` returned
+    written: dict  # bench-results.json as the run left it
+    results: Path
+    lines: list[str]
 
 
-def test_incremental_night_is_timed_next_to_a_full_build(settings, warehouse, tmp_path, monkeypatch):
-    results = tmp_path / "bench-results.json"
-    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
-    monkeypatch.setattr(bench, "INCREMENTAL_SOURCE", "bench_incr_src_{}_" + warehouse.dbname)
-    monkeypatch.setattr(bench, "INCREMENTAL_NIGHT_SOURCE", "bench_incr_night_" + warehouse.dbname)
-    monkeypatch.setattr(bench, "INCREMENTAL_WAREHOUSE", "bench_incr_wh_" + warehouse.dbname)
-    figures = bench.incremental_vs_full(settings, warehouse, representations=1_300, echo=lambda line: None)
-    written = json.loads(results.read_text())
-    assert written["incremental_vs_full"] == figures["incremental_vs_full"] > 0
-    assert figures["incremental_full_build_s"] > 0 and figures["incremental_night_build_s"] > 0
-    assert figures["incremental_cases"] > 1000
-    # The night changed cases at source (0.5 % at least), and the build recomputed only some of them.
-    assert (
-        figures["incremental_cases_changed_at_source"] >= 0.005 * figures["incremental_cases_at_source"] > 0
-    )
-    assert not figures["incremental_rebuilt_all"]
-    assert 0 < figures["incremental_cases_recomputed"] < figures["incremental_cases"] / 2
-
-
-def test_national_bench_at_small_scale_records_every_figure_consistently(
-    settings, warehouse, tmp_path, monkeypatch
-):
+@pytest.fixture(scope="module")
+def national(embedded_server, tmp_path_factory) -> NationalRun:
     """The whole national benchmark (source, load vs COPY, first night, our night, the naive peer's night)
-    at 2 councils x 1 year, the second council copied in SQL."""
+    at 2 councils x 1 year, the second council copied in SQL: run once for the tests of its figures and of
+    another night on its warehouse."""
+    from conftest import TEST_DATABASE, drop_database
+
+    from complaints_warehouse import pipeline
+    from complaints_warehouse.settings import load_settings
     from tools import national_bench
 
-    results = tmp_path / "bench-results.json"
-    monkeypatch.setattr(bench, "results_path", lambda _settings: results)
-    lines = []
-    figures = national_bench.run(settings, warehouse, councils=2, years=1, templates=1, echo=lines.append)
-    written = json.loads(results.read_text())
+    results = tmp_path_factory.mktemp("national_bench") / "bench-results.json"
+    lines: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench, "results_path", lambda _settings: results)
+        drop_database(embedded_server, TEST_DATABASE)
+        mp.setenv("WAREHOUSE_EMBEDDED_DATABASE", TEST_DATABASE)
+        settings = load_settings()
+        target = pipeline.prepare(settings)
+        figures = national_bench.run(settings, target, councils=2, years=1, templates=1, echo=lines.append)
+    return NationalRun(figures, json.loads(results.read_text()), results, lines)
+
+
+def test_national_bench_at_small_scale_records_every_figure_consistently(national):
+    figures, written, lines = national.figures, national.written, national.lines
     for key in (
         "load_rows_per_s",
         "copy_rows_per_s",
@@ -157,9 +146,25 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
     assert sum(figures["change_cases"].values()) > 0
     assert any("naive" in line for line in lines)
 
-    # Another night on the same warehouse: its steps recorded beside the run's, its checkpoint all passed.
+    # Validation was timed next to the build, on the same warehouse: the whole checkpoint, on every case.
+    assert figures["build_s"] == s["full_build"] > 0 and figures["validation_s"] == s["full_validation"] > 0
+    assert figures["validation_expectations"] > 20
+    assert figures["validation_representations"] == figures["source_cases"] > 1000
+    # The first night built every fact whole; our night recomputed only the cases the change touched.
+    assert figures["full_build_rebuilt_all"]
+    assert figures["incremental_cases"] > 1000
+    assert not figures["incremental_rebuilt_all"]
+    assert 0 < figures["incremental_cases_recomputed"] < figures["incremental_cases"] / 2
+
+
+def test_another_night_on_the_national_run_is_recorded_beside_it(national, settings, warehouse, monkeypatch):
+    """Another night on the same warehouse: its steps recorded beside the run's, its checkpoint all passed."""
+    from tools import national_bench
+
+    figures, lines = national.figures, []
+    monkeypatch.setattr(bench, "results_path", lambda _settings: national.results)
     night = national_bench.another_night(settings, warehouse, echo=lines.append)
-    written = json.loads(results.read_text())
+    written = json.loads(national.results.read_text())
     assert written["another_night"] == night and written["naive_vs_ours"] == figures["naive_vs_ours"]
     assert (
         set(night["step_s"]) == set(night["peak_rss_mb"]) == {"night_load", "night_build", "night_validation"}
@@ -173,10 +178,11 @@ def test_national_bench_at_small_scale_records_every_figure_consistently(
     assert any("not measured side by side" in line for line in lines)
 
 
-def test_another_night_needs_a_national_run_first(settings, warehouse):
+def test_another_night_needs_a_national_run_first(settings, warehouse, monkeypatch):
     from tools import national_bench
 
-    # The test server may hold the national test's databases: without its warehouse there is no night.
-    bench.drop_database(warehouse, national_bench.WAREHOUSE_DATABASE)
+    # The test server may hold the national run's databases (left for another night): without its
+    # warehouse there is no night.
+    monkeypatch.setattr(national_bench, "WAREHOUSE_DATABASE", "bench_national_never_run")
     with pytest.raises(RuntimeError, match="run `make bench`"):
         national_bench.another_night(settings, warehouse, echo=lambda line: None)

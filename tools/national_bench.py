@@ -177,10 +177,26 @@ def step_bare_copy(target: dict, copy: dict) -> dict:
 def step_build(target: dict, full_refresh: bool = False) -> dict:
     """The pipeline's transform step, as the nightly run calls it."""
     from complaints_warehouse import pipeline
+    from complaints_warehouse.warehouse.database import connect
 
     settings, warehouse = _settings_and_target(target)
     built = pipeline.step_transform(settings, warehouse, full_refresh=full_refresh, echo=lambda line: None)
-    return {"nodes": sum(built["counts"].values()), "slowest": built["slowest"]}
+    with connect(warehouse) as conn:
+        cases = conn.execute("select count(*) from marts.fct_representations").fetchone()[0]
+        # What the build's incremental facts recomputed (its own watermarks): the cases of the fact of
+        # cases, and whether any fact was rebuilt whole.
+        recomputed, rebuilt_all = conn.execute(
+            "select coalesce(sum(changed_cases) filter (where model = 'marts.fct_representations'), 0), "
+            "coalesce(bool_or(rebuilt_all), false) from audit.incremental_watermarks where invocation_id = ("
+            "select invocation_id from audit.incremental_watermarks order by started_at desc limit 1)"
+        ).fetchone()
+    return {
+        "nodes": sum(built["counts"].values()),
+        "slowest": built["slowest"],
+        "cases": cases,
+        "cases_recomputed": int(recomputed),
+        "rebuilt_all": bool(rebuilt_all),
+    }
 
 
 def step_validate(target: dict) -> dict:
@@ -352,11 +368,16 @@ def run(
         "validation_vs_build": round(seconds["full_validation"] / seconds["full_build"], 3),
         "validation_expectations": checked["evaluated"],
         "validation_passed": checked["passed"],
+        "validation_representations": full_build["cases"],
         "change_share": CHANGE_SHARE,
         "change_cases": changed,
         "change_s": round(change_s, 2),
         "night_rows_in": night["case_system_rows"],
         "incremental_vs_full": round(seconds["night_build"] / seconds["full_build"], 3),
+        "incremental_cases": night_build["cases"],
+        "incremental_cases_recomputed": night_build["cases_recomputed"],
+        "incremental_rebuilt_all": night_build["rebuilt_all"],
+        "full_build_rebuilt_all": full_build["rebuilt_all"],
         "ours_night_s": round(ours_s, 2),
         "naive_night_s": round(naive_s, 2),
         "naive_rows": naive_rows["rows"],

@@ -30,19 +30,9 @@ def add_bench(sub) -> None:
         "--representations",
         type=int,
         default=1_000_000,
-        help="cases for --load-only and --incremental-only (default 1,000,000)",
+        help="cases for --load-only (default 1,000,000)",
     )
     p.add_argument("--dags-only", action="store_true", help="only time the parsing of the DAG files")
-    p.add_argument(
-        "--validation-only",
-        action="store_true",
-        help="time the parsing of the DAG files and the GX checkpoint next to dbt build, not the load",
-    )
-    p.add_argument(
-        "--incremental-only",
-        action="store_true",
-        help="time the parsing of the DAG files and the nightly dbt build, full then incremental, not the load",
-    )
     p.add_argument(
         "--another-night",
         action="store_true",
@@ -75,15 +65,7 @@ def cmd_bench(args, settings) -> int:
     if args.dags_only:
         return EXIT_OK
     target = pipeline.prepare(settings)
-    if args.validation_only:
-        _echo("Validation next to the build, on the warehouse as loaded:")
-        bench.validation_vs_build(settings, target, echo=_echo)
-    elif args.incremental_only:
-        _echo(
-            f"The nightly build, full and incremental (0.5 % of cases changed), at {args.representations:,} cases:"
-        )
-        bench.incremental_vs_full(settings, target, representations=args.representations, echo=_echo)
-    elif args.load_only:
+    if args.load_only:
         bench.run(settings, target, representations=args.representations, echo=_echo)
     elif args.another_night:
         from tools import national_bench
