@@ -223,3 +223,34 @@ def test_one_financial_year_macro():
     # The scans can fail: the rule as annual_report.sql and formatting.py used to write it is found.
     assert FINANCIAL_YEAR_RULE.search("extract(year from event_date - interval '3 months')::int")
     assert python_rule.search("value.year - (1 if value.month < 4 else 0)")
+
+
+def test_tables_rebuilt_whole_enforce_not_null_and_keys_as_constraints_not_tests(manifest):
+    """A table model with an enforced contract declares not_null and its primary key as constraints,
+    which PostgreSQL checks while the new table is filled (the old one stays if it fails), not as data
+    tests that run after the swap; one node fewer per column each night (docs/architecture.md)."""
+    tables = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] == "table"
+        and node["config"].get("contract", {}).get("enforced")
+    }
+    assert len(tables) > 20
+    redundant = []
+    for node in manifest["nodes"].values():
+        kind = (node.get("test_metadata") or {}).get("name")
+        model = tables.get(node.get("attached_node") or "")
+        if node["resource_type"] != "test" or model is None or kind not in {"not_null", "unique"}:
+            continue
+        column = model["columns"].get(node["test_metadata"]["kwargs"].get("column_name"), {})
+        constraints = {c["type"] for c in column.get("constraints", [])}
+        if kind == "not_null" or "primary_key" in constraints:
+            redundant.append(node["name"])
+    assert redundant == []
+    not_null = sum(
+        any(c["type"] == "not_null" for c in column.get("constraints", []))
+        for model in tables.values()
+        for column in model["columns"].values()
+    )
+    assert not_null > 150
