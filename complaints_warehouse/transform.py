@@ -82,6 +82,19 @@ def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
     return env
 
 
+def dbt_reads(name: str) -> bool:
+    """Whether dbt reads the environment variable ``name``: its own (``DBT_``), the profile's
+    (``Connection.dbt_env``, the threads) and the project's ``env_var()`` (``OMBUDSMAN_``: tests/
+    test_dbt_session.py checks the project names no other)."""
+    from complaints_warehouse.settings import DBT_THREADS_SETTING
+
+    return name.startswith(("DBT_", "OMBUDSMAN_")) or name in {DBT_THREADS_SETTING, *_PROFILE_VARIABLES}
+
+
+#: The variables dbt_project/profiles.yml reads (what ``Connection.dbt_env`` sets).
+_PROFILE_VARIABLES = frozenset(Connection("h", 1, "u", None, "d", False).dbt_env())
+
+
 class DbtSession:
     """One dbt process (``complaints_warehouse.dbt_worker``) for the dbt commands of a step: dbt starts and
     loads its parse of the project once, not once per command. Started at its first command; a context
@@ -106,13 +119,18 @@ class DbtSession:
             self._stop()
             return
         process, self.process = self.process, None
-        process.stdin.close()  # the worker ends at the end of its input
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+        if _idle_workers.keep(self._key(), process):
+            return
+        _end(process)
+
+    def _key(self) -> tuple:
+        """What dbt reads of the environment a worker was started with (``dbt_reads``): one kept idle serves
+        only a session whose dbt would read the same."""
+        env = dbt_environment(self.settings, self.target)
+        return (
+            str(self.settings.dbt_project_dir),
+            tuple(sorted((k, v) for k, v in env.items() if dbt_reads(k))),
+        )
 
     def _stop(self) -> None:
         """Kill the worker and wait for it (a model it was building is rolled back by PostgreSQL)."""
@@ -129,6 +147,8 @@ class DbtSession:
         closes this generator, which ``run_dbt`` does while it still holds its locks."""
         if self.busy:
             raise RuntimeError("this dbt session is still running a command")
+        if self.process is None:
+            self.process = _idle_workers.take(self._key())
         if self.process is None:
             if importlib.util.find_spec("dbt.cli.main") is None:
                 raise TransformFailed("dbt is not installed in this environment: run `make install`.")
@@ -164,6 +184,62 @@ class DbtSession:
         finally:
             if self.busy:
                 self._stop()
+
+
+def _end(process: subprocess.Popen) -> None:
+    """End an idle worker: it ends at the end of its input."""
+    process.stdin.close()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+class _IdleWorkers:
+    """dbt workers kept between steps when ``WAREHOUSE_DBT_KEEP_WORKERS`` is on (a process that runs many
+    steps one after another, as the test suite does: each step would otherwise start dbt and load its
+    parse again, seconds a small build is not much longer than). One per key; only on the main thread
+    (a child dies with the thread that started it, ``child_process``); all ended as this process exits."""
+
+    def __init__(self):
+        self.idle: dict[tuple, subprocess.Popen] = {}
+
+    @staticmethod
+    def _enabled() -> bool:
+        import threading
+
+        from complaints_warehouse.settings import dbt_keep_workers
+
+        return dbt_keep_workers() and threading.current_thread() is threading.main_thread()
+
+    def keep(self, key: tuple, process: subprocess.Popen) -> bool:
+        if process.poll() is not None or not self._enabled():
+            return False
+        if not self.idle:
+            import atexit
+
+            atexit.register(self.end_all)
+        if (older := self.idle.pop(key, None)) is not None:
+            _end(older)
+        self.idle[key] = process
+        return True
+
+    def take(self, key: tuple) -> subprocess.Popen | None:
+        process = self.idle.pop(key, None) if self._enabled() else None
+        if process is not None and process.poll() is not None:  # it died meanwhile
+            process.stdin.close()
+            process.stdout.close()
+            return None
+        return process
+
+    def end_all(self) -> None:
+        while self.idle:
+            _end(self.idle.popitem()[1])
+
+
+_idle_workers = _IdleWorkers()
 
 
 def run_dbt(

@@ -47,6 +47,9 @@ os.environ.update(
         "WAREHOUSE_DOCS": "0",
     }
 )
+# A test process runs step after step: its dbt worker is kept between them (transform.DbtSession) instead
+# of starting dbt and loading its parse of the project again for each (WAREHOUSE_DBT_KEEP_WORKERS=0: not).
+os.environ.setdefault("WAREHOUSE_DBT_KEEP_WORKERS", "1")
 # Great Expectations writes its validation results and Data Docs inside its context: each session validates
 # with a copy of the project's context (its suites and checkpoints, without what earlier runs wrote).
 shutil.copytree(

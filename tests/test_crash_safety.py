@@ -124,8 +124,12 @@ def dbt_processes(database: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if b"dbt" in (proc / "cmdline").read_bytes() and ours <= set(
-                (proc / "environ").read_bytes().split(b"\0")
+            if (
+                b"dbt" in (proc / "cmdline").read_bytes()
+                and ours <= set((proc / "environ").read_bytes().split(b"\0"))
+                # Not the worker this test process keeps between its own steps (conftest: it runs no
+                # command now); the runs' dbt are their command lines' children.
+                and f"PPid:\t{os.getpid()}\n" not in (proc / "status").read_text()
             ):
                 found.append(int(proc.name))
         except (OSError, ValueError):  # not a process, gone already, or not ours to read

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -86,3 +87,52 @@ def test_dbt_threads_default_to_the_cpus_at_most_eight(monkeypatch):
     assert settings_module.dbt_threads() == settings_module.DBT_THREADS_DEFAULT_MOST == 8
     monkeypatch.setenv(settings_module.DBT_THREADS_SETTING, "16")
     assert settings_module.dbt_threads() == 16
+
+
+def test_a_kept_worker_serves_the_next_step_only_when_its_dbt_would_read_the_same(
+    settings, warehouse, monkeypatch
+):
+    """With WAREHOUSE_DBT_KEEP_WORKERS (the test suite), a step's worker is kept for the next step of the
+    process instead of starting dbt again; a step whose dbt would read another environment gets its own,
+    and a kept worker that died is replaced, not used."""
+    monkeypatch.setenv("WAREHOUSE_DBT_KEEP_WORKERS", "1")
+    quiet = {"echo": lambda line: None}
+    with transform.DbtSession(settings, warehouse) as first:
+        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=first).success
+        pid = first.process.pid
+    assert _alive(pid), "the worker was ended with its step"
+    monkeypatch.setenv("WAREHOUSE_OUTPUTS_DIR", "/elsewhere")  # not read by dbt: the same worker serves
+    with transform.DbtSession(settings, warehouse) as second:
+        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=second).success
+        assert second.process.pid == pid
+    monkeypatch.setenv("WAREHOUSE_DBT_THREADS", "1")  # read by dbt's profile: another worker
+    with transform.DbtSession(settings, warehouse) as third:
+        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=third).success
+        assert third.process.pid != pid
+    monkeypatch.delenv("WAREHOUSE_DBT_THREADS")
+    os.kill(pid, signal.SIGKILL)  # the kept one dies while idle
+    while _alive(pid):
+        time.sleep(0.05)
+    with transform.DbtSession(settings, warehouse) as fourth:
+        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=fourth).success
+        assert fourth.process.pid != pid
+    monkeypatch.delenv("WAREHOUSE_DBT_KEEP_WORKERS")  # off (the default): the step's worker ends with it
+    with transform.DbtSession(settings, warehouse) as fifth:
+        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=fifth).success
+        last = fifth.process.pid
+    assert not _alive(last)
+
+
+def test_the_kept_workers_key_covers_every_variable_the_dbt_project_reads():
+    import re
+
+    project = settings_module.PROJECT_DIR / "dbt_project"
+    read = {
+        name
+        for path in [*project.rglob("*.sql"), *project.rglob("*.yml")]
+        if "target" not in path.relative_to(project).parts[:1]
+        for name in re.findall(r"env_var\(\s*['\"](\w+)", path.read_text())
+    }
+    assert {"WAREHOUSE_DBNAME", "OMBUDSMAN_POPULATION_MID_YEAR"} <= read
+    assert [name for name in sorted(read) if not transform.dbt_reads(name)] == []
+    assert not transform.dbt_reads("WAREHOUSE_OUTPUTS_DIR") and not transform.dbt_reads("PYTEST_CURRENT_TEST")
