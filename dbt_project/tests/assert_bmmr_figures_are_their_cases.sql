@@ -1,0 +1,82 @@
+-- The latest BMMR month (every period) is explained by its cases in bmmr_figure_cases: every count and
+-- sum of money equals what its cases add up to (the number of its rows for a count, the sum of their
+-- value for money), and every case row names a bmmr_monthly row, a measure and a case reference.
+-- One test, one pass: the view's year-to-date and same-month-last-year periods join every event of every
+-- month, so each test of it derives the whole history again (five such tests took most of a national
+-- night); here the latest month's cases are derived once and every check reads them.
+-- sqlfluff cannot follow the indentation of the Jinja loops below:
+-- noqa: disable=LT02
+{%- set measures = bmmr_count_columns() + ['financial_remedies_gbp', 'payments_gbp'] %}
+with
+
+latest as (
+    select max(report_month) as report_month from {{ ref('bmmr_monthly') }}
+),
+
+figure_cases as materialized (
+    select * from {{ ref('bmmr_figure_cases') }}
+    where report_month = (select latest.report_month from latest)
+),
+
+figures as (
+    select * from {{ ref('bmmr_monthly') }}
+    where report_month = (select latest.report_month from latest)
+),
+
+published as (
+    {%- for measure in measures %}
+    select
+        bmmr_key,
+        '{{ measure }}' as measure,
+        {{ measure }}::numeric as value
+    from figures
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+cases as (
+    select
+        bmmr_key,
+        measure,
+        sum(value) as value
+    from figure_cases
+    group by 1, 2
+)
+
+select
+    'the figure is not what its cases add up to' as failure,
+    published.bmmr_key,
+    published.measure,
+    null as case_reference,
+    published.value as figure,
+    coalesce(cases.value, 0) as from_cases
+from published
+left join cases
+    on
+        published.bmmr_key = cases.bmmr_key
+        and published.measure = cases.measure
+where published.value <> coalesce(cases.value, 0)
+
+union all
+
+select
+    case
+        when figure_cases.bmmr_key is null then 'a case names no bmmr_monthly row'
+        when figure_cases.measure is null then 'a case names no measure'
+        when figure_cases.case_reference is null then 'a case has no case reference'
+        else 'a case names a bmmr_monthly row that does not exist'
+    end as failure,
+    figure_cases.bmmr_key,
+    figure_cases.measure,
+    figure_cases.case_reference,
+    null as figure,
+    figure_cases.value as from_cases
+from figure_cases
+where
+    figure_cases.bmmr_key is null
+    or figure_cases.measure is null
+    or figure_cases.case_reference is null
+    or not exists (
+        select 1 from {{ ref('bmmr_monthly') }} as monthly
+        where monthly.bmmr_key = figure_cases.bmmr_key
+    )
