@@ -47,7 +47,7 @@ def main() -> None:
         # (After a failed parse, the command parses again itself and says why as itself.)
         # A copy for each command (dbt's own): dbt marks the nodes it compiles in the manifest it is given
         # (an ephemeral model's CTE counts as injected), and a second build on it would compile without it.
-        result = dbtRunner(manifest=manifest.deepcopy()).invoke(args)
+        result = dbtRunner(manifest=manifest.deepcopy() if manifest is not None else None).invoke(args)
         if result.exception is not None:
             print(f"dbt: {result.exception}", flush=True)
         print(f"{DONE}{int(result.success)}", flush=True)

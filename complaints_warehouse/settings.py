@@ -339,13 +339,6 @@ def dbt_threads() -> int:
     )
 
 
-def dbt_keep_workers() -> bool:
-    """``WAREHOUSE_DBT_KEEP_WORKERS`` (default no): keep this process's dbt worker between steps
-    (``transform.DbtSession``) instead of starting dbt again for each. For a process that runs many steps
-    one after another (the test suite); a nightly run's steps each run in a process of their own."""
-    return _flag("WAREHOUSE_DBT_KEEP_WORKERS", False)
-
-
 def airflow_timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
     ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""

@@ -104,6 +104,7 @@ class DbtSession:
     def __init__(self, settings: Settings, target: Connection):
         self.settings, self.target = settings, target
         self.process: subprocess.Popen | None = None
+        self.key: tuple = ()
         self.busy = False  # a command was sent and has not finished
 
     def __enter__(self) -> DbtSession:
@@ -119,18 +120,14 @@ class DbtSession:
             self._stop()
             return
         process, self.process = self.process, None
-        if _idle_workers.keep(self._key(), process):
-            return
-        _end(process)
+        if not _idle_workers.keep(self.key, process):
+            _end(process)
 
-    def _key(self) -> tuple:
-        """What dbt reads of the environment a worker was started with (``dbt_reads``): one kept idle serves
+    @staticmethod
+    def _key(project_dir: Path, env: dict[str, str]) -> tuple:
+        """What dbt reads of the environment a worker is started with (``dbt_reads``): one kept idle serves
         only a session whose dbt would read the same."""
-        env = dbt_environment(self.settings, self.target)
-        return (
-            str(self.settings.dbt_project_dir),
-            tuple(sorted((k, v) for k, v in env.items() if dbt_reads(k))),
-        )
+        return (str(project_dir), tuple(sorted((k, v) for k, v in env.items() if dbt_reads(k))))
 
     def _stop(self) -> None:
         """Kill the worker and wait for it (a model it was building is rolled back by PostgreSQL)."""
@@ -148,14 +145,17 @@ class DbtSession:
         if self.busy:
             raise RuntimeError("this dbt session is still running a command")
         if self.process is None:
-            self.process = _idle_workers.take(self._key())
+            env = dbt_environment(self.settings, self.target)
+            # The key of the worker this session runs, fixed when it is started or taken.
+            self.key = self._key(self.settings.dbt_project_dir, env)
+            self.process = _idle_workers.take(self.key)
         if self.process is None:
             if importlib.util.find_spec("dbt.cli.main") is None:
                 raise TransformFailed("dbt is not installed in this environment: run `make install`.")
             self.process = subprocess.Popen(
                 child_process.command(sys.executable, "-m", "complaints_warehouse.dbt_worker"),
                 cwd=self.settings.dbt_project_dir,
-                env=dbt_environment(self.settings, self.target),
+                env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -198,36 +198,35 @@ def _end(process: subprocess.Popen) -> None:
 
 
 class _IdleWorkers:
-    """dbt workers kept between steps when ``WAREHOUSE_DBT_KEEP_WORKERS`` is on (a process that runs many
-    steps one after another, as the test suite does: each step would otherwise start dbt and load its
-    parse again, seconds a small build is not much longer than). One per key; only on the main thread
-    (a child dies with the thread that started it, ``child_process``); all ended as this process exits."""
+    """dbt workers kept between the steps of a process that runs many (``keep_idle_workers``: the test
+    suite; each step would otherwise start dbt and load its parse again, seconds a small build is not
+    much longer than). At most ``MOST`` (each holds dbt and its parse in memory), the least recently kept
+    ended first; only on the main thread (a child dies with the thread that started it,
+    ``child_process``); all ended as this process exits. Never inherited by a child process."""
+
+    MOST = 2
 
     def __init__(self):
+        self.enabled = False
         self.idle: dict[tuple, subprocess.Popen] = {}
 
-    @staticmethod
-    def _enabled() -> bool:
+    def _here(self) -> bool:
         import threading
 
-        from complaints_warehouse.settings import dbt_keep_workers
-
-        return dbt_keep_workers() and threading.current_thread() is threading.main_thread()
+        return self.enabled and threading.current_thread() is threading.main_thread()
 
     def keep(self, key: tuple, process: subprocess.Popen) -> bool:
-        if process.poll() is not None or not self._enabled():
+        if not key or process.poll() is not None or not self._here():
             return False
-        if not self.idle:
-            import atexit
-
-            atexit.register(self.end_all)
         if (older := self.idle.pop(key, None)) is not None:
             _end(older)
         self.idle[key] = process
+        while len(self.idle) > self.MOST:
+            _end(self.idle.pop(next(iter(self.idle))))
         return True
 
     def take(self, key: tuple) -> subprocess.Popen | None:
-        process = self.idle.pop(key, None) if self._enabled() else None
+        process = self.idle.pop(key, None) if self._here() else None
         if process is not None and process.poll() is not None:  # it died meanwhile
             process.stdin.close()
             process.stdout.close()
@@ -240,6 +239,22 @@ class _IdleWorkers:
 
 
 _idle_workers = _IdleWorkers()
+
+
+def keep_idle_workers(keep: bool = True) -> bool:
+    """Keep this process's idle dbt worker for its next step whose dbt reads the same environment (a
+    process that runs many steps one after another: the test suite), or stop keeping them (ending those
+    kept); returns whether it kept them before. A nightly run's steps each run in a process of their own
+    and keep nothing."""
+    import atexit
+
+    was = _idle_workers.enabled
+    if keep and not was:
+        atexit.register(_idle_workers.end_all)
+    _idle_workers.enabled = keep
+    if not keep:
+        _idle_workers.end_all()
+    return was
 
 
 def run_dbt(

@@ -12,7 +12,6 @@ validation; it is reported as covered.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import sys
@@ -112,11 +111,15 @@ GX_BATCH_NOTICE = (
 )
 
 
-class _DropLine(io.TextIOBase):
-    """A stream that passes every line to ``out`` but those equal to ``dropped``."""
+class _DropLine:
+    """A stream that passes every line to ``out`` but those equal to ``dropped``; anything else asked of
+    it (its encoding, ``isatty``...) is ``out``'s."""
 
     def __init__(self, out, dropped: str):
         self.out, self.dropped, self.pending = out, dropped, ""
+
+    def __getattr__(self, name: str):
+        return getattr(self.out, name)
 
     def write(self, text: str) -> int:
         *lines, self.pending = (self.pending + text).split("\n")
@@ -175,17 +178,17 @@ def _run_checkpoint(
             f"{settings.expectations_dir} holds no Great Expectations project (gx/great_expectations.yml): "
             "point WAREHOUSE_EXPECTATIONS_DIR at a copy of the project's expectations/ folder, or unset it."
         )
-    with _without_gx_batch_notice():
+    with _without_gx_batch_notice():  # GX loads the suites again to render Data Docs: both inside
         context = gx_context(settings.expectations_dir, target)
         result = context.checkpoints.get(checkpoint).run(run_id=gx.RunIdentifier(run_name=run_id))
-    # Data Docs once for the whole run: this run's pages and the index (unless WAREHOUSE_DOCS is off).
-    if settings.write_docs:
-        context.build_data_docs(
-            resource_identifiers=[
-                *result.run_results.keys(),
-                *(ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()),
-            ]
-        )
+        # Data Docs once for the whole run: this run's pages and the index (unless WAREHOUSE_DOCS is off).
+        if settings.write_docs:
+            context.build_data_docs(
+                resource_identifiers=[
+                    *result.run_results.keys(),
+                    *(ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()),
+                ]
+            )
 
     rows = []
     for validation in result.run_results.values():

@@ -47,9 +47,6 @@ os.environ.update(
         "WAREHOUSE_DOCS": "0",
     }
 )
-# A test process runs step after step: its dbt worker is kept between them (transform.DbtSession) instead
-# of starting dbt and loading its parse of the project again for each (WAREHOUSE_DBT_KEEP_WORKERS=0: not).
-os.environ.setdefault("WAREHOUSE_DBT_KEEP_WORKERS", "1")
 # Great Expectations writes its validation results and Data Docs inside its context: each session validates
 # with a copy of the project's context (its suites and checkpoints, without what earlier runs wrote).
 shutil.copytree(
@@ -66,6 +63,20 @@ def pytest_unconfigure(config):
     """The session's folder goes at the end, also in a process that ran no test (pytest-xdist's
     controller, whose workers each have a session, a folder and a server of their own)."""
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keep_dbt_workers():
+    """A test process runs step after step: its dbt worker is kept between them (transform.DbtSession)
+    instead of starting dbt and loading its parse of the project again for each. The command-line runs
+    the tests start are processes of their own, as in production, and keep nothing
+    (``CW_TESTS_FRESH_DBT=1``: none kept here either)."""
+    from complaints_warehouse import transform
+
+    keep = os.environ.get("CW_TESTS_FRESH_DBT", "") in ("", "0")
+    transform.keep_idle_workers(keep)
+    yield
+    transform.keep_idle_workers(False)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -150,7 +150,6 @@ NOT_PASSED = {
     "WAREHOUSE_EXPECTATIONS_DIR": "the test suite's own copy of the Great Expectations context",
     "WAREHOUSE_PAUSE_AT": "a test-only fault hook",
     "WAREHOUSE_BI_READER_PASSWORD": "bi_reader's login is made by docker/postgres-init from BI_READER_PASSWORD",
-    "WAREHOUSE_DBT_KEEP_WORKERS": "for a process that runs many steps (the test suite); each Airflow task is one",
 }
 
 

@@ -92,35 +92,38 @@ def test_dbt_threads_default_to_the_cpus_at_most_eight(monkeypatch):
 def test_a_kept_worker_serves_the_next_step_only_when_its_dbt_would_read_the_same(
     settings, warehouse, monkeypatch
 ):
-    """With WAREHOUSE_DBT_KEEP_WORKERS (the test suite), a step's worker is kept for the next step of the
-    process instead of starting dbt again; a step whose dbt would read another environment gets its own,
-    and a kept worker that died is replaced, not used."""
-    monkeypatch.setenv("WAREHOUSE_DBT_KEEP_WORKERS", "1")
+    """With ``transform.keep_idle_workers`` (the test suite's conftest), a step's worker is kept for the
+    next step of the process instead of starting dbt again; a step whose dbt would read another
+    environment gets its own, a kept worker that died is replaced, not used, and at most two are kept."""
     quiet = {"echo": lambda line: None}
-    with transform.DbtSession(settings, warehouse) as first:
-        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=first).success
-        pid = first.process.pid
-    assert _alive(pid), "the worker was ended with its step"
-    monkeypatch.setenv("WAREHOUSE_OUTPUTS_DIR", "/elsewhere")  # not read by dbt: the same worker serves
-    with transform.DbtSession(settings, warehouse) as second:
-        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=second).success
-        assert second.process.pid == pid
-    monkeypatch.setenv("WAREHOUSE_DBT_THREADS", "1")  # read by dbt's profile: another worker
-    with transform.DbtSession(settings, warehouse) as third:
-        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=third).success
-        assert third.process.pid != pid
-    monkeypatch.delenv("WAREHOUSE_DBT_THREADS")
-    os.kill(pid, signal.SIGKILL)  # the kept one dies while idle
-    while _alive(pid):
-        time.sleep(0.05)
-    with transform.DbtSession(settings, warehouse) as fourth:
-        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=fourth).success
-        assert fourth.process.pid != pid
-    monkeypatch.delenv("WAREHOUSE_DBT_KEEP_WORKERS")  # off (the default): the step's worker ends with it
-    with transform.DbtSession(settings, warehouse) as fifth:
-        assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=fifth).success
-        last = fifth.process.pid
-    assert not _alive(last)
+
+    def step() -> int:
+        with transform.DbtSession(settings, warehouse) as session:
+            assert transform.run_dbt(settings, warehouse, SEED, **quiet, session=session).success
+            return session.process.pid
+
+    was = transform.keep_idle_workers(True)
+    try:
+        pid = step()
+        assert _alive(pid), "the worker was ended with its step"
+        monkeypatch.setenv("WAREHOUSE_OUTPUTS_DIR", "/elsewhere")  # not read by dbt: the same worker serves
+        assert step() == pid
+        monkeypatch.setenv("WAREHOUSE_DBT_THREADS", "1")  # read by dbt's profile: another worker
+        one_thread = step()
+        assert one_thread != pid and _alive(pid) and _alive(one_thread)
+        monkeypatch.setenv("WAREHOUSE_DBT_THREADS", "3")  # a third: the least recently kept is ended
+        two_threads = step()
+        assert not _alive(pid) and _alive(one_thread) and _alive(two_threads)
+        os.kill(two_threads, signal.SIGKILL)  # a kept one dies while idle
+        while _alive(two_threads):
+            time.sleep(0.05)
+        assert step() not in (two_threads, one_thread)
+        transform.keep_idle_workers(False)  # off (the default): those kept are ended, and so is each step's
+        assert not _alive(one_thread)
+        last = step()
+        assert not _alive(last)
+    finally:
+        transform.keep_idle_workers(was)  # as conftest left it
 
 
 def test_the_kept_workers_key_covers_every_variable_the_dbt_project_reads():
