@@ -227,9 +227,8 @@ class _IdleWorkers:
 
     def take(self, key: tuple) -> subprocess.Popen | None:
         process = self.idle.pop(key, None) if self._here() else None
-        if process is not None and process.poll() is not None:  # it died meanwhile
-            process.stdin.close()
-            process.stdout.close()
+        if process is not None and process.poll() is not None:  # it died meanwhile: close its pipes
+            _end(process)
             return None
         return process
 
