@@ -98,7 +98,7 @@ def test_rerun_loads_nothing_new_and_changes_no_mart(first_run, settings, sql, c
         assert sql(f"select count(*) from {table}") == [(rows,)], table
     assert fingerprints() == before
     # GX's own notice for a check that reads beyond its batch (printed each time a suite loads) is not
-    # passed on to the run's output; what else the run printed is.
+    # passed on to the run's output; the step's own lines are.
     from complaints_warehouse.validate import GX_BATCH_NOTICE
 
     capsys.readouterr()
