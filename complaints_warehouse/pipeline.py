@@ -253,9 +253,9 @@ def step_retention(
     """Purge complainants' personal data past its retention period (``WAREHOUSE_RETENTION_YEARS`` after
     their last case closed), recorded in ``audit.retention_purges``; ``dry_run`` only counts."""
     from complaints_warehouse import retention
-    from complaints_warehouse.settings import retention_years
 
-    result = retention.purge_expired(target, purged_by=purged_by, years=retention_years(), dry_run=dry_run)
+    years = settings.retention_years()
+    result = retention.purge_expired(target, purged_by=purged_by, years=years, dry_run=dry_run)
     verb = "would purge" if dry_run else "purged"
     echo(
         f"Retention ({result.retention_years} years, cutoff {result.cutoff}): {verb} "

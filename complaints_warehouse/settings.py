@@ -38,6 +38,9 @@ def _path(name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+#: How many years personal data is kept after a complainant's last case closed, unless set.
+DEFAULT_RETENTION_YEARS = 6
+
 #: The warehouse's database roles, by job (see ``complaints_warehouse.warehouse.roles``).
 ROLE_JOBS = ("loader", "transformer", "bi_reader")
 
@@ -108,6 +111,15 @@ class Settings:
     report_templates_dir: Path | None = None
     #: The roles' names and passwords (WAREHOUSE_ROLE_PREFIX, WAREHOUSE_<JOB>_PASSWORD).
     roles: RoleLogins = RoleLogins()
+    #: The source systems' configuration files (WAREHOUSE_SOURCES, comma-separated); empty: the demo's
+    #: simulated case system (``source_configs``).
+    sources: tuple[Path, ...] = ()
+    #: How many years personal data is kept (WAREHOUSE_RETENTION_YEARS), or why the value given was refused:
+    #: refused where it is used (``retention_years``), so that a mistyped period fails the purge alone,
+    #: never the nightly load, nor the failure alert's record of the purge (which read the settings too).
+    retention: int | Refused = DEFAULT_RETENTION_YEARS
+    #: WAREHOUSE_PSEUDONYM_KEY as given (empty: none); see ``pseudonym_key``. Never printed.
+    pseudonym_key_given: str = field(default="", repr=False)
 
     def source_dir(self, source: str) -> Path:
         """The folder a source's files are read from."""
@@ -123,13 +135,17 @@ class Settings:
 
     @property
     def source_configs(self) -> list[Path]:
-        """The source systems to load: ``WAREHOUSE_SOURCES`` (comma-separated YAML files) or the defaults.
-        Read when a load starts, not with the other settings: a driver (or the test suite's fixtures) may
-        point a warehouse's settings at another source system's file before loading."""
-        raw = os.environ.get("WAREHOUSE_SOURCES", "").strip()
-        if raw:
-            return [Path(p.strip()).expanduser().resolve() for p in raw.split(",") if p.strip()]
-        return [self.project_dir / "ingestion" / "sources" / "case_system_simulator.yml"]
+        """The source systems to load: ``sources`` (WAREHOUSE_SOURCES), or the demo's simulated case system."""
+        return list(self.sources) or [
+            self.project_dir / "ingestion" / "sources" / "case_system_simulator.yml"
+        ]
+
+    def retention_years(self) -> int:
+        """How many years after a complainant's last case closed their personal data is kept (default 6:
+        the usual council schedule). Raises ``SettingsError`` if WAREHOUSE_RETENTION_YEARS was malformed."""
+        if isinstance(self.retention, Refused):
+            raise SettingsError(self.retention.why)
+        return self.retention
 
     def pseudonym_key(self) -> str:
         """The secret that turns personal identifiers into pseudonyms; never stored in the repository.
@@ -137,7 +153,7 @@ class Settings:
         ``WAREHOUSE_PSEUDONYM_KEY`` when set. With the embedded database, a random key is made once and
         kept beside its data (``.warehouse/pseudonym.key``); a real warehouse must be given one.
         """
-        key = os.environ.get("WAREHOUSE_PSEUDONYM_KEY", "").strip()
+        key = self.pseudonym_key_given
         if key:
             if len(key) < 16:
                 raise SettingsError("WAREHOUSE_PSEUDONYM_KEY must be at least 16 characters long.")
@@ -193,7 +209,15 @@ def load_settings() -> Settings:
         write_docs=_flag("WAREHOUSE_DOCS", True),
         report_templates_dir=_report_templates_dir(),
         roles=RoleLogins(_role_prefix(), _role_passwords()),
+        sources=_sources(),
+        retention=_retention(),
+        pseudonym_key_given=os.environ.get("WAREHOUSE_PSEUDONYM_KEY", "").strip(),
     )
+
+
+def _sources() -> tuple[Path, ...]:
+    raw = os.environ.get("WAREHOUSE_SOURCES", "").strip()
+    return tuple(Path(p.strip()).expanduser().resolve() for p in raw.split(",") if p.strip())
 
 
 def _report_templates_dir() -> Path | None:
@@ -215,9 +239,6 @@ def _suppression_threshold() -> int:
         5,
         why=' (public reports show counts below it as "<N"; 1 suppresses nothing)',
     )
-
-
-DEFAULT_RETENTION_YEARS = 6
 
 
 def _role_prefix() -> str:
@@ -243,12 +264,18 @@ def _role_passwords() -> tuple[tuple[str, str], ...]:
     return tuple((job, password) for job, password in found if password)
 
 
-def retention_years() -> int:
-    """``WAREHOUSE_RETENTION_YEARS``: how long personal data is kept after a complainant's last case
-    closed (default 6: the usual council schedule, six years after the case closed). Read by the purge
-    (``pipeline.step_retention``), not with the other settings: a malformed period fails the purge alone,
-    never the nightly load or the failure alert's record of the purge (which load the settings too)."""
-    return _whole_number("WAREHOUSE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS, unit="years", most=100)
+@dataclass(frozen=True)
+class Refused:
+    """A setting's value refused when the settings were read, kept to be raised where it is used."""
+
+    why: str
+
+
+def _retention() -> int | Refused:
+    try:
+        return _whole_number("WAREHOUSE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS, unit="years", most=100)
+    except SettingsError as refused:
+        return Refused(str(refused))
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,17 @@ def database_copier(embedded_server):
     return lambda template, name: copy_database(embedded_server, template, name)
 
 
+def use_sources(settings, monkeypatch, *configs: Path) -> None:
+    """Point a test at these source configuration files: its ``settings`` (the test's own object, made
+    what ``load_settings`` now reads), and WAREHOUSE_SOURCES for the command lines and Airflow tasks it
+    starts, which read the environment themselves. The settings are frozen in the product: only a
+    test's fixtures, which hand one settings object to many steps, point them elsewhere afterwards."""
+    monkeypatch.setenv("WAREHOUSE_SOURCES", ",".join(str(config) for config in configs))
+    from complaints_warehouse.settings import load_settings
+
+    object.__setattr__(settings, "sources", load_settings().sources)
+
+
 def source_config(tmp_path: Path, database: str) -> Path:
     """The demo's own mapping file, pointed at the simulated case system in ``database``."""
     mapping = (PROJECT_DIR / "ingestion" / "sources" / "case_system_simulator.yml").read_text()
@@ -274,7 +285,7 @@ def simulated_case_system(
 
     database = f"sim_{uuid.uuid4().hex[:10]}"
     copy_database(embedded_server, simulated_source_template, database)
-    monkeypatch.setenv("WAREHOUSE_SOURCES", str(source_config(tmp_path, database)))
+    use_sources(settings, monkeypatch, source_config(tmp_path, database))
     return simulated_source.simulator(warehouse, database)
 
 
@@ -365,7 +376,7 @@ def copy_night(embedded_server: str, night: Night, settings, monkeypatch, tmp_pa
     if night.source:
         source = f"sim_{uuid.uuid4().hex[:10]}"
         copy_database(embedded_server, night.source, source)
-        monkeypatch.setenv("WAREHOUSE_SOURCES", str(source_config(tmp_path, source)))
+        use_sources(settings, monkeypatch, source_config(tmp_path, source))
         sim = simulated_source.simulator(target, source)
     summary = json.loads(
         json.dumps(night.summary, default=str).replace(str(night.outputs), str(settings.outputs_dir))

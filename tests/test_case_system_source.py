@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from conftest import use_sources
 
 from case_system_simulator import truth
 from complaints_warehouse import load, pipeline, transform
@@ -193,7 +194,7 @@ def test_backfill_loads_exactly_its_window_and_leaves_the_high_water_mark(
 
 
 @pytest.fixture
-def two_systems(tmp_path, monkeypatch):
+def two_systems(settings, tmp_path, monkeypatch):
     """A council that moved from an old system (cfs) to a new one (rms2) mid-year: both export files."""
     old, new = tmp_path / "cfs", tmp_path / "rms2"
     old.mkdir()
@@ -222,7 +223,7 @@ def two_systems(tmp_path, monkeypatch):
             "tables:\n  representations: {from: 'representations*.csv'}\n"
         )
         configs.append(str(config))
-    monkeypatch.setenv("WAREHOUSE_SOURCES", ",".join(configs))
+    use_sources(settings, monkeypatch, *configs)
     return old, new
 
 
@@ -307,7 +308,7 @@ def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(
         "              service_area_code: team, status: status, updated_at: last_changed}\n"
         "    codes: {representation_type: {Complaint: complaint, Compliment: compliment}}\n"
     )
-    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
+    use_sources(settings, monkeypatch, config)
     night = load_night(settings, warehouse)
     assert (night["representations"]["rows_loaded"], night["representations"]["rows_quarantined"]) == (2, 0)
     assert night["representations"]["file"].endswith("cases_2024-05-03.xlsx")

@@ -133,14 +133,16 @@ def test_quarantined_case_rows_carry_the_pseudonym_not_the_complainant_reference
 
 
 def test_retention_years_come_from_the_settings(monkeypatch):
-    from complaints_warehouse.settings import SettingsError, retention_years
+    from complaints_warehouse.settings import SettingsError, load_settings
 
-    assert retention_years() == 6
+    monkeypatch.delenv("WAREHOUSE_RETENTION_YEARS", raising=False)
+    assert load_settings().retention_years() == 6
     monkeypatch.setenv("WAREHOUSE_RETENTION_YEARS", "7")
-    assert retention_years() == 7
+    assert load_settings().retention_years() == 7
     monkeypatch.setenv("WAREHOUSE_RETENTION_YEARS", "six")
-    with pytest.raises(SettingsError, match="WAREHOUSE_RETENTION_YEARS"):
-        retention_years()
+    mistyped = load_settings()  # read with the others; refused only where it is used
+    with pytest.raises(SettingsError, match="WAREHOUSE_RETENTION_YEARS='six' must be a whole number"):
+        mistyped.retention_years()
     assert retention.cutoff_date(6, date(2024, 2, 29)) == date(2018, 2, 28)
 
 

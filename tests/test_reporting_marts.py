@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import use_sources
 
 from complaints_warehouse import pipeline, transform
 
@@ -134,7 +135,7 @@ def test_annual_report_tables_add_up_and_compare_with_last_year(
     config.write_text(
         mapping.replace("warehouse-server:case_system_simulator", f"warehouse-server:{database}")
     )
-    monkeypatch.setenv("WAREHOUSE_SOURCES", str(config))
+    use_sources(settings, monkeypatch, config)
     pipeline.step_load_case_systems(settings, warehouse, **QUIET)
     transform.build(settings, warehouse, **QUIET)
 

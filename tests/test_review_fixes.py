@@ -113,8 +113,6 @@ def test_tables_without_planner_statistics_are_analyzed_before_anything_reads_th
 @pytest.mark.parametrize("name", ["WAREHOUSE_RETENTION_YEARS", "WAREHOUSE_SUPPRESSION_THRESHOLD"])
 def test_every_whole_number_setting_refuses_a_digit_that_is_not_ascii(monkeypatch, name):
     """One parser for every whole-number setting: "²" is a digit to str.isdigit but not to int()."""
-    from complaints_warehouse import settings
-
     monkeypatch.setenv(name, "²")
     with pytest.raises(SettingsError, match=f"{name}='²' must be a whole number"):
-        settings.retention_years() if name == "WAREHOUSE_RETENTION_YEARS" else load_settings()
+        load_settings().retention_years() if name == "WAREHOUSE_RETENTION_YEARS" else load_settings()
