@@ -31,7 +31,7 @@ from datetime import date
 from psycopg import sql
 
 from complaints_warehouse import fault_points, integrity, known_issues
-from complaints_warehouse.bmmr_measures import KEY_COLUMNS, cells_sql  # noqa: F401 (KEY_COLUMNS: the one key list)
+from complaints_warehouse.bmmr_measures import cells_sql
 from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.integrity import PUBLISHED_PERIODS
 from complaints_warehouse.warehouse.database import Connection, connect

@@ -10,7 +10,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from complaints_warehouse import pipeline, publish, transform
+from complaints_warehouse import bmmr_measures, pipeline, publish, transform
 from complaints_warehouse.validate import ValidationFailed
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def test_a_validated_run_publishes_the_latest_complete_month_once_and_restates_a
     assert len(checksum) == 32 and published_by == "complaints-warehouse cli run"
     assert "published 2024-03 version 1" in pipeline.one_line(first)
     # The published cells are the month's BMMR, month and year to date, one row per measure.
-    measures = len(_columns(sql, "bmmr_monthly")) - len(publish.KEY_COLUMNS)
+    measures = len(_columns(sql, "bmmr_monthly")) - len(bmmr_measures.KEY_COLUMNS)
     figures = sql("select count(*) from published.bmmr_figures where report_month = %s", (LATEST_MONTH,))
     assert figures == sql(
         "select count(*) * 2 * %s from marts.bmmr_monthly where report_month = %s and period = 'month'",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from datetime import date
 
-from complaints_warehouse.cli.common import EXIT_FAILED, EXIT_OK, _echo, _financial_year, _month
+from complaints_warehouse.cli.common import EXIT_OK, _echo, _financial_year, _month
+from complaints_warehouse.errors import exit_code
 
 
 def add_report(sub) -> None:
@@ -78,9 +79,9 @@ def cmd_report(args, settings) -> int:
             )
         else:
             paths = ombudsman_benchmark.write(settings, target, authority=args.authority, public=args.public)
-    except reports.ReportUnavailable as exc:
+    except reports.ReportUnavailable as exc:  # nothing to report yet: said plainly, not as an error
         _echo(f"Not written: {exc}")
-        return EXIT_FAILED
+        return exit_code(exc)
     for path in paths:
         _echo(str(path))
     return EXIT_OK
@@ -93,7 +94,6 @@ def cmd_explain(args, settings) -> int:
     from complaints_warehouse import outputs, pipeline
     from complaints_warehouse.reports import ReportUnavailable
     from complaints_warehouse.reports.bmmr_explain import (
-        ExplainRefused,
         explain,
         format_explanation,
         write_month_csv,
@@ -110,12 +110,9 @@ def cmd_explain(args, settings) -> int:
             directorate=args.directorate,
             procedure=args.procedure,
         )
-    except ReportUnavailable as exc:
+    except ReportUnavailable as exc:  # the month is not published: said plainly, not as an error
         _echo(f"Not explained: {exc}")
-        return 1
-    except ExplainRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     try:
         explanation.csv_path = write_month_csv(settings, target, month)
     except (OSError, outputs.OutputNotWritten) as exc:  # a read-only or full outputs folder: say which

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from complaints_warehouse.errors import StepFailed
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse.database import Connection
 
 REPORTS = ("bmmr", "annual", "ombudsman")
 
 
-class ReportUnavailable(RuntimeError):
+class ReportUnavailable(StepFailed, RuntimeError):
     """A report cannot be written yet (e.g. no BMMR month published); the message says why and what to do."""
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from psycopg import sql
 
 from complaints_warehouse import bmmr_measures, outputs
+from complaints_warehouse.errors import ConfigError
 from complaints_warehouse.reports import ReportUnavailable, reports_dir, rows
 from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import database
@@ -53,8 +54,9 @@ CSV_COLUMNS = (
 )
 
 
-class ExplainRefused(ValueError):
-    """The figure asked about is not one the month published (unknown measure, period or cell)."""
+class ExplainRefused(ConfigError, ValueError):
+    """The figure asked about is not one the month published (unknown measure, period or cell): a wrong
+    argument, exit 2 like a wrong setting."""
 
 
 @dataclass
