@@ -100,12 +100,16 @@ def _figure_cases_query() -> str:
     intermediate.bmmr_figure_cases do not add up to them. Measures are read from the row, so a figure added to
     the BMMR without its cases fails here."""
     recent = "report_month > (select max(report_month) from b) - interval '13 months'"
+    # Their figures take events of their month, their financial year to date (from April, at most eleven
+    # months before) and the same month last year (twelve before): none older than 24 months before the
+    # latest. Said explicitly, the bound reaches the view's scans of the facts; the months' joins alone do not.
+    taken = "event_month >= (select max(report_month) from b) - interval '24 months'"
     return (
         "with b as (select * from {batch}), "
         f"figures as (select r.bmmr_key, kv.key as measure, kv.value::numeric as value from {cells_sql('b', 'r')} "
         f"where r.{recent} and right(kv.key, 4) <> '_pct'), "
         "cases as (select bmmr_key, measure, count(*) as cases, coalesce(sum(value), 0) as amount "
-        f"from intermediate.bmmr_figure_cases where {recent} group by 1, 2) "
+        f"from intermediate.bmmr_figure_cases where {recent} and {taken} group by 1, 2) "
         "select f.bmmr_key, f.measure, f.value as figure, coalesce(c.cases, 0) as cases, "
         "coalesce(c.amount, 0) as amount from figures f left join cases c using (bmmr_key, measure) "
         "where f.value <> case when right(f.measure, 4) = '_gbp' then coalesce(c.amount, 0) "

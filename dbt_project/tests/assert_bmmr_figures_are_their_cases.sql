@@ -13,9 +13,14 @@ latest as (
     select max(report_month) as report_month from {{ ref('bmmr_monthly') }}
 ),
 
+-- The latest month's figures take events of that month, of its financial year to date (from April, at
+-- most eleven months before) and of the same month last year (twelve before): none older. Said
+-- explicitly, the bound reaches the view's scans of the facts; the months' joins alone do not.
 figure_cases as materialized (
     select * from {{ ref('bmmr_figure_cases') }}
-    where report_month = (select latest.report_month from latest)
+    where
+        report_month = (select latest.report_month from latest)
+        and event_month >= (select latest.report_month - interval '12 months' from latest)
 ),
 
 figures as (

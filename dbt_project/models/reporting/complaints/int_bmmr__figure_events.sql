@@ -6,13 +6,16 @@
 -- A reporting step, not an intermediate model: it reads the facts (the incremental tables that hold every
 -- case as the marts show it), so the BMMR is counted from the marts, not recomputed from staging each
 -- night. Internal: a view in schema intermediate, as it always was, not a table for BI tools (its yml).
+-- The facts read by several branches are "not materialized": each branch scans its fact for the columns
+-- and rows it needs, and a reader's condition on the month (report_month) reaches that scan. Materialized,
+-- every read of the view first copied every case and stage whole (spilling to disk at national scale).
 with
 
-representations as (
+representations as not materialized (
     select * from {{ ref('fct_representations') }}
 ),
 
-stages as (
+stages as not materialized (
     select * from {{ ref('fct_complaint_stages') }}
 ),
 
