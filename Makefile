@@ -47,7 +47,7 @@ pipeline: install  ## the same pipeline without Airflow, in one process
 advance: install  ## move the simulated case system on a day (then `make run` loads just the change)
 	$(BIN)/complaints-warehouse simulator advance
 
-bench: install  ## national scale (300 councils x 10 years): load vs COPY, dbt build, validation, our night vs a naive peer (about two hours; 30 x 10 takes a quarter of an hour)
+bench: install  ## national scale (300 councils x 10 years): load vs COPY, dbt build, validation, our night vs a naive peer (about half an hour on 2 cores; 30 x 10 takes about 5 minutes)
 	$(BIN)/complaints-warehouse bench --councils 300 --years 10
 
 bench-small: install  ## the same benchmark at 2 councils x 1 year (a few minutes)
