@@ -51,6 +51,10 @@ COUNTS: tuple[str, ...] = tuple(macro("bmmr_count_columns"))
 AMOUNTS: dict[str, str] = dict(macro("bmmr_amount_columns"))
 #: The outcome counts (they add up to outcomes_recorded).
 OUTCOMES: tuple[str, ...] = tuple(macro("bmmr_outcome_columns"))
+#: The rates bmmr_monthly publishes: {rate: (numerator, denominator)}.
+MONTHLY_RATES: dict[str, tuple[str, str]] = {
+    rate: (num, den) for rate, num, den in macro("bmmr_monthly_rates")
+}
 #: The reporting models' rates: {rate: (numerator, denominator)}.
 RATES: dict[str, tuple[str, str]] = {rate: (num, den) for rate, num, den in macro("bmmr_rates")}
 #: Every count a reporting row carries (outcomes recorded is the sum of the outcomes).

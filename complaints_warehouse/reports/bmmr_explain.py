@@ -30,14 +30,8 @@ from complaints_warehouse.settings import Settings
 from complaints_warehouse.warehouse import database
 from complaints_warehouse.warehouse.database import Connection
 
-#: Percentages: (numerator, denominator), each a count whose cases are listed.
-RATIOS = {
-    **{
-        f"stage_{n}_within_timescale_pct": (f"stage_{n}_within_timescale", f"stage_{n}_responded")
-        for n in range(4)
-    },
-    "escalation_rate_stage_1_to_2_pct": ("stage_2_escalations", "stage_1_responded"),
-}
+#: The published percentages: (numerator, denominator), each a count whose cases are listed.
+RATIOS = bmmr_measures.MONTHLY_RATES
 #: Sums of money: their cases are listed with the amount each contributes.
 AMOUNTS = ("financial_remedies_gbp", "payments_gbp")
 CSV_COLUMNS = (

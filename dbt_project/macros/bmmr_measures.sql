@@ -66,6 +66,23 @@
     {{ return(['outcome_upheld', 'outcome_not_upheld', 'outcome_withdrawn_resolved', 'outcome_not_pursued']) }}
 {%- endmacro %}
 
+{#- The rates bmmr_monthly publishes: (rate, numerator, denominator), recomputed from each row's own counts.
+    Published measures keep the names they were first published under: the escalation rate is
+    escalation_rate_stage_1_to_2_pct here and escalation_rate_pct in the reporting models (bmmr_rates). -#}
+{% macro bmmr_monthly_rates() -%}
+    {%- set rates = [] -%}
+    {%- for stage in range(4) -%}
+        {%- do rates.append((
+            'stage_' ~ stage ~ '_within_timescale_pct',
+            'stage_' ~ stage ~ '_within_timescale',
+            'stage_' ~ stage ~ '_responded'
+        )) -%}
+    {%- endfor -%}
+    {#- Stage 2 escalations per 100 Stage 1 responses in the same period. -#}
+    {%- do rates.append(('escalation_rate_stage_1_to_2_pct', 'stage_2_escalations', 'stage_1_responded')) -%}
+    {{ return(rates) }}
+{%- endmacro %}
+
 {#- The rates the reporting models show: (rate, numerator, denominator), recomputed from summed counts
     (never averaged), one decimal, empty when there is nothing to divide by. -#}
 {% macro bmmr_rates() -%}

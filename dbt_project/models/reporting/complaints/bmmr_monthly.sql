@@ -80,13 +80,9 @@ final as (
         {%- for column in amounts %}
         {{ column }}::numeric(12, 2) as {{ column }},
         {%- endfor %}
-        {%- for stage in range(4) %}
-        {{ bmmr_ratio('stage_' ~ stage ~ '_within_timescale', 'stage_' ~ stage ~ '_responded') }}::numeric
-            as stage_{{ stage }}_within_timescale_pct,
+        {%- for rate, numerator, denominator in bmmr_monthly_rates() %}
+        {{ bmmr_ratio(numerator, denominator) }}::numeric as {{ rate }}{{ ',' if not loop.last }}
         {%- endfor %}
-        -- Stage 2 escalations per 100 Stage 1 responses in the same period.
-        {{ bmmr_ratio('stage_2_escalations', 'stage_1_responded') }}::numeric
-            as escalation_rate_stage_1_to_2_pct
     from by_period
 )
 
