@@ -26,7 +26,10 @@ figures as (
     from {{ ref('bmmr_monthly') }}
 ),
 
--- Each event once per figure that takes it: 1 for a count, the amount for a sum of money.
+-- Each event once per figure that takes it: 1 for a count, the amount for a sum of money. An event meets
+-- only the measures of its own kind (a hash join on the kind), then each measure's condition: offering
+-- every event to every measure cost twice as much at scale.
+{%- set counted = bmmr_event_measures() %}
 members as not materialized (
     select
         events.report_month as event_month,
@@ -39,16 +42,24 @@ members as not materialized (
         events.representation_key,
         case when measures.is_amount then events.amount_gbp else 1 end::numeric as value
     from events
-    cross join lateral (
+    inner join (
         values
-        {%- for measure, event, condition in bmmr_event_measures() %}
-            ('{{ measure }}', false, events.event = '{{ event }}' and ({{ condition }})),
+        {%- for measure, event, condition in counted %}
+            ({{ loop.index }}, '{{ measure }}', '{{ event }}', false),
         {%- endfor %}
         {%- for measure, event in bmmr_event_amounts() %}
-            ('{{ measure }}', true, events.event = '{{ event }}'){{ ',' if not loop.last }}
+            ({{ counted | length + loop.index }}, '{{ measure }}', '{{ event }}', true)
+            {{- ',' if not loop.last }}
         {%- endfor %}
-    ) as measures (measure, is_amount, takes)
-    where measures.takes
+    ) as measures (measure_number, measure, event, is_amount)
+        on events.event = measures.event
+    where
+        case measures.measure_number
+        {%- for measure, event, condition in counted %}
+            when {{ loop.index }} then ({{ condition }})
+        {%- endfor %}
+            else true  -- the sums of money: every event of their kind
+        end
 ),
 
 by_period as (
