@@ -34,10 +34,10 @@ def _module():
     return template.make_module()
 
 
-def macro(name: str):
+def macro(name: str, **arguments):
     """The value a list-returning macro of bmmr_measures.sql returns (``{{ return(...) }}``)."""
     try:
-        getattr(_module(), name)()
+        getattr(_module(), name)(**arguments)
     except _Returned as returned:
         return returned.value
     raise RuntimeError(f"{MACROS}: macro {name} returned nothing")  # pragma: no cover - a broken macro file
@@ -53,7 +53,7 @@ AMOUNTS: dict[str, str] = dict(macro("bmmr_amount_columns"))
 OUTCOMES: tuple[str, ...] = tuple(macro("bmmr_outcome_columns"))
 #: The rates bmmr_monthly publishes: {rate: (numerator, denominator)}.
 MONTHLY_RATES: dict[str, tuple[str, str]] = {
-    rate: (num, den) for rate, num, den in macro("bmmr_monthly_rates")
+    rate: (num, den) for rate, num, den in macro("bmmr_rates", as_published=True)
 }
 #: The reporting models' rates: {rate: (numerator, denominator)}.
 RATES: dict[str, tuple[str, str]] = {rate: (num, den) for rate, num, den in macro("bmmr_rates")}

@@ -66,10 +66,12 @@
     {{ return(['outcome_upheld', 'outcome_not_upheld', 'outcome_withdrawn_resolved', 'outcome_not_pursued']) }}
 {%- endmacro %}
 
-{#- The rates bmmr_monthly publishes: (rate, numerator, denominator), recomputed from each row's own counts.
-    Published measures keep the names they were first published under: the escalation rate is
-    escalation_rate_stage_1_to_2_pct here and escalation_rate_pct in the reporting models (bmmr_rates). -#}
-{% macro bmmr_monthly_rates() -%}
+{#- The BMMR's rates: (rate, numerator, denominator), recomputed from counts (summed, never averaged), one
+    decimal, empty when there is nothing to divide by. Those bmmr_monthly publishes (as_published) keep the
+    names they were first published under: the escalation rate (Stage 2 escalations per 100 Stage 1
+    responses) is escalation_rate_stage_1_to_2_pct there and escalation_rate_pct in the reporting models,
+    which show upheld_pct besides. -#}
+{% macro bmmr_rates(as_published=false) -%}
     {%- set rates = [] -%}
     {%- for stage in range(4) -%}
         {%- do rates.append((
@@ -78,24 +80,12 @@
             'stage_' ~ stage ~ '_responded'
         )) -%}
     {%- endfor -%}
-    {#- Stage 2 escalations per 100 Stage 1 responses in the same period. -#}
-    {%- do rates.append(('escalation_rate_stage_1_to_2_pct', 'stage_2_escalations', 'stage_1_responded')) -%}
-    {{ return(rates) }}
-{%- endmacro %}
-
-{#- The rates the reporting models show: (rate, numerator, denominator), recomputed from summed counts
-    (never averaged), one decimal, empty when there is nothing to divide by. -#}
-{% macro bmmr_rates() -%}
-    {%- set rates = [] -%}
-    {%- for stage in range(4) -%}
-        {%- do rates.append((
-            'stage_' ~ stage ~ '_within_timescale_pct',
-            'stage_' ~ stage ~ '_within_timescale',
-            'stage_' ~ stage ~ '_responded'
-        )) -%}
-    {%- endfor -%}
-    {%- do rates.append(('escalation_rate_pct', 'stage_2_escalations', 'stage_1_responded')) -%}
-    {%- do rates.append(('upheld_pct', 'outcome_upheld', 'outcomes_recorded')) -%}
+    {%- if as_published -%}
+        {%- do rates.append(('escalation_rate_stage_1_to_2_pct', 'stage_2_escalations', 'stage_1_responded')) -%}
+    {%- else -%}
+        {%- do rates.append(('escalation_rate_pct', 'stage_2_escalations', 'stage_1_responded')) -%}
+        {%- do rates.append(('upheld_pct', 'outcome_upheld', 'outcomes_recorded')) -%}
+    {%- endif -%}
     {{ return(rates) }}
 {%- endmacro %}
 

@@ -80,7 +80,7 @@ final as (
         {%- for column in amounts %}
         {{ column }}::numeric(12, 2) as {{ column }},
         {%- endfor %}
-        {%- for rate, numerator, denominator in bmmr_monthly_rates() %}
+        {%- for rate, numerator, denominator in bmmr_rates(as_published=true) %}
         {{ bmmr_ratio(numerator, denominator) }}::numeric as {{ rate }}{{ ',' if not loop.last }}
         {%- endfor %}
     from by_period
