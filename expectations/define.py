@@ -96,20 +96,27 @@ def _recomputed(description: str, recompute: str, measures: tuple[str, ...]) -> 
 
 
 def _figure_cases_query() -> str:
-    """BMMR cells (counts and sums of money, not percentages) of the last thirteen months whose cases in
+    """Month cells (counts and sums of money, not percentages) of the last 25 months whose cases in
     intermediate.bmmr_figure_cases do not add up to them. Measures are read from the row, so a figure added to
-    the BMMR without its cases fails here."""
-    recent = "report_month > (select max(report_month) from b) - interval '13 months'"
-    # Their figures take events of their month, their financial year to date (from April, at most eleven
-    # months before) and the same month last year (twelve before): none older than 24 months before the
-    # latest. Said explicitly, the bound reaches the view's scans of the facts; the months' joins alone do not.
-    taken = "event_month >= (select max(report_month) from b) - interval '24 months'"
+    the BMMR without its cases fails here.
+
+    Those 25 months are every month the last thirteen months' figures take events from: their own, their
+    financial year to date (from April, at most eleven months before) and the same month last year (twelve
+    before). The periods are their months added up (bmmr_totals checks both, on bmmr_monthly's own rows), so
+    every figure of the last thirteen months, of every period, is its cases. Listing the periods' cases
+    themselves would list each event up to thirteen times over (at national scale, 20 million rows a night);
+    the view's joins of the periods are checked, for the latest month, by the nightly dbt test
+    assert_bmmr_figures_are_their_cases."""
+    months = "(select max(report_month) from b) - interval '25 months'"
     return (
         "with b as (select * from {batch}), "
         f"figures as (select r.bmmr_key, kv.key as measure, kv.value::numeric as value from {cells_sql('b', 'r')} "
-        f"where r.{recent} and right(kv.key, 4) <> '_pct'), "
+        f"where r.period = 'month' and r.report_month > {months} and right(kv.key, 4) <> '_pct'), "
         "cases as (select bmmr_key, measure, count(*) as cases, coalesce(sum(value), 0) as amount "
-        f"from intermediate.bmmr_figure_cases where {recent} and {taken} group by 1, 2) "
+        # The bound on event_month (the same as report_month for the month itself) reaches the view's scans
+        # of the facts; the months' joins alone do not.
+        "from intermediate.bmmr_figure_cases where period = 'month' "
+        f"and report_month > {months} and event_month > {months} group by 1, 2) "
         "select f.bmmr_key, f.measure, f.value as figure, coalesce(c.cases, 0) as cases, "
         "coalesce(c.amount, 0) as amount from figures f left join cases c using (bmmr_key, measure) "
         "where f.value <> case when right(f.measure, 4) = '_gbp' then coalesce(c.amount, 0) "
@@ -333,6 +340,19 @@ def _suites():
                     "group by 1, 2, 3, 4, 5 having ytd.value <> coalesce(sum(months.value), 0)",
                 ),
                 Rows(
+                    "Every same-month-last-year figure is that month's figure a year before (none when the "
+                    "month is before the first)",
+                    "with b as (select * from {batch}), cells as (" + _bmmr_cells("b") + "), "
+                    "months as (select * from cells where period = 'month' and right(measure, 4) <> '_pct'), "
+                    "last_year as (select * from cells where period = 'same_month_last_year' "
+                    "and right(measure, 4) <> '_pct') "
+                    "select l.report_month, l.directorate, l.procedure_code, l.measure, l.value as last_year, "
+                    "m.value as month_before from last_year l left join months m "
+                    "on m.directorate = l.directorate and m.procedure_code = l.procedure_code "
+                    "and m.measure = l.measure and m.report_month = (l.report_month - interval '1 year')::date "
+                    "where l.value <> coalesce(m.value, 0)",
+                ),
+                Rows(
                     "Parts never exceed their wholes: within timescale <= responded, complaints <= representations, "
                     "outcomes <= stages responded, Ombudsman upheld <= decisions",
                     "select bmmr_key from {batch} where stage_0_within_timescale > stage_0_responded "
@@ -417,8 +437,9 @@ def _suites():
             ),
             checks=(
                 Rows(
-                    "Every count of the last thirteen months (every period) equals the number of its cases in "
-                    "bmmr_figure_cases, and every sum of money the sum of their amounts",
+                    "Every month's count of the last 25 months (the months the last thirteen months' periods add "
+                    "up) equals the number of its cases in bmmr_figure_cases, and every sum of money the sum of "
+                    "their amounts",
                     _figure_cases_query(),
                 ),
             ),

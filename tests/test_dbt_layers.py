@@ -36,7 +36,13 @@ DOMAINS = {
 SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "reporting": "marts"}
 #: Reporting steps kept, as before, as views in schema intermediate: they read the facts, and only the
 #: BMMR and `complaints-warehouse explain` read them.
-INTERNAL_REPORTING = {"int_bmmr__figure_events", "int_bmmr__monthly_counts", "bmmr_figure_cases"}
+INTERNAL_REPORTING = {
+    "int_bmmr__figure_events",
+    "int_bmmr__fact_counts",
+    "int_bmmr__monthly_counts",
+    "bmmr_figure_cases",
+    "int_annual_report__fact_cells",
+}
 RAW_SOURCES = {"case_system", "ombudsman", "reference"}
 AUDIT_SOURCE = "warehouse_audit"
 #: The macros that read raw batches to find the cases a night changed (and so give a model above staging a

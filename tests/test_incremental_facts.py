@@ -337,3 +337,130 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
 def _test_ids(settings) -> list[str]:
     results = json.loads((transform.target_dir(settings) / "run_results.json").read_text())
     return [r["unique_id"] for r in results["results"]]
+
+
+#: The aggregates kept up to date from the facts, and the marts built on them.
+AGGREGATES = {
+    "intermediate.int_bmmr__fact_counts": "group_key",
+    "intermediate.int_annual_report__fact_cells": "cell_key",
+}
+AGGREGATE_READERS = ("marts.bmmr_monthly", "marts.annual_report")
+
+
+def _columns_but(sql, relation: str, *left_out: str) -> str:
+    schema, table = relation.split(".")
+    names = sql(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+        "and column_name <> all(%s) order by ordinal_position",
+        (schema, table, list(left_out)),
+    )
+    return ", ".join(name for (name,) in names)
+
+
+def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everything_up(
+    after_simulated_night, settings, warehouse, sql
+):
+    """The BMMR's counts and the annual report's cells take in a night's change (the facts' rows written,
+    less the rows they took out) and touch only the groups it changed; adding every row up again gives the
+    same rows, and so the same BMMR and annual report. A group whose rows all went is left out."""
+    source = after_simulated_night.source
+    with psycopg.connect(source.conninfo) as conn:
+        # A late correction of a closed case's outcome, a payment and a whole case deleted at source; no
+        # day passes (no reorganisation: the annual report's service areas stay as they were).
+        corrected = conn.execute(
+            "select case_ref from rms.case_stages where stage_code = 'S1' and outcome_code = 'NUP' "
+            "order by case_ref limit 1"
+        ).fetchone()[0]
+        conn.execute(
+            "update rms.case_stages set outcome_code = 'UPH', modified_at = now() "
+            "where case_ref = %s and stage_code = 'S1'",
+            (corrected,),
+        )
+        payment = conn.execute("select payment_no from rms.payments order by payment_no limit 1").fetchone()[
+            0
+        ]
+        conn.execute("delete from rms.payments where payment_no = %s", (payment,))
+        deleted = conn.execute(
+            "select case_ref from rms.cases where case_ref <> %s order by case_ref desc limit 1", (corrected,)
+        ).fetchone()[0]
+        for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
+            conn.execute(f"delete from rms.{table} where case_ref = %s", (deleted,))  # noqa: S608
+    (first_night,) = sql("select max(built_at) from intermediate.int_bmmr__fact_counts")[0]
+    received_in_its_group = (
+        "select coalesce(sum(c.representations_received), 0) from intermediate.int_bmmr__fact_counts c "
+        "join (select * from night_copy.deleted_case) r on c.report_month = date_trunc('month', r.received_date) "
+        "and c.directorate = r.directorate and c.procedure_code = r.procedure_code where r.representation_key = %s"
+    )
+    sql("create schema night_copy")
+    sql(
+        "create table night_copy.deleted_case as select * from marts.fct_representations "
+        "where representation_key = %s",
+        (f"rms:{deleted}",),
+    )
+    (received_before,) = sql(received_in_its_group, (f"rms:{deleted}",))[0]
+    assert received_before >= 1
+    groups_before = {a: sql(f"select count(*) from {a}")[0][0] for a in AGGREGATES}  # noqa: S608
+
+    pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+    night = pipeline.step_transform(settings, warehouse, **QUIET)
+    assert night["success"]
+
+    # Each aggregate added the night's change: its build did not add everything up, and it rewrote only
+    # the groups the change touched.
+    for aggregate in AGGREGATES:
+        assert sql(
+            "select rebuilt_all, status from audit.incremental_watermarks where model = %s "
+            "order by started_at desc limit 1",
+            (aggregate,),
+        ) == [(False, "built")], aggregate
+        touched = sql(
+            f"select count(*) from {aggregate} where built_at > %s",  # noqa: S608
+            (first_night,),
+        )[0][0]
+        assert 0 < touched < groups_before[aggregate] / 2, aggregate
+    # The night's removed rows lasted only as long as its dbt run.
+    assert sql("select count(*) from audit.fact_removed_rows") == [(0,)]
+    # The deleted case's month of receipt lost it.
+    assert sql(received_in_its_group, (f"rms:{deleted}",)) == [(received_before - 1,)]
+
+    for relation in (*AGGREGATES, *AGGREGATE_READERS):
+        sql(f"create table night_copy.{relation.split('.')[1]} as select * from {relation}")  # noqa: S608
+
+    # Adding every row up again (--full-refresh) gives the same groups, figures and reports.
+    rebuilt = transform.run_dbt(
+        settings,
+        warehouse,
+        [
+            "run",
+            "--full-refresh",
+            "--select",
+            # The view between them goes with the table it reads (replacing a table drops the views on it).
+            "int_bmmr__fact_counts int_bmmr__monthly_counts int_annual_report__fact_cells bmmr_monthly annual_report",
+            *transform.scope_vars(True),
+        ],
+        **QUIET,
+    )
+    assert rebuilt.success, rebuilt.failures
+    for aggregate in AGGREGATES:
+        assert sql(
+            "select rebuilt_all from audit.incremental_watermarks where model = %s order by started_at desc limit 1",
+            (aggregate,),
+        ) == [(True,)]
+    for relation in (*AGGREGATES, *AGGREGATE_READERS):
+        copy = f"night_copy.{relation.split('.')[1]}"
+        # A group whose rows all went stays in the nightly table with none: its readers leave it out.
+        kept = (
+            " where " + ("events" if "bmmr" in relation else "cells") + " > 0"
+            if relation in AGGREGATES
+            else ""
+        )
+        columns = _columns_but(sql, relation, "built_at")
+        only_night = sql(
+            f"select count(*) from (select {columns} from {copy}{kept} except all "  # noqa: S608
+            f"select {columns} from {relation}) as only_night"
+        )
+        only_rebuilt = sql(
+            f"select count(*) from (select {columns} from {relation} except all "  # noqa: S608
+            f"select {columns} from {copy}{kept}) as only_rebuilt"
+        )
+        assert (only_night, only_rebuilt) == ([(0,)], [(0,)]), relation

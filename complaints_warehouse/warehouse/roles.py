@@ -10,7 +10,8 @@ role               may
                    batch ledger, watermarks, source systems and ``audit.quarantine``. Nothing in ``staging``,
                    ``intermediate``, ``marts`` or ``published``: it cannot read, alter, insert into or drop a mart.
 ``transformer``    dbt: read the raw schemas, ``audit.source_systems`` and the batch ledger; keep
-                   ``audit.incremental_watermarks`` (each incremental build's batches); own and write ``staging``,
+                   ``audit.incremental_watermarks`` (each incremental build's batches) and
+                   ``audit.fact_removed_rows`` (a run's replaced fact rows); own and write ``staging``,
                    ``intermediate`` and ``marts`` (snapshots live in ``marts``). No access to ``restricted``.
 ``bi_reader``      read ``marts`` and ``published``, nothing else (a login only when its password is set).
 =================  ==========================================================================================
@@ -173,6 +174,7 @@ def grant_privileges(conn: psycopg.Connection, logins: RoleLogins) -> None:
     # Incremental facts take in the batches loaded since their last build, and record each build.
     run(sql.SQL("grant select on audit.load_batches to {}").format(transformer))
     run(sql.SQL("grant select, insert, update on audit.incremental_watermarks to {}").format(transformer))
+    run(sql.SQL("grant select, insert, delete on audit.fact_removed_rows to {}").format(transformer))
 
     # dbt's layers: the transformer's. BI reads the marts, including every table dbt makes there later.
     for schema in DBT_SCHEMAS:

@@ -139,6 +139,9 @@
     {#- Take the changed rows out (all of them when recomputing every row); the model puts them back. -#}
     {%- set deleted = 0 -%}
     {%- if incremental -%}
+        {#- The rows taken out of changed cases are kept for this run (audit.fact_removed_rows): the
+            aggregates kept from the facts subtract them (fact_changes). Not when every row goes: those
+            aggregates then add everything up again. -#}
         {%- set delete_sql -%}
             with deleted as (
                 delete from {{ this }}
@@ -146,9 +149,17 @@
                 where
                     representation_key = any({{ key_array(changes.cases) }})
                     {%- if own_key %} or {{ own_key }} = any({{ key_array(changes.own_keys) }}){% endif %}
-                {%- endif %}
+                returning *
+            ),
+
+            kept as (
+                insert into {{ tables.fact_removed_rows }} (model, invocation_id, removed)
+                select '{{ model_name }}', '{{ invocation_id }}', to_jsonb(deleted) from deleted
+            )
+                {%- else %}
                 returning 1
             )
+                {%- endif %}
             select count(*) from deleted
         {%- endset -%}
         {%- set deleted = run_query(delete_sql).columns[0].values()[0] -%}
@@ -215,7 +226,7 @@
     {%- for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments', 'service_areas'] -%}
         {%- do tables.update({table: source('case_system', table)}) -%}
     {%- endfor -%}
-    {%- for table in ['source_systems', 'load_batches', 'incremental_watermarks'] -%}
+    {%- for table in ['source_systems', 'load_batches', 'incremental_watermarks', 'fact_removed_rows'] -%}
         {%- do tables.update({table: source('warehouse_audit', table)}) -%}
     {%- endfor -%}
     {{ return(tables) }}

@@ -123,6 +123,20 @@ create table if not exists audit.incremental_watermarks (
 comment on table audit.incremental_watermarks is
     'One row per build of an incremental fact: the batches it took in (after_batch_id, through_batch_id], how many cases and keys it recomputed, and whether it rebuilt every row.';
 
+-- The rows a night's incremental facts took out (the changed cases' previous rows), kept for the length
+-- of the dbt run that took them out: the aggregates kept up to date from the facts (the BMMR's monthly
+-- counts, the annual report's cells) subtract them and add the rows the night wrote, instead of adding up
+-- ten years of facts again (dbt_project/macros/fact_changes.sql). Facts hold pseudonyms only; dbt empties
+-- the table at the start and end of every run.
+create table if not exists audit.fact_removed_rows (
+    model          text not null,
+    invocation_id  text not null,
+    removed        jsonb not null
+);
+create index if not exists fact_removed_rows_model_idx on audit.fact_removed_rows (model, invocation_id);
+comment on table audit.fact_removed_rows is
+    'The previous rows of the cases an incremental fact recomputed in a dbt run, while that run lasts: the aggregates kept up to date from the facts subtract them.';
+
 create table if not exists audit.pipeline_runs (
     run_id       text primary key,
     driver       text not null,
