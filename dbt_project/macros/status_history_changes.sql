@@ -101,3 +101,26 @@
     )
     on conflict (model, invocation_id) do nothing
 {%- endmacro %}
+
+
+{#- dbt's snapshot comparison (snapshot_staging_table), with the history it compares against narrowed to
+    the compared cases on a nightly build of the status snapshot (meta compared_cases:
+    status_history_changes). dbt reads the snapshot's open versions in a CTE it uses twice, which
+    PostgreSQL then copies whole (every case's open version, millions at national scale) to compare a few
+    thousand; a literal list of the cases reaches the snapshot's index instead. The same rows: a case not
+    compared has no source row to meet. Every other snapshot, and a comparison of every case, is dbt's. -#}
+{% macro postgres__snapshot_staging_table(strategy, source_sql, target_relation) -%}
+    {%- set history = target_relation -%}
+    {%- if config.get('meta', {}).get('compared_cases') == 'status_history_changes' -%}
+        {%- set changes = status_history_changes() -%}
+        {%- if not changes.all -%}
+            {%- set history -%}
+                (
+                    select * from {{ target_relation }}
+                    where representation_key = any({{ key_array(changes.cases) }})
+                ) as compared_history
+            {%- endset -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(default__snapshot_staging_table(strategy, source_sql, history)) }}
+{%- endmacro %}

@@ -53,10 +53,10 @@ both_counts as (
         directorate,
         procedure_code,
         {%- for measure, event, condition in measures %}
-        {{ measure if event == 'ombudsman_decision' else '0' }},
+        {{ measure if event == 'ombudsman_decision' else '0' }} as {{ measure }},
         {%- endfor %}
         {%- for measure, event in bmmr_event_amounts() %}
-        0{{ ',' if not loop.last }}
+        0 as {{ measure }}{{ ',' if not loop.last }}
         {%- endfor %}
     from ombudsman_decisions
 ),
