@@ -20,20 +20,39 @@ FACTS = {
 }
 
 
+def correct_a_stage_outcome(conn, other_than: tuple[str, ...] = ()) -> str:
+    """A late correction of a closed case's Stage 1 outcome (not upheld -> upheld); returns the case."""
+    corrected = conn.execute(
+        "select case_ref from rms.case_stages where stage_code = 'S1' and outcome_code = 'NUP' "
+        "and case_ref in (select case_ref from rms.cases where case_status = 'C') and case_ref <> all(%s) "
+        "order by case_ref limit 1",
+        (list(other_than),),
+    ).fetchone()[0]
+    conn.execute(
+        "update rms.case_stages set outcome_code = 'UPH', modified_at = now() where case_ref = %s and stage_code = 'S1'",
+        (corrected,),
+    )
+    return corrected
+
+
+def delete_a_payment(conn) -> str:
+    payment = conn.execute("select payment_no from rms.payments order by payment_no limit 1").fetchone()[0]
+    conn.execute("delete from rms.payments where payment_no = %s", (payment,))
+    return payment
+
+
+def delete_a_case(conn, case: str) -> None:
+    """The case and everything of it deleted at source."""
+    for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
+        conn.execute(f"delete from rms.{table} where case_ref = %s", (case,))  # noqa: S608
+
+
 def change_the_source(sim) -> dict:
     """Four simulated days (1 April reorganises a service area), plus a late correction of an old
     case's stage outcome, a case deleted outright, one stage and one payment deleted at source."""
     days = sim.advance(4)
     with psycopg.connect(sim.conninfo) as conn:
-        corrected = conn.execute(
-            "select case_ref from rms.case_stages where stage_code = 'S1' and outcome_code = 'NUP' "
-            "and case_ref in (select case_ref from rms.cases where case_status = 'C') order by case_ref limit 1"
-        ).fetchone()[0]
-        conn.execute(
-            "update rms.case_stages set outcome_code = 'UPH', modified_at = now() "
-            "where case_ref = %s and stage_code = 'S1'",
-            (corrected,),
-        )
+        corrected = correct_a_stage_outcome(conn)
         two_stages = conn.execute(
             "select case_ref from rms.case_stages where case_ref <> %s group by case_ref "
             "having count(*) >= 2 order by case_ref limit 1",
@@ -44,10 +63,7 @@ def change_the_source(sim) -> dict:
             "(select max(stage_code) from rms.case_stages where case_ref = %s)",
             (two_stages, two_stages),
         )
-        payment = conn.execute("select payment_no from rms.payments order by payment_no limit 1").fetchone()[
-            0
-        ]
-        conn.execute("delete from rms.payments where payment_no = %s", (payment,))
+        payment = delete_a_payment(conn)
         deleted = conn.execute(
             "select case_ref from rms.cases where case_ref not in (%s, %s) and case_ref in "
             "(select case_ref from rms.case_issues) order by case_ref desc limit 1",
@@ -59,8 +75,7 @@ def change_the_source(sim) -> dict:
             (corrected, two_stages, deleted),
         ).fetchone()[0]
         for case in (deleted, deleted_old):
-            for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
-                conn.execute(f"delete from rms.{table} where case_ref = %s", (case,))  # noqa: S608
+            delete_a_case(conn, case)
     return {
         "days": days,
         "corrected": corrected,
@@ -364,41 +379,44 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
     less the rows they took out) and touch only the groups it changed; adding every row up again gives the
     same rows, and so the same BMMR and annual report. A group whose rows all went is left out."""
     source = after_simulated_night.source
+    # The BMMR group with the fewest events, and every case with an event in it: deleted, they leave it empty.
+    emptied, emptied_cases = sql(
+        "with g as (select group_key, report_month, directorate, procedure_code "
+        "from intermediate.int_bmmr__fact_counts order by events, group_key limit 1) "
+        "select g.group_key, array_agg(distinct e.representation_key) from intermediate.int_bmmr__figure_events e "
+        "join g using (report_month, directorate, procedure_code) group by g.group_key"
+    )[0]
+    assert 0 < len(emptied_cases) <= 20, emptied_cases
     with psycopg.connect(source.conninfo) as conn:
-        # A late correction of a closed case's outcome, a payment and a whole case deleted at source; no
+        # A late correction of a closed case's outcome, a payment and whole cases deleted at source; no
         # day passes (no reorganisation: the annual report's service areas stay as they were).
-        corrected = conn.execute(
-            "select case_ref from rms.case_stages where stage_code = 'S1' and outcome_code = 'NUP' "
-            "order by case_ref limit 1"
-        ).fetchone()[0]
-        conn.execute(
-            "update rms.case_stages set outcome_code = 'UPH', modified_at = now() "
-            "where case_ref = %s and stage_code = 'S1'",
-            (corrected,),
-        )
-        payment = conn.execute("select payment_no from rms.payments order by payment_no limit 1").fetchone()[
-            0
-        ]
-        conn.execute("delete from rms.payments where payment_no = %s", (payment,))
+        emptied_refs = tuple(key.removeprefix("rms:") for key in emptied_cases)
+        corrected = correct_a_stage_outcome(conn, other_than=emptied_refs)
+        delete_a_payment(conn)
         deleted = conn.execute(
             "select case_ref from rms.cases where case_ref <> %s order by case_ref desc limit 1", (corrected,)
         ).fetchone()[0]
-        for table in ("case_issues", "case_stages", "remedies", "payments", "lgsco_cases", "cases"):
-            conn.execute(f"delete from rms.{table} where case_ref = %s", (deleted,))  # noqa: S608
+        for case in {deleted, *emptied_refs}:
+            delete_a_case(conn, case)
     (first_night,) = sql("select max(built_at) from intermediate.int_bmmr__fact_counts")[0]
-    received_in_its_group = (
-        "select coalesce(sum(c.representations_received), 0) from intermediate.int_bmmr__fact_counts c "
-        "join (select * from night_copy.deleted_case) r on c.report_month = date_trunc('month', r.received_date) "
-        "and c.directorate = r.directorate and c.procedure_code = r.procedure_code where r.representation_key = %s"
+    # The month, directorate and procedure the latest deleted case was received in, and how many of the
+    # deleted cases were received there.
+    received_group = (
+        "select date_trunc('month', received_date)::date, directorate, procedure_code from marts.fct_representations "
+        "where representation_key = %s"
     )
-    sql("create schema night_copy")
-    sql(
-        "create table night_copy.deleted_case as select * from marts.fct_representations "
-        "where representation_key = %s",
-        (f"rms:{deleted}",),
+    group = sql(received_group, (f"rms:{deleted}",))[0]
+    deleted_there = sql(
+        "select count(*) from marts.fct_representations where representation_key = any(%s) "
+        "and (date_trunc('month', received_date)::date, directorate, procedure_code) = (%s, %s, %s)",
+        ([f"rms:{case}" for case in {deleted, *emptied_refs}], *group),
+    )[0][0]
+    received_there = (
+        "select representations_received from intermediate.int_bmmr__fact_counts "
+        "where (report_month, directorate, procedure_code) = (%s, %s, %s)"
     )
-    (received_before,) = sql(received_in_its_group, (f"rms:{deleted}",))[0]
-    assert received_before >= 1
+    (received_before,) = sql(received_there, group)[0]
+    assert received_before >= deleted_there >= 1
     groups_before = {a: sql(f"select count(*) from {a}")[0][0] for a in AGGREGATES}  # noqa: S608
 
     pipeline.step_load_case_systems(settings, warehouse, **QUIET)
@@ -420,8 +438,18 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
         assert 0 < touched < groups_before[aggregate] / 2, aggregate
     # The night's removed rows lasted only as long as its dbt run.
     assert sql("select count(*) from audit.fact_removed_rows") == [(0,)]
-    # The deleted case's month of receipt lost it.
-    assert sql(received_in_its_group, (f"rms:{deleted}",)) == [(received_before - 1,)]
+    sql("create schema night_copy")
+    # The deleted cases' month of receipt lost them.
+    assert sql(received_there, group) == [(received_before - deleted_there,)]
+    # The emptied group stays with no events, and the BMMR's counts leave it out, as a full count would.
+    assert sql("select events from intermediate.int_bmmr__fact_counts where group_key = %s", (emptied,)) == [
+        (0,)
+    ]
+    assert sql(
+        "select count(*) from intermediate.int_bmmr__monthly_counts "
+        "where row(report_month, directorate, procedure_code)::text = %s",
+        (emptied,),
+    ) == [(0,)]
 
     for relation in (*AGGREGATES, *AGGREGATE_READERS):
         sql(f"create table night_copy.{relation.split('.')[1]} as select * from {relation}")  # noqa: S608

@@ -22,11 +22,14 @@
     everything up again, once.
 -#}
 
-{#- dbt's on-run-start and on-run-end: a run's removed rows are read only within that run (one dbt at a
-    time holds the warehouse, complaints_warehouse.warehouse.locks). -#}
-{% macro forget_removed_fact_rows() -%}
+{#- dbt's on-run-start (the rows of runs that died) and on-run-end (this run's): a run's removed rows are read
+    only within that run. One dbt at a time holds the warehouse (complaints_warehouse.warehouse.locks); a
+    run started by hand beside it would still only make the night's aggregates add everything up again
+    (aggregate_changes counts the rows kept against what each fact took out). -#}
+{% macro forget_removed_fact_rows(this_run) -%}
     {%- if execute -%}
         delete from {{ source('warehouse_audit', 'fact_removed_rows') }}
+        where invocation_id {{ '=' if this_run else '<>' }} '{{ invocation_id }}'
     {%- else -%}
         select 1
     {%- endif -%}
@@ -35,17 +38,21 @@
 
 {#- Whether this build of an aggregate of ``facts`` (model names) adds only the run's change, recorded in
     audit.incremental_watermarks like a fact's build ('building'; the post-hook mark_incremental_built marks
-    it 'built'). ``dimensions_sql`` returns one text: the checksum of what the aggregate looks up. Returns
-    {'all': true} to add every row up again, {'all': false} to add the change. -#}
-{% macro aggregate_changes(facts, dimensions_sql) -%}
+    it 'built'). ``dimensions_sql`` returns one text, what the aggregate looks up in dimensions; ``rules``
+    is the SQL it counts with (its macros of events or cells): a release that counts differently, like a
+    dimension that changed, makes it add everything up again. Returns {'all': true} to add every row up
+    again, {'all': false} to add the change. -#}
+{% macro aggregate_changes(facts, dimensions_sql, rules) -%}
     {%- set watermarks = source('warehouse_audit', 'incremental_watermarks') -%}
-    {%- do source('warehouse_audit', 'fact_removed_rows') -%}
+    {%- set kept_rows = source('warehouse_audit', 'fact_removed_rows') -%}
+    {%- do source('warehouse_audit', 'load_batches') -%}
     {%- set everything = {'all': true} -%}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return(everything) }}
     {%- endif -%}
     {%- set model_name = this.schema ~ '.' ~ this.identifier -%}
-    {%- set dimensions_md5 = run_query("select md5(coalesce((" ~ dimensions_sql ~ "), ''))").columns[0].values()[0] -%}
+    {%- set dimensions = run_query("select (" ~ dimensions_sql ~ ")::text").columns[0].values()[0] -%}
+    {%- set dimensions_md5 = local_md5((dimensions or '') ~ '|' ~ rules ~ '|' ~ model.raw_code) -%}
     {%- set fact_names = [] -%}
     {%- for fact in facts -%}
         {%- set relation = ref(fact) -%}
@@ -66,6 +73,11 @@
                 select
                     fact.model,
                     tonight.rebuilt_all,
+                    tonight.rows_deleted,
+                    (
+                        select count(*) from {{ kept_rows }} as kept
+                        where kept.model = fact.model and kept.invocation_id = '{{ invocation_id }}'
+                    ) as rows_kept,
                     (
                         select before.invocation_id from {{ watermarks }} as before
                         where
@@ -87,6 +99,8 @@
                     when (select dependencies_md5 from last) <> '{{ dimensions_md5 }}' then 'dimensions changed'
                     when exists (select 1 from facts where rebuilt_all is null) then 'a fact not built in this run'
                     when exists (select 1 from facts where rebuilt_all) then 'a fact rebuilt every row'
+                    when exists (select 1 from facts where rows_kept <> rows_deleted)
+                        then 'the rows a fact took out are not all kept'
                     when exists (
                         select 1 from facts
                         where previous_invocation is distinct from (select invocation_id from last)

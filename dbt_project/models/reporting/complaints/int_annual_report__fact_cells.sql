@@ -16,9 +16,11 @@
 ) }}
 {%- set changes = aggregate_changes(
     ['fct_representations', 'fct_complaint_stages', 'fct_complaint_points', 'fct_payments'],
-    "select (select string_agg(outcome_code || ':' || coalesce(reporting_group, ''), ',' order by outcome_code)"
-    ~ " from " ~ ref('dim_outcome') ~ ") || '|' || (select string_agg(service_area_key || ':'"
-    ~ " || coalesce(service_area_name, ''), ',' order by service_area_key) from " ~ ref('dim_service_area') ~ ")"
+    "select row("
+    ~ "(select array_agg(row(outcome_code, reporting_group) order by outcome_code) from " ~ ref('dim_outcome') ~ "), "
+    ~ "(select array_agg(row(service_area_key, service_area_name) order by service_area_key) from "
+    ~ ref('dim_service_area') ~ "))",
+    annual_report_fact_cells(signed=true) ~ financial_year_start_year('event_date'),
 ) %}
 with
 
@@ -77,7 +79,8 @@ final as (
         changed.cell_value::numeric as cell_value,
         {%- else %}
         (coalesce(previous.cells, 0) + changed.cells)::bigint as cells,
-        (coalesce(previous.cell_value, 0) + changed.cell_value)::numeric as cell_value,
+        -- coalesce: the change of a cell whose amounts were all empty is none.
+        (coalesce(previous.cell_value, 0) + coalesce(changed.cell_value, 0))::numeric as cell_value,
         {%- endif %}
         -- When the cell was last added up: a nightly run tests only these (nightly_test_scope).
         {{ built_at() }} as built_at

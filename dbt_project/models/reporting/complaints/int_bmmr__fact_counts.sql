@@ -16,8 +16,8 @@
 ) }}
 {%- set changes = aggregate_changes(
     ['fct_representations', 'fct_complaint_stages', 'fct_remedies', 'fct_payments'],
-    "select string_agg(outcome_code || ':' || coalesce(reporting_group_code, ''), ',' order by outcome_code)"
-    ~ " from " ~ ref('dim_outcome')
+    "select array_agg(row(outcome_code, reporting_group_code) order by outcome_code) from " ~ ref('dim_outcome'),
+    bmmr_fact_events(signed=true) ~ bmmr_event_measures() ~ bmmr_event_amounts(),
 ) %}
 {%- set measures = [] %}
 {%- for measure, event, condition in bmmr_event_measures() if event != 'ombudsman_decision' %}
