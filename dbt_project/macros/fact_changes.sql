@@ -13,11 +13,11 @@
     The aggregate adds the night's change only when it is sure what that change is (aggregate_changes);
     otherwise it adds every row up again, as a first build and --full-refresh do:
       - it was built before (not --full-refresh), and its last build recorded the same checksum of the
-        dimensions it looks codes up in (a renamed service area or a regrouped outcome would otherwise be
-        subtracted under its new name);
-      - each fact it reads was built in this run, incrementally (not every row), and its previous build
-        was in the aggregate's last build's run: the aggregate and its facts move together, so the rows
-        taken out and written in this run are all that changed since.
+        dimensions it looks names up in (a renamed service area or a regrouped outcome would otherwise be
+        subtracted under its new name) and of the SQL it counts with (a release that counts differently);
+      - each fact it reads was built in this run, incrementally (not every row), every row it took out is
+        kept, and its previous build was in the aggregate's last build's run: the aggregate and its facts
+        move together, so the rows taken out and written in this run are all that changed since.
     A run that builds some facts without the aggregate (a `dbt build --select`) makes its next build add
     everything up again, once.
 -#}

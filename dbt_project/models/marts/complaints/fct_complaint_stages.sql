@@ -7,7 +7,7 @@
     incremental_strategy='delete+insert',
     unique_key='stage_key',
     on_schema_change='fail',
-    post_hook="{{ mark_incremental_built() }}",
+    post_hook=["{{ mark_incremental_built() }}", "{{ event_month_indexes(['opened_date', 'responded_date']) }}"],
 ) }}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
 -- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
