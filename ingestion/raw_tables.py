@@ -29,6 +29,8 @@ from ingestion.contract import TableContract
 CASE_SYSTEM = "case_system"
 #: The column naming a row's case in the case system's tables.
 CASE_COLUMN = "representation_id"
+#: The column naming a case's id in the system this one replaced (a migration).
+LEGACY_COLUMN = "legacy_representation_id"
 
 META_COLUMNS = (
     # No foreign key to the ledger: checking one per row would cost a third of the load. The
@@ -53,7 +55,8 @@ def current_table(contract: TableContract) -> sql.Identifier:
 
 def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Composable]]:
     """The raw table's indexes, each (name, what it indexes): the batch, and for a case-system table
-    the case key and the row's own single-column key (see the module's docstring)."""
+    the case key, the row's own single-column key (see the module's docstring) and the rows naming a
+    legacy case."""
     indexes: list[tuple[sql.Identifier, sql.Composable]] = [
         (sql.Identifier(f"{contract.name}_batch_idx"), sql.SQL("(_batch_id)"))
     ]
@@ -71,6 +74,17 @@ def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Compo
                     sql.SQL("((_source_system || ':' || {}))").format(sql.Identifier(column)),
                 )
             )
+    if LEGACY_COLUMN in names:
+        # The few rows naming a case of a replaced system (a migration): every incremental fact reads them
+        # (stg_case_system__legacy_links) several times a night; without this, each read scans the history.
+        indexes.append(
+            (
+                sql.Identifier(f"{contract.name}_legacy_idx"),
+                sql.SQL("(_source_system, {}) where {} is not null").format(
+                    sql.Identifier(CASE_COLUMN), sql.Identifier(LEGACY_COLUMN)
+                ),
+            )
+        )
     return indexes
 
 
