@@ -11,7 +11,8 @@ role               may
                    ``intermediate``, ``marts`` or ``published``: it cannot read, alter, insert into or drop a mart.
 ``transformer``    dbt: read the raw schemas, ``audit.source_systems`` and the batch ledger; keep
                    ``audit.incremental_watermarks`` (each incremental build's batches) and
-                   ``audit.fact_removed_rows`` (a run's replaced fact rows); own and write ``staging``,
+                   ``audit.fact_removed_rows`` and ``audit.nightly_test_scope`` (a run's replaced fact
+                   rows and test scope); own and write ``staging``,
                    ``intermediate`` and ``marts`` (snapshots live in ``marts``). No access to ``restricted``.
 ``bi_reader``      read ``marts`` and ``published``, nothing else (a login only when its password is set).
 =================  ==========================================================================================
@@ -175,6 +176,7 @@ def grant_privileges(conn: psycopg.Connection, logins: RoleLogins) -> None:
     run(sql.SQL("grant select on audit.load_batches to {}").format(transformer))
     run(sql.SQL("grant select, insert, update on audit.incremental_watermarks to {}").format(transformer))
     run(sql.SQL("grant select, insert, delete on audit.fact_removed_rows to {}").format(transformer))
+    run(sql.SQL("grant select, insert, delete on audit.nightly_test_scope to {}").format(transformer))
 
     # dbt's layers: the transformer's. BI reads the marts, including every table dbt makes there later.
     for schema in DBT_SCHEMAS:

@@ -119,11 +119,20 @@
 {#- A fact's post-hook: an index on the month of each of its event dates, written exactly as
     bmmr_fact_events writes it, so that a reader of one month (complaints-warehouse explain, the nightly
     test of the latest month's figures, the checkpoint's last 25 months) looks its events up instead of
-    reading ten years of the fact, and the planner has statistics on the month. `if not exists`: an
-    incremental fact built before gets them on its next build (dbt's own indexes come only with a new table). -#}
+    reading ten years of the fact. Created when missing (a new table, or an incremental fact built before:
+    dbt's own indexes come only with a new table), then the statistics the planner needs on the months. -#}
 {% macro event_month_indexes(columns) -%}
-    {%- for column in columns -%}
-        create index if not exists {{ this.identifier }}_{{ column }}_month_idx
-        on {{ this }} ((date_trunc('month', {{ column }}::timestamp)::date)){{ ';' if not loop.last }}
+    {%- set missing = [] -%}
+    {%- if execute -%}
+        {%- for column in columns -%}
+            {%- set name = this.identifier ~ '_' ~ column ~ '_month_idx' -%}
+            {%- if run_query("select to_regclass('" ~ this.schema ~ "." ~ name ~ "')").columns[0].values()[0] is none -%}
+                {%- do missing.append((name, column)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for name, column in missing -%}
+        create index if not exists {{ name }} on {{ this }} ((date_trunc('month', {{ column }}::timestamp)::date));
     {% endfor -%}
+    {{ 'analyze ' ~ this if missing else 'select 1' }}
 {%- endmacro %}

@@ -145,3 +145,4 @@
             and kept.invocation_id = '{{ invocation_id }}'
     {%- endif -%}
 {%- endmacro %}
+

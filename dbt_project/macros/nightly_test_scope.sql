@@ -50,12 +50,7 @@
         {%- endif -%}
         {%- set row_key = tested.config.meta.get('nightly_tests_row_key') -%}
         {%- if row_key -%}
-            {%- set keys_sql -%}
-                select distinct _source_system || ':' || {{ row_key.raw_key }}
-                from {{ source('case_system', row_key.raw_table) }}
-                where _source_system || ':' || representation_id = any({{ key_array(cases) }})
-            {%- endset -%}
-            {{ return(row_key.column ~ ' = any(' ~ key_array(run_query(keys_sql).columns[0].values() | list) ~ ')') }}
+            {{ return(row_key.column ~ ' = any(' ~ key_array(row_keys_of_cases(row_key, cases)) ~ ')') }}
         {%- endif -%}
         {%- set conditions = [] -%}
         {%- for column in tested.config.meta.get('nightly_tests_case_columns', ['representation_key']) -%}
@@ -68,10 +63,90 @@
 
 
 {#- The cases named by the raw case rows loaded since the facts' last build, or none (test every row)
-    when there is no build yet or there are more than 200,000 of them. The tables are declared sources,
-    looked up as the test runs (never as it is parsed: a source among a test's parents would, for one,
-    take its relationships test out of the foreign keys, see foreign_keys). -#}
+    when there is no build yet or there are more than 200,000 of them. The night's scope, worked out once
+    by the run's on-run-start (remember_nightly_test_scope) when the run has one; else worked out here. -#}
 {% macro cases_loaded_since_last_build() -%}
+    {%- set remembered = remembered_nightly_test_scope() -%}
+    {%- if remembered is not none -%}
+        {{ return(remembered.cases) }}
+    {%- endif -%}
+    {{ return(work_out_cases_loaded_since_last_build()) }}
+{%- endmacro %}
+
+
+{#- The keys of a per-row view (meta nightly_tests_row_key {column, raw_table, raw_key}) any raw version of
+    which names one of ``cases``: remembered for the run, or looked up. -#}
+{% macro row_keys_of_cases(row_key, cases) -%}
+    {%- set remembered = remembered_nightly_test_scope() -%}
+    {%- set name = row_key.raw_table ~ '.' ~ row_key.raw_key -%}
+    {%- if remembered is not none and name in remembered.row_keys -%}
+        {{ return(remembered.row_keys[name]) }}
+    {%- endif -%}
+    {%- set keys_sql -%}
+        select distinct _source_system || ':' || {{ row_key.raw_key }}
+        from {{ source('case_system', row_key.raw_table) }}
+        where _source_system || ':' || representation_id = any({{ key_array(cases) }})
+    {%- endset -%}
+    {{ return(run_query(keys_sql).columns[0].values() | list) }}
+{%- endmacro %}
+
+
+{#- The cases and per-row keys the night's tests are limited to, as on-run-start remembered them for this
+    run (audit.nightly_test_scope), or none. -#}
+{% macro remembered_nightly_test_scope() -%}
+    {%- set found = run_query(
+        "select scope::text from " ~ source('warehouse_audit', 'nightly_test_scope')
+        ~ " where invocation_id = '" ~ invocation_id ~ "'"
+    ) -%}
+    {{ return(fromjson(found.rows[0][0]) if found.rows | length > 0 else none) }}
+{%- endmacro %}
+
+
+{#- dbt's on-run-start: the night's test scope worked out once for the run (not once per test: some fifty
+    tests of the staging views read it, and each working it out again cost a night seconds), and the scopes
+    of earlier runs forgotten. The facts are built after their staging views' tests (dbt build runs a
+    node's tests before its children), so their watermark is still the last build's when the tests read
+    this. Nothing on a full refresh or without the nightly var: every row is tested then. -#}
+{% macro remember_nightly_test_scope() -%}
+    {%- set table = source('warehouse_audit', 'nightly_test_scope') -%}
+    {%- if not execute -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- do run_query("delete from " ~ table ~ " where invocation_id <> '" ~ invocation_id ~ "'") -%}
+    {%- if flags.FULL_REFRESH or not var('test_recomputed_rows_only', false) -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set cases = work_out_cases_loaded_since_last_build() -%}
+    {%- set scope = {'cases': cases, 'row_keys': {}} -%}
+    {%- if cases is not none -%}
+        {%- for node in graph.nodes.values() if node.config.meta.get('nightly_tests_row_key') -%}
+            {%- set row_key = node.config.meta.get('nightly_tests_row_key') -%}
+            {%- do scope.row_keys.update({
+                row_key.raw_table ~ '.' ~ row_key.raw_key: row_keys_of_cases(row_key, cases)
+            }) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    insert into {{ table }} (invocation_id, scope)
+    values ('{{ invocation_id }}', '{{ tojson(scope) | replace("'", "''") }}'::jsonb)
+    on conflict (invocation_id) do nothing
+{%- endmacro %}
+
+
+{#- dbt's on-run-end: this run's scope is done with. -#}
+{% macro forget_nightly_test_scope() -%}
+    {%- if execute -%}
+        delete from {{ source('warehouse_audit', 'nightly_test_scope') }} where invocation_id = '{{ invocation_id }}'
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The cases named by the raw case rows loaded since the facts' last build, worked out from the raw
+    tables, or none when there is no build yet or there are more than 200,000 of them. The tables are
+    declared sources, looked up as the test runs (never as it is parsed: a source among a test's parents
+    would, for one, take its relationships test out of the foreign keys, see foreign_keys). -#}
+{% macro work_out_cases_loaded_since_last_build() -%}
     {%- set last = run_query(
         "select through_batch_id from " ~ source('warehouse_audit', 'incremental_watermarks')
         ~ " where model = 'marts.fct_representations' and status = 'built' order by finished_at desc limit 1"

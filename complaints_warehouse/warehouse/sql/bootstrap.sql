@@ -137,6 +137,17 @@ create index if not exists fact_removed_rows_model_idx on audit.fact_removed_row
 comment on table audit.fact_removed_rows is
     'The previous rows of the cases an incremental fact recomputed in a dbt run, while that run lasts: the aggregates kept up to date from the facts subtract them.';
 
+-- A nightly dbt run's test scope (the cases loaded since the facts' last build, and the keys of the
+-- per-row views that name them), worked out once by the run's on-run-start and read by each test of the
+-- staging views (dbt_project/macros/nightly_test_scope.sql); kept while the run lasts.
+create table if not exists audit.nightly_test_scope (
+    invocation_id  text primary key,
+    scope          jsonb not null,
+    worked_out_at  timestamptz not null default clock_timestamp()
+);
+comment on table audit.nightly_test_scope is
+    'The cases (and per-row keys) a nightly dbt run tests the staging views on, worked out once per run.';
+
 create table if not exists audit.pipeline_runs (
     run_id       text primary key,
     driver       text not null,
