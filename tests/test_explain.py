@@ -126,41 +126,26 @@ def test_the_views_periods_are_its_months_cases(built):
     month a year before's, for every month and figure (the nightly dbt test lists the month itself and the
     same month last year; the checkpoint checks the months; this checks the view's joins of the periods)."""
     rows = "directorate, procedure_code, measure, case_reference, event, event_key, event_month, value"
-    cases = "intermediate.bmmr_figure_cases"
-    months = built.sql(f"select distinct report_month from {cases} where period = 'month' order by 1")
+
+    def listed(period: str, months: str, *bounds) -> Counter:
+        return Counter(
+            built.sql(
+                f"select {rows} from intermediate.bmmr_figure_cases "  # noqa: S608
+                f"where period = '{period}' and report_month {months}",
+                bounds,
+            )
+        )
+
+    months = built.sql(
+        "select distinct report_month from intermediate.bmmr_figure_cases where period = 'month' order by 1"
+    )
     assert len(months) >= 12
     for (month,) in months:
         start = date(month.year if month.month >= 4 else month.year - 1, 4, 1)
-        ytd = Counter(
-            built.sql(
-                f"select {rows} from {cases} where period = 'financial_year_to_date' "  # noqa: S608
-                "and report_month = %s",
-                (month,),
-            )
-        )
-        its_months = Counter(
-            built.sql(
-                f"select {rows} from {cases} where period = 'month' "  # noqa: S608
-                "and report_month between %s and %s",
-                (start, month),
-            )
-        )
-        assert ytd == its_months and ytd, month
-        last_year = Counter(
-            built.sql(
-                f"select {rows} from {cases} where period = 'same_month_last_year' "  # noqa: S608
-                "and report_month = %s",
-                (month,),
-            )
-        )
-        month_before = Counter(
-            built.sql(
-                f"select {rows} from {cases} where period = 'month' "  # noqa: S608
-                "and report_month = %s - interval '1 year'",
-                (month,),
-            )
-        )
-        assert last_year == month_before, month
+        year_to_date = listed("financial_year_to_date", "= %s", month)
+        assert year_to_date == listed("month", "between %s and %s", start, month) and year_to_date, month
+        last_year = listed("same_month_last_year", "= %s", month)
+        assert last_year == listed("month", "= %s - interval '1 year'", month), month
 
 
 def test_cases_are_pseudonymous_references_and_the_csv_is_written_beside_the_pack(built, capsys):

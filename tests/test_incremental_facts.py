@@ -116,6 +116,16 @@ def snapshot_build_deleted(sql) -> int:
     )[0][0]
 
 
+def full_refresh(settings, warehouse, select: str):
+    """``dbt run --full-refresh`` of ``select``, with the night's vars (a change of vars costs dbt a full parse)."""
+    return transform.run_dbt(
+        settings,
+        warehouse,
+        ["run", "--full-refresh", "--select", select, *transform.scope_vars(True)],
+        **QUIET,
+    )
+
+
 def night_built_at(sql):
     return sql("select max(built_at) from marts.fct_representations")[0][0]
 
@@ -295,17 +305,8 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
 
     # A full rebuild gives exactly the same rows (built_at aside: a rebuild stamps every row anew). The
     # view on dim_service_area goes with it (replacing the table drops the views on it).
-    rebuilt = transform.run_dbt(
-        settings,
-        warehouse,
-        [
-            "run",
-            "--full-refresh",
-            "--select",
-            f"{facts} dim_service_area int_representations__service_area_versions",
-            *transform.scope_vars(True),
-        ],
-        **QUIET,
+    rebuilt = full_refresh(
+        settings, warehouse, f"{facts} dim_service_area int_representations__service_area_versions"
     )
     assert rebuilt.success, rebuilt.failures
     for fact in [*FACTS, "dim_service_area"]:
@@ -455,18 +456,11 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
         sql(f"create table night_copy.{relation.split('.')[1]} as select * from {relation}")  # noqa: S608
 
     # Adding every row up again (--full-refresh) gives the same groups, figures and reports.
-    rebuilt = transform.run_dbt(
+    # The view between them goes with the table it reads (replacing a table drops the views on it).
+    rebuilt = full_refresh(
         settings,
         warehouse,
-        [
-            "run",
-            "--full-refresh",
-            "--select",
-            # The view between them goes with the table it reads (replacing a table drops the views on it).
-            "int_bmmr__fact_counts int_bmmr__monthly_counts int_annual_report__fact_cells bmmr_monthly annual_report",
-            *transform.scope_vars(True),
-        ],
-        **QUIET,
+        "int_bmmr__fact_counts int_bmmr__monthly_counts int_annual_report__fact_cells bmmr_monthly annual_report",
     )
     assert rebuilt.success, rebuilt.failures
     for aggregate in AGGREGATES:
