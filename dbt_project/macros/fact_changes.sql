@@ -111,12 +111,7 @@
         {%- set all = reason is not none -%}
     {%- endif -%}
 
-    {%- do run_query(
-        "insert into " ~ watermarks ~ " (model, invocation_id, through_batch_id, after_batch_id,"
-        ~ " dependencies_md5, rebuilt_all, changed_cases, changed_keys, rows_deleted, status) values ('"
-        ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ loaded_through_batch() ~ ", null, '" ~ dimensions_md5
-        ~ "', " ~ all ~ ", 0, 0, 0, 'building') on conflict (model, invocation_id) do nothing"
-    ) -%}
+    {%- do record_build(model_name, loaded_through_batch(), none, dimensions_md5, all, 0, 0, 0) -%}
     {#- Adding every row up again on an existing table: its groups go first (in the model's transaction, as
         a fact's changed rows do), or a group no row makes any more would stay. -#}
     {%- if all and is_incremental() -%}

@@ -165,13 +165,9 @@
         {%- set deleted = run_query(delete_sql).columns[0].values()[0] -%}
     {%- endif -%}
 
-    {%- do run_query(
-        "insert into " ~ tables.incremental_watermarks ~ " (model, invocation_id, through_batch_id, after_batch_id,"
-        ~ " dependencies_md5, rebuilt_all, changed_cases, changed_keys, rows_deleted, status) values ('"
-        ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ through ~ ", " ~ (previous if previous is not none else 'null')
-        ~ ", '" ~ dependencies_md5 ~ "', " ~ changes.all ~ ", " ~ changes.cases | length ~ ", "
-        ~ changes.own_keys | length ~ ", " ~ deleted ~ ", 'building')"
-        ~ " on conflict (model, invocation_id) do nothing"
+    {%- do record_build(
+        model_name, through, previous, dependencies_md5, changes.all,
+        changes.cases | length, changes.own_keys | length, deleted
     ) -%}
     {{ return(changes) }}
 {%- endmacro %}
@@ -195,6 +191,20 @@
     {%- else -%}
         {{ column }} = any({{ key_array(keys) }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- An incremental build starting ('building', in the model's transaction): its row in
+    audit.incremental_watermarks, which mark_incremental_built marks 'built'. -#}
+{% macro record_build(model_name, through, after, dependencies_md5, rebuilt_all, changed_cases, changed_keys, deleted) -%}
+    {%- do run_query(
+        "insert into " ~ source('warehouse_audit', 'incremental_watermarks') ~ " (model, invocation_id,"
+        ~ " through_batch_id, after_batch_id, dependencies_md5, rebuilt_all, changed_cases, changed_keys,"
+        ~ " rows_deleted, status) values ('" ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ through ~ ", "
+        ~ (after if after is not none else 'null') ~ ", '" ~ dependencies_md5 ~ "', " ~ rebuilt_all ~ ", "
+        ~ changed_cases ~ ", " ~ changed_keys ~ ", " ~ deleted ~ ", 'building')"
+        ~ " on conflict (model, invocation_id) do nothing"
+    ) -%}
 {%- endmacro %}
 
 
