@@ -196,10 +196,13 @@ def step_transform(
     *,
     select: str | None = None,
     full_refresh: bool = False,
+    unit_tests: bool = False,
     echo: Echo = print,
 ) -> dict:
     """``dbt source freshness`` (a source past its error threshold stops here, before the build), then
-    ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts).
+    ``dbt build`` (of ``select`` only, when given; ``full_refresh`` rebuilds the incremental facts;
+    ``unit_tests`` adds dbt's unit tests, which check the code on fixed inputs: dbt's guidance is to run
+    them in development and CI, where the suite does, not on each night's production build).
 
     The night's build tests only the fact rows it recomputed (the rest were tested, unchanged, by the
     build that wrote them); a first build and a full refresh recompute, and so test, every row."""
@@ -216,6 +219,7 @@ def step_transform(
             select=select,
             full_refresh=full_refresh,
             test_recomputed_rows_only=True,
+            unit_tests=unit_tests,
             echo=echo,
             session=dbt,
         ).as_dict()

@@ -79,6 +79,10 @@ def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
         DBT_LOG_PATH=str(target_dir(settings) / "logs"),
         DBT_USE_COLORS="true" if sys.stdout.isatty() else "false",
     )
+    # dbt's file log at info (each node's start, result and timing; errors in full), not debug: debug writes
+    # every statement with its literal key lists, some 35 MB a night at national scale, in dbt's own
+    # Python. Set DBT_LOG_LEVEL_FILE=debug to see the statements (compiled SQL is in target/run anyway).
+    env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     return env
 
 
@@ -396,6 +400,7 @@ def build(
     select: str | None = None,
     full_refresh: bool = False,
     test_recomputed_rows_only: bool = False,
+    unit_tests: bool = True,
     echo=print,
     session: DbtSession | None = None,
 ) -> DbtResult:
@@ -403,10 +408,12 @@ def build(
 
     ``test_recomputed_rows_only``: the data tests of incremental models look only at the rows this build
     recomputed (the var of the macro get_where_subquery; ignored with ``full_refresh``); otherwise every
-    row is tested."""
+    row is tested. ``unit_tests``: with dbt's unit tests, which check the models' SQL on fixed inputs
+    (the code, not the night's data: the suite and ``transform --unit-tests`` run them, not the night)."""
     from complaints_warehouse.warehouse.locks import marts_lock
 
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    args += [] if unit_tests else ["--exclude-resource-type", "unit_test"]
     args += scope_vars(test_recomputed_rows_only)
     # A build changes the marts: never while a validation or publication holds them (``locks``).
     with marts_lock(target, purpose="transform (dbt build)", echo=echo):

@@ -31,6 +31,8 @@ CASE_SYSTEM = "case_system"
 CASE_COLUMN = "representation_id"
 #: The column naming a case's id in the system this one replaced (a migration).
 LEGACY_COLUMN = "legacy_representation_id"
+#: The column naming a case's service area (looked up against the sources' service area lists).
+SERVICE_AREA_COLUMN = "service_area_code"
 
 META_COLUMNS = (
     # No foreign key to the ledger: checking one per row would cost a third of the load. The
@@ -55,8 +57,8 @@ def current_table(contract: TableContract) -> sql.Identifier:
 
 def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Composable]]:
     """The raw table's indexes, each (name, what it indexes): the batch, and for a case-system table
-    the case key, the row's own single-column key (see the module's docstring) and the rows naming a
-    legacy case."""
+    the case key, the row's own single-column key (see the module's docstring), the rows naming a
+    legacy case and the service areas the cases name."""
     indexes: list[tuple[sql.Identifier, sql.Composable]] = [
         (sql.Identifier(f"{contract.name}_batch_idx"), sql.SQL("(_batch_id)"))
     ]
@@ -83,6 +85,15 @@ def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Compo
                 sql.SQL("(_source_system, {}) where {} is not null").format(
                     sql.Identifier(CASE_COLUMN), sql.Identifier(LEGACY_COLUMN)
                 ),
+            )
+        )
+    if SERVICE_AREA_COLUMN in names:
+        # The service area codes the cases name, each read once (macro unlisted_service_area_cases
+        # walks the index code by code), so a build finds codes the lists lack without scanning the history.
+        indexes.append(
+            (
+                sql.Identifier(f"{contract.name}_service_area_idx"),
+                sql.SQL("(_source_system, {})").format(sql.Identifier(SERVICE_AREA_COLUMN)),
             )
         )
     return indexes

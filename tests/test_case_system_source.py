@@ -317,3 +317,43 @@ def test_an_xlsx_export_in_the_landing_folder_loads_like_a_csv(
         "order by 1"
     ) == [("X1", "complaint", date(2024, 5, 2)), ("X2", "compliment", date(2024, 5, 3))]
     assert list((landing / "archive").rglob("cases_2024-05-03.xlsx"))
+
+
+def test_a_version_derived_from_the_cases_moves_and_the_cases_built_before_follow(
+    settings, tmp_path, monkeypatch, warehouse, sql
+):
+    """A source that sends no service area list: a code's one version runs from its first case. A case
+    received earlier moves the version's start, so its key changes: the next night's facts recompute the
+    cases built before that name the old key, not only the case that arrived (the facts look for a gone
+    version whenever dim_service_area's keys changed since their last build)."""
+    folder = tmp_path / "solo"
+    folder.mkdir()
+    header = "representation_id,representation_type,procedure,received_date,service_area_code,directorate,status,closed_date,updated_at"
+    (folder / "representations.csv").write_text(
+        header + "\nA1,complaint,corporate,2023-05-02,PARKS,Environment,open,,2023-05-02T00:00:00Z\n"
+    )
+    config = tmp_path / "solo.yml"
+    config.write_text(
+        f"source_system: solo\ncontract: case_system\nadapter: files\nlanding: {folder}\n"
+        "tables:\n  representations: {from: 'representations*.csv'}\n"
+    )
+    use_sources(settings, monkeypatch, str(config))
+
+    def keys() -> list[tuple]:
+        return sql("select representation_key, service_area_key from marts.fct_representations order by 1")
+
+    load_night(settings, warehouse)
+    transform.build(settings, warehouse, test_recomputed_rows_only=True, **QUIET)
+    assert keys() == [("solo:A1", "solo:PARKS:2023-05-02")]
+
+    (folder / "representations_2.csv").write_text(
+        header + "\nA2,complaint,corporate,2023-03-01,PARKS,Environment,open,,2023-06-01T00:00:00Z\n"
+    )
+    load_night(settings, warehouse)
+    transform.build(settings, warehouse, test_recomputed_rows_only=True, **QUIET)
+    assert sql("select service_area_key from marts.dim_service_area") == [("solo:PARKS:2023-03-01",)]
+    assert keys() == [("solo:A1", "solo:PARKS:2023-03-01"), ("solo:A2", "solo:PARKS:2023-03-01")]
+    assert sql(
+        "select rebuilt_all, changed_cases from audit.incremental_watermarks "
+        "where model = 'marts.fct_representations' order by started_at desc limit 1"
+    ) == [(False, 2)]

@@ -57,6 +57,11 @@ def add_transform(sub) -> None:
         action="store_true",
         help="rebuild the incremental facts from scratch (dbt --full-refresh)",
     )
+    p.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="run dbt's unit tests too (they check the models' SQL on fixed inputs: after an upgrade)",
+    )
     p.set_defaults(handler=cmd_transform)
     p.add_argument("--wait", **MARTS_WAIT)
 
@@ -145,7 +150,12 @@ def cmd_transform(args, settings) -> int:
     with marts_lock(target, wait_s=args.wait, purpose="transform (dbt build)", echo=_echo):
         pipeline.prepare(settings, target)
         pipeline.step_transform(
-            settings, target, select=args.select, full_refresh=args.full_refresh, echo=_echo
+            settings,
+            target,
+            select=args.select,
+            full_refresh=args.full_refresh,
+            unit_tests=args.unit_tests,
+            echo=_echo,
         )
     return EXIT_OK
 

@@ -11,7 +11,9 @@
         points, remedies or payments in those batches;
       - the older system's case a newer system's case names as its legacy id (a migration removes it);
       - every case of a service area whose version list changed (a reorganisation moves cases to a new
-        version), and every case whose service area version no longer exists in dim_service_area;
+        version), and every case whose service area version no longer exists in dim_service_area (looked
+        for only when dim_service_area's keys changed since the fact's last build: until then every
+        version its rows name is still there);
       - all cases when the calendar (bank holidays, working days), the procedures' timescales or the
         codes of dim_stage, dim_outcome and dim_complaint_nature changed since the last build (their
         checksum is recorded; the codes because a nightly build tests only the rows it recomputes, so
@@ -47,14 +49,20 @@
         ~ " union all select 'outcome', outcome_code from " ~ ref('dim_outcome')
         ~ " union all select 'nature', nature_code from " ~ ref('dim_complaint_nature') ~ ") as codes), ''))"
     ).columns[0].values()[0] -%}
+    {%- set service_areas_md5 = run_query(
+        "select md5(coalesce(string_agg(service_area_key, ',' order by service_area_key), '')) from "
+        ~ ref('dim_service_area')
+    ).columns[0].values()[0] -%}
     {%- set previous = none -%}
+    {%- set service_areas_changed = true -%}
     {%- if incremental -%}
         {%- set last = run_query(
-            "select through_batch_id, dependencies_md5 from " ~ tables.incremental_watermarks
+            "select through_batch_id, dependencies_md5, service_areas_md5 from " ~ tables.incremental_watermarks
             ~ " where model = '" ~ model_name ~ "' and status = 'built' order by finished_at desc limit 1"
         ) -%}
         {%- if last.rows | length > 0 and last.rows[0][1] == dependencies_md5 -%}
             {%- set previous = last.rows[0][0] -%}
+            {%- set service_areas_changed = last.rows[0][2] != service_areas_md5 -%}
         {%- endif -%}
     {%- endif -%}
 
@@ -88,6 +96,7 @@
                     from {{ tables.service_areas }} as service_areas
                     where service_areas.{{ window }}
                 )
+                {%- if service_areas_changed %}
                 -- A case whose service area version is gone (a version derived from the cases moved).
                 union
                 select fact.representation_key
@@ -98,6 +107,7 @@
                         select 1 from {{ ref('dim_service_area') }} as versions
                         where versions.service_area_key = fact.service_area_key
                     )
+                {%- endif %}
             )
             {% if own_table -%}
             -- The fact's own rows re-sent or deleted: their case, as any version of the row names it
@@ -167,7 +177,7 @@
 
     {%- do record_build(
         model_name, through, previous, dependencies_md5, changes.all,
-        changes.cases | length, changes.own_keys | length, deleted
+        changes.cases | length, changes.own_keys | length, deleted, service_areas_md5
     ) -%}
     {{ return(changes) }}
 {%- endmacro %}
@@ -196,13 +206,14 @@
 
 {#- An incremental build starting ('building', in the model's transaction): its row in
     audit.incremental_watermarks, which mark_incremental_built marks 'built'. -#}
-{% macro record_build(model_name, through, after, dependencies_md5, rebuilt_all, changed_cases, changed_keys, deleted) -%}
+{% macro record_build(model_name, through, after, dependencies_md5, rebuilt_all, changed_cases, changed_keys, deleted, service_areas_md5=none) -%}
     {%- do run_query(
         "insert into " ~ source('warehouse_audit', 'incremental_watermarks') ~ " (model, invocation_id,"
         ~ " through_batch_id, after_batch_id, dependencies_md5, rebuilt_all, changed_cases, changed_keys,"
-        ~ " rows_deleted, status) values ('" ~ model_name ~ "', '" ~ invocation_id ~ "', " ~ through ~ ", "
-        ~ (after if after is not none else 'null') ~ ", '" ~ dependencies_md5 ~ "', " ~ rebuilt_all ~ ", "
-        ~ changed_cases ~ ", " ~ changed_keys ~ ", " ~ deleted ~ ", 'building')"
+        ~ " rows_deleted, service_areas_md5, status) values ('" ~ model_name ~ "', '" ~ invocation_id ~ "', "
+        ~ through ~ ", " ~ (after if after is not none else 'null') ~ ", '" ~ dependencies_md5 ~ "', "
+        ~ rebuilt_all ~ ", " ~ changed_cases ~ ", " ~ changed_keys ~ ", " ~ deleted ~ ", "
+        ~ ("'" ~ service_areas_md5 ~ "'" if service_areas_md5 is not none else 'null') ~ ", 'building')"
         ~ " on conflict (model, invocation_id) do nothing"
     ) -%}
 {%- endmacro %}

@@ -120,6 +120,9 @@ create table if not exists audit.incremental_watermarks (
     finished_at        timestamptz,
     primary key (model, invocation_id)
 );
+-- The service area versions the fact was built against (an md5 of dim_service_area's keys): while they
+-- stay the same, no row of the fact can name a version that has gone, and the night need not look.
+alter table audit.incremental_watermarks add column if not exists service_areas_md5 text;
 comment on table audit.incremental_watermarks is
     'One row per build of an incremental fact: the batches it took in (after_batch_id, through_batch_id], how many cases and keys it recomputed, and whether it rebuilt every row.';
 
