@@ -79,9 +79,10 @@ def dbt_environment(settings: Settings, target: Connection) -> dict[str, str]:
         DBT_LOG_PATH=str(target_dir(settings) / "logs"),
         DBT_USE_COLORS="true" if sys.stdout.isatty() else "false",
     )
-    # dbt's file log at info (each node's start, result and timing; errors in full), not debug: debug writes
-    # every statement with its literal key lists, some 35 MB a night at national scale, in dbt's own
-    # Python. Set DBT_LOG_LEVEL_FILE=debug to see the statements (compiled SQL is in target/run anyway).
+    # dbt's file log at info (each node's start, result and timing; errors in full; why an aggregate adds
+    # every row up again), not debug: debug writes every statement with its literal key lists, some 35 MB
+    # a night at national scale, in dbt's own Python. DBT_LOG_LEVEL_FILE=debug shows the statements (the
+    # models' own SQL is in target/run either way; the change-tracking macros' queries only at debug).
     env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     return env
 

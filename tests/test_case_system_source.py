@@ -353,7 +353,22 @@ def test_a_version_derived_from_the_cases_moves_and_the_cases_built_before_follo
     transform.build(settings, warehouse, test_recomputed_rows_only=True, **QUIET)
     assert sql("select service_area_key from marts.dim_service_area") == [("solo:PARKS:2023-03-01",)]
     assert keys() == [("solo:A1", "solo:PARKS:2023-03-01"), ("solo:A2", "solo:PARKS:2023-03-01")]
-    assert sql(
-        "select rebuilt_all, changed_cases from audit.incremental_watermarks "
-        "where model = 'marts.fct_representations' order by started_at desc limit 1"
-    ) == [(False, 2)]
+
+    def last_build() -> list[tuple]:
+        return sql(
+            "select rebuilt_all, changed_cases, service_areas_md5 from audit.incremental_watermarks "
+            "where model = 'marts.fct_representations' order by started_at desc limit 1"
+        )
+
+    [(rebuilt_all, changed_cases, keys_md5)] = last_build()
+    assert (rebuilt_all, changed_cases) == (False, 2) and keys_md5
+
+    # A later case leaves the version where it was: the keys' md5 is the same, and only the new case is
+    # recomputed.
+    (folder / "representations_3.csv").write_text(
+        header + "\nA3,complaint,corporate,2023-08-01,PARKS,Environment,open,,2023-08-01T00:00:00Z\n"
+    )
+    load_night(settings, warehouse)
+    transform.build(settings, warehouse, test_recomputed_rows_only=True, **QUIET)
+    assert last_build() == [(False, 1, keys_md5)]
+    assert [key for _, key in keys()] == ["solo:PARKS:2023-03-01"] * 3

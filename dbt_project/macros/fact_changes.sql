@@ -115,7 +115,7 @@
     {#- Adding every row up again on an existing table: its groups go first (in the model's transaction, as
         a fact's changed rows do), or a group no row makes any more would stay. -#}
     {%- if all and is_incremental() -%}
-        {{ log(model_name ~ ' adds every row up again: ' ~ reason, info=false) }}
+        {{ log(model_name ~ ' adds every row up again: ' ~ reason, info=true) }}
         {%- do run_query('delete from ' ~ this) -%}
     {%- endif -%}
     {{ return({'all': all}) }}
