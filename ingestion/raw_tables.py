@@ -87,7 +87,7 @@ def raw_indexes(contract: TableContract) -> list[tuple[sql.Identifier, sql.Compo
                 ),
             )
         )
-    if SERVICE_AREA_COLUMN in names:
+    if SERVICE_AREA_COLUMN in names and CASE_COLUMN in names:  # the cases' table, not the areas' own list
         # The service area codes the cases name, each read once (macro unlisted_service_area_cases
         # walks the index code by code), so a build finds codes the lists lack without scanning the history.
         indexes.append(
