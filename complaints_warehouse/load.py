@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -319,37 +322,129 @@ def _load_landed_file(conn, config: SourceConfig, mapping, path: Path, key, relo
 def _load_sql_source(
     session: LoaderSession, config: SourceConfig, key, window, progress
 ) -> list[BatchResult]:
+    """Every table of a SQL source, one batch each, ``load_threads()`` tables at once.
+
+    Each batch reads and writes only its own table's raw, current-version and ledger rows, so batches
+    of different tables are independent: each commits or rolls back alone, and each moves only its own
+    high-water mark. A batch's checks and append run in one server backend; loading tables side by side
+    puts the server's other cores to work. The tables are created first, one at a time (DDL)."""
+    from complaints_warehouse.settings import load_threads
+
+    for mapping in config.tables:
+        ensure_raw_table(session.conn, mapping.contract)
     engine = sql_adapter.engine_for(config)
-    results = []
+    report = _shared_progress(progress)
+    jobs = [
+        lambda conn_session, mapping=mapping: _load_sql_table(
+            conn_session, engine, config, mapping, key, window, report(mapping.contract.name)
+        )
+        for mapping in config.tables
+    ]
     try:
-        for mapping in config.tables:
-            table = mapping.contract
-            if window:
-                since, until = window
-            else:
-                mark = ledger.high_water_mark(session.conn, config.source_system, table.name)
-                since = mark - timedelta(hours=config.overlap_hours) if mark else None
-                until = datetime.now(UTC)
-            extract = _source_extract(session.conn, engine, config, mapping, since, until, window is None)
-            # The high-water mark moves in the batch's own transaction (``ingestion.ledger``): a batch that
-            # did not commit leaves it where it was, and the next load reads that window again. A backfill
-            # (a window) leaves it alone.
-            result = session.load(
-                f"{config.source_system} {table.name}",
-                lambda conn, table=table, extract=extract: load_extract(
-                    conn,
-                    table,
-                    extract,
-                    source_system=config.source_system,
-                    pseudonym_key=key,
-                    progress=progress,
-                    advance_watermark=not window,
-                ),
-            )
-            results.append(result)
+        return side_by_side(session, jobs, load_threads())
     finally:
         engine.dispose()
-    return results
+
+
+def _load_sql_table(session: LoaderSession, engine, config: SourceConfig, mapping, key, window, progress):
+    table = mapping.contract
+    if window:
+        since, until = window
+    else:
+        mark = ledger.high_water_mark(session.conn, config.source_system, table.name)
+        since = mark - timedelta(hours=config.overlap_hours) if mark else None
+        until = datetime.now(UTC)
+    extract = _source_extract(session.conn, engine, config, mapping, since, until, window is None)
+    # The high-water mark moves in the batch's own transaction (``ingestion.ledger``): a batch that did
+    # not commit leaves it where it was, and the next load reads that window again. A backfill (a
+    # window) leaves it alone.
+    return session.load(
+        f"{config.source_system} {table.name}",
+        lambda conn: load_extract(
+            conn,
+            table,
+            extract,
+            source_system=config.source_system,
+            pseudonym_key=key,
+            progress=progress,
+            advance_watermark=not window,
+        ),
+    )
+
+
+def side_by_side(
+    session: LoaderSession, jobs: list[Callable[[LoaderSession], BatchResult]], threads: int
+) -> list[BatchResult]:
+    """Run ``jobs`` (each loads one batch on the session it is given), ``threads`` at once, each on a
+    session of its own (``session`` and new ones to the same warehouse); return their results in the
+    jobs' order.
+
+    As one after another: after a job fails no further job starts, and the first failure (in the jobs'
+    order) is raised once the jobs already running have ended (their batches are whole either way).
+    Interrupted (Ctrl-C, a task's timeout), the running batches' statements are cancelled: each rolls
+    back, as a batch whose loader dies does."""
+    threads = max(1, min(threads, len(jobs)))
+    if threads == 1:
+        return [job(session) for job in jobs]
+    free: queue.SimpleQueue[LoaderSession] = queue.SimpleQueue()
+    sessions = [session]
+    free.put(session)
+    stop = threading.Event()
+
+    def run(job: Callable[[LoaderSession], BatchResult]) -> BatchResult | None:
+        if stop.is_set():
+            return None
+        own = None
+        try:
+            try:
+                own = free.get_nowait()
+            except queue.Empty:
+                own = LoaderSession(session.target)
+                sessions.append(own)
+            return job(own)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            if own is not None:
+                free.put(own)
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="loader")
+    futures = [pool.submit(run, job) for job in jobs]
+    try:
+        wait(futures)
+    except BaseException:
+        stop.set()
+        for own in sessions:
+            own.conn.cancel_safe()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for own in sessions[1:]:
+            own.close()
+    for future in futures:  # the first failure in the jobs' order
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()
+    return [r for r in (f.result() for f in futures) if r is not None]
+
+
+def _shared_progress(progress: Progress | None) -> Callable[[str], Progress | None]:
+    """Per-table progress callbacks that report the tables' bytes so far added up (tables load side
+    by side; a SQL source's rows have no total)."""
+    if progress is None:
+        return lambda table: None
+    done: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def for_table(table: str) -> Progress:
+        def report(so_far: int, total: int) -> None:
+            with lock:
+                done[table] = so_far
+                progress(sum(done.values()), 0)
+
+        return report
+
+    return for_table
 
 
 def _source_extract(conn, engine, config: SourceConfig, mapping, since, until, detect_deletions: bool):

@@ -366,6 +366,24 @@ def dbt_threads() -> int:
     )
 
 
+#: The case-system tables a SQL source loads at once, each its own batch on its own connection
+#: (``WAREHOUSE_LOAD_THREADS``; empty: as dbt's default, the CPUs at most ``DBT_THREADS_DEFAULT_MOST``).
+#: A batch's checks and append are one server backend's work: a second one uses a second core.
+LOAD_THREADS_SETTING = "WAREHOUSE_LOAD_THREADS"
+
+
+def load_threads() -> int:
+    """How many tables of a SQL source load side by side: ``WAREHOUSE_LOAD_THREADS``, else
+    :func:`machine_cpus` (at most ``DBT_THREADS_DEFAULT_MOST``)."""
+    default = min(machine_cpus(), DBT_THREADS_DEFAULT_MOST)
+    return _whole_number(
+        LOAD_THREADS_SETTING,
+        default,
+        most=64,
+        why=f" (default {default}: this machine's CPUs, at most {DBT_THREADS_DEFAULT_MOST})",
+    )
+
+
 def airflow_timeouts() -> tuple[timedelta, timedelta]:
     """(a task's execution_timeout, a DAG run's dagrun_timeout): ``WAREHOUSE_TASK_TIMEOUT_MINUTES`` and
     ``WAREHOUSE_RUN_TIMEOUT_HOURS``."""
