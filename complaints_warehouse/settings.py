@@ -357,12 +357,14 @@ def machine_cpus() -> int:
 def dbt_threads() -> int:
     """dbt's ``threads`` (the profile reads it): ``WAREHOUSE_DBT_THREADS``, else :func:`machine_cpus` (at
     most ``DBT_THREADS_DEFAULT_MOST``)."""
-    default = min(machine_cpus(), DBT_THREADS_DEFAULT_MOST)
+    return _cpu_count_setting(DBT_THREADS_SETTING, DBT_THREADS_DEFAULT_MOST)
+
+
+def _cpu_count_setting(name: str, default_most: int) -> int:
+    """A count of connections working at once: the setting ``name``, else the CPUs (at most ``default_most``)."""
+    default = min(machine_cpus(), default_most)
     return _whole_number(
-        DBT_THREADS_SETTING,
-        default,
-        most=64,
-        why=f" (default {default}: this machine's CPUs, at most {DBT_THREADS_DEFAULT_MOST})",
+        name, default, most=64, why=f" (default {default}: this machine's CPUs, at most {default_most})"
     )
 
 
@@ -378,13 +380,7 @@ LOAD_THREADS_DEFAULT_MOST = 4
 def load_threads() -> int:
     """How many tables of a SQL source load side by side: ``WAREHOUSE_LOAD_THREADS``, else
     :func:`machine_cpus` (at most ``LOAD_THREADS_DEFAULT_MOST``)."""
-    default = min(machine_cpus(), LOAD_THREADS_DEFAULT_MOST)
-    return _whole_number(
-        LOAD_THREADS_SETTING,
-        default,
-        most=64,
-        why=f" (default {default}: this machine's CPUs, at most {LOAD_THREADS_DEFAULT_MOST})",
-    )
+    return _cpu_count_setting(LOAD_THREADS_SETTING, LOAD_THREADS_DEFAULT_MOST)
 
 
 def airflow_timeouts() -> tuple[timedelta, timedelta]:
