@@ -744,7 +744,7 @@ def _reject_rows(
             checks=sql.SQL(", ").join(
                 [
                     *row_checks.row_checks(contract, header, formats),
-                    *_future_check(contract, header, window_end, formats),
+                    *_future_check(contract, header, window_end),
                 ]
             ),
             prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing"), formats),
@@ -784,7 +784,7 @@ FUTURE_MARGIN = "1 day"
 
 
 def _future_check(
-    contract: TableContract, header: list[str], window_end: datetime | None, formats: ValueFormats
+    contract: TableContract, header: list[str], window_end: datetime | None
 ) -> list[sql.Composable]:
     """The check (over ``prepared_rows``) that a row's ``updated_at`` is not in the future, if it has one."""
     if contract.version_column not in header:
@@ -792,9 +792,11 @@ def _future_check(
     column = contract.column(contract.version_column)
     bound = sql.SQL("{}::timestamptz").format(sql.Literal(window_end)) if window_end else sql.SQL("now()")
     infinite = sql.SQL("lower({}) in ('infinity', '+infinity')").format(sql.Identifier(column.name))
+    # A value that reads as a timestamp is compared with the bound; one that does not is refused by its
+    # type check, except infinity, which is refused here as what it stands for: never.
     return [
         sql.SQL(
-            "case when {v} is not null and case when {ok} and not {infinite} "
+            "case when {v} is not null and case when {typed} is not null "
             "then {typed} > {bound} + interval {margin} else {infinite} end "
             "then format({msg}, {v}, ({bound})::text) end"
         ).format(
@@ -803,9 +805,8 @@ def _future_check(
                 "the source's clock or the row is wrong"
             ),
             v=sql.Identifier(column.name),
-            ok=row_checks.validity_flag(column.name, column.sql_type),
             infinite=infinite,
-            typed=row_checks.parsed(column, formats, sql.Identifier(column.name)),
+            typed=row_checks.prepared(column),
             bound=bound,
             margin=sql.Literal(FUTURE_MARGIN),
         )

@@ -34,11 +34,26 @@ def value(column: str) -> sql.Composable:
     return sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(column))
 
 
-def validity_flag(column: str, sql_type: str) -> sql.Identifier:
-    """The name under which ``prepared_rows`` says whether ``column`` reads as ``sql_type``: of fixed
-    length, so that long column names cannot be cut to the same 63-character identifier."""
+def typed_name(column: str, sql_type: str) -> sql.Identifier:
+    """The name under which ``prepared_rows`` holds ``column`` read as ``sql_type`` (null when it does not
+    read as one): of fixed length, so that long column names cannot be cut to the same 63-character
+    identifier."""
     digest = hashlib.md5(f"{sql_type}:{column}".encode()).hexdigest()[:16]
-    return sql.Identifier(f"_valid_{digest}")
+    return sql.Identifier(f"_typed_{digest}")
+
+
+def validity_flag(column: str, sql_type: str) -> sql.Composable:
+    """Whether ``column`` of a row of ``prepared_rows`` is missing or reads as ``sql_type``."""
+    return sql.SQL("({} is null or {} is not null)").format(
+        sql.Identifier(column), typed_name(column, sql_type)
+    )
+
+
+def prepared(column: Column) -> sql.Composable:
+    """``column`` of a row of ``prepared_rows`` as its type, read once: what the checks and rules compare."""
+    if column.type == "text":
+        return sql.Identifier(column.name)
+    return typed_name(column.name, column.sql_type)
 
 
 def parsed(
@@ -111,23 +126,22 @@ def _type_tests(contract: TableContract, header: list[str]) -> dict[str, None]:
 def prepared_rows(
     contract: TableContract, header: list[str], rows: sql.Composable, formats: ValueFormats = DEFAULT
 ) -> sql.Composable:
-    """``rows`` with every cell trimmed (empty as null) and a validity flag per typed column, each
-    computed once per row: OFFSET 0 keeps the planner from folding the subqueries back into each use."""
+    """``rows`` with every cell trimmed (empty as null) and each typed column read as its type, each once
+    per row (``typed_name``; ``validity_flag`` and ``prepared`` read them): reading is most of the cost of
+    checking, and the checks, rules and the future check all compare the one reading. OFFSET 0 keeps the
+    planner from folding the subqueries back into each use."""
     trimmed = sql.SQL(", ").join(sql.SQL("{} as {}").format(value(h), sql.Identifier(h)) for h in header)
-    flags = []
-    for name in _type_tests(contract, header):
-        column = contract.column(name)
-        flags.append(
-            sql.SQL("({v} is null or {p} is not null) as {flag}").format(
-                v=sql.Identifier(name),
-                p=parsed(column, formats, sql.Identifier(name)),
-                flag=validity_flag(name, column.sql_type),
-            )
+    readings = [
+        sql.SQL(", {} as {}").format(
+            parsed(contract.column(name), formats, sql.Identifier(name)),
+            typed_name(name, contract.column(name).sql_type),
         )
+        for name in _type_tests(contract, header)
+    ]
     return sql.SQL(
-        "(select t.*{flags} from (select _row_number, {trimmed} from {rows} offset 0) t offset 0)"
+        "(select t.*{readings} from (select _row_number, {trimmed} from {rows} offset 0) t offset 0)"
     ).format(
-        flags=sql.SQL("").join(sql.SQL(", ") + f for f in flags),
+        readings=sql.SQL("").join(readings),
         trimmed=trimmed,
         rows=rows,
     )
@@ -199,10 +213,9 @@ def column_checks(column: Column, required: bool, formats: ValueFormats = DEFAUL
     for bound, op, word in ((column.min_value, "<", "below"), (column.max_value, ">", "above")):
         if bound is not None:
             checks.append(
-                sql.SQL("case when {ok} and {typed} {op} {b} then format({msg}, {v}) end").format(
+                sql.SQL("case when {typed} {op} {b} then format({msg}, {v}) end").format(
                     v=v,
-                    ok=validity_flag(column.name, column.sql_type),
-                    typed=parsed(column, formats, v),
+                    typed=prepared(column),
                     op=sql.SQL(op),
                     b=sql.Literal(bound),
                     msg=sql.Literal(f"{column.name} {word} {_bound(bound)}: %s"),
@@ -210,10 +223,9 @@ def column_checks(column: Column, required: bool, formats: ValueFormats = DEFAUL
             )
     if column.decimal_places is not None:
         checks.append(
-            sql.SQL("case when {ok} and {typed} <> round({typed}, {n}) then format({msg}, {v}) end").format(
+            sql.SQL("case when {typed} <> round({typed}, {n}) then format({msg}, {v}) end").format(
                 v=v,
-                ok=validity_flag(column.name, column.sql_type),
-                typed=parsed(column, formats, v),
+                typed=prepared(column),
                 n=sql.Literal(column.decimal_places),
                 msg=sql.Literal(f"{column.name} has more than {column.decimal_places} decimal places: %s"),
             )
@@ -227,13 +239,8 @@ def _bound(bound: float) -> str:
 
 
 def _all_valid(columns: list[Column]) -> sql.Composable:
-    return sql.SQL(" and ").join(
-        sql.SQL("{v} is not null and {ok}").format(
-            v=sql.Identifier(c.name),
-            ok=validity_flag(c.name, c.sql_type) if c.type != "text" else sql.SQL("true"),
-        )
-        for c in columns
-    )
+    """Every one of ``columns`` present and read as its type."""
+    return sql.SQL(" and ").join(sql.SQL("{} is not null").format(prepared(c)) for c in columns)
 
 
 def rule_checks(
@@ -244,9 +251,7 @@ def rule_checks(
         if not set(rule.columns) <= set(header):
             continue  # an optional column the extract does not carry: nothing to compare
         columns = [contract.column(name) for name in rule.columns]
-        violation = sql.SQL(rule.violation).format(
-            **{c.name: parsed(c, formats, sql.Identifier(c.name)) for c in columns}
-        )
+        violation = sql.SQL(rule.violation).format(**{c.name: prepared(c) for c in columns})
         checks.append(
             sql.SQL("case when {} and ({}) then {} end").format(
                 _all_valid(columns), violation, sql.Literal(rule.reason)
@@ -286,5 +291,7 @@ def row_checks(
 def batch_rule_query(
     contract: TableContract, rule: BatchRule, rows: sql.Composable, formats: ValueFormats = DEFAULT
 ) -> sql.Composable:
+    """A batch rule over ``rows``: rows that passed their checks (and held versions written back in their
+    declared form), so each value is converted without testing its form again."""
     columns = [contract.column(name) for name in rule.columns]
-    return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c, formats) for c in columns})
+    return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c, formats, checked=True) for c in columns})

@@ -226,3 +226,25 @@ def test_personal_tables_quarantine_into_the_restricted_schema(tmp_path, warehou
     assert sql(
         "select complainant_id, given_name, complainant_pseudonym like 'P%%' from restricted.complainants"
     ) == [("C1", "Ada", True)]
+
+
+@pytest.mark.parametrize("contract", [REPRESENTATIONS, STAGES_TABLE], ids=lambda c: c.name)
+def test_the_checks_read_each_typed_value_once(contract):
+    """Reading a value (its form's regular expression, then the conversion) is most of what checking a
+    row costs: the row checks, the rules across columns and the future check compare one reading each."""
+    from psycopg import sql
+
+    from ingestion import row_checks
+    from ingestion.copy_loader import _future_check
+
+    header = [c.name for c in contract.columns]
+    query = sql.SQL("select array[{checks}] from {prepared} p").format(
+        checks=sql.SQL(", ").join(
+            [*row_checks.row_checks(contract, header), *_future_check(contract, header, None)]
+        ),
+        prepared=row_checks.prepared_rows(contract, header, sql.SQL("landing")),
+    )
+    text = query.as_string()
+    typed = [c for c in contract.columns if c.type != "text"]
+    assert typed
+    assert text.count('audit."parse_') == len(typed), text
