@@ -43,22 +43,89 @@
         {{ return('') }}
     {%- elif tested.config.materialized == 'incremental' -%}
         {{ return('built_at = ' ~ built_at()) }}
-    {%- elif tested.config.meta.get('nightly_tests') == 'cases_loaded_since_last_build' -%}
-        {%- set cases = cases_loaded_since_last_build() -%}
-        {%- if cases is none -%}
-            {{ return('') }}
-        {%- endif -%}
-        {%- set row_key = tested.config.meta.get('nightly_tests_row_key') -%}
-        {%- if row_key -%}
-            {{ return(row_key.column ~ ' = any(' ~ key_array(row_keys_of_cases(row_key, cases)) ~ ')') }}
-        {%- endif -%}
-        {%- set conditions = [] -%}
-        {%- for column in tested.config.meta.get('nightly_tests_case_columns', ['representation_key']) -%}
-            {%- do conditions.append(column ~ ' = any(' ~ key_array(cases) ~ ')') -%}
-        {%- endfor -%}
-        {{ return(conditions | join(' and ')) }}
     {%- endif -%}
-    {{ return('') }}
+    {{ return(cases_loaded_condition(tested)) }}
+{%- endmacro %}
+
+
+{#- The condition limiting a view of case data (meta nightly_tests: cases_loaded_since_last_build) to the
+    night's cases, or '' (every row) for any other node or when every row is to be tested. -#}
+{% macro cases_loaded_condition(node) -%}
+    {%- if node.config.meta.get('nightly_tests') != 'cases_loaded_since_last_build' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set cases = cases_loaded_since_last_build() -%}
+    {%- if cases is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set row_key = node.config.meta.get('nightly_tests_row_key') -%}
+    {%- if row_key -%}
+        {{ return(row_key.column ~ ' = any(' ~ key_array(row_keys_of_cases(row_key, cases)) ~ ')') }}
+    {%- endif -%}
+    {%- set conditions = [] -%}
+    {%- for column in node.config.meta.get('nightly_tests_case_columns', ['representation_key']) -%}
+        {%- do conditions.append(column ~ ' = any(' ~ key_array(cases) ~ ')') -%}
+    {%- endfor -%}
+    {{ return(conditions | join(' and ')) }}
+{%- endmacro %}
+
+
+{#- The night's rows of a view of case data, kept once per run: a view's five to ten tests each computing
+    the view again for the night's cases (its latest versions, its joins) cost a night some twenty
+    node-seconds, before the facts could start. A post-hook of every model (dbt_project.yml): after such a
+    view is built on a nightly run, its rows in the night's scope are copied to <view>__night beside it
+    (same schema, same owner and readers; pseudonyms only, as the view), which its tests then read
+    (get_where_subquery). The copies are dropped when a run starts and when it ends (drop_nightly_rows);
+    a run that does not build the view (dbt test, a selection) finds none and its tests read the view. -#}
+{% macro nightly_rows_relation(node) -%}
+    {{ return(api.Relation.create(
+        database=node.database, schema=node.schema, identifier=node.alias ~ '__night', type='table')) }}
+{%- endmacro %}
+
+
+{% macro keep_nightly_rows() -%}
+    {%- set node = graph.nodes.get(model.unique_id) if execute else none -%}
+    {%- if node is none or node.config.materialized != 'view' or flags.FULL_REFRESH
+        or not var('test_recomputed_rows_only', false) -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set condition = cases_loaded_condition(node) -%}
+    {%- if condition == '' -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set night = nightly_rows_relation(node) -%}
+    drop table if exists {{ night }};
+    create unlogged table {{ night }} as select * from {{ this }} where {{ condition }};
+    analyze {{ night }}
+{%- endmacro %}
+
+
+{#- The copy of the night's rows of the view a test reads, when this run made one, else none. -#}
+{% macro nightly_rows_of_tested() -%}
+    {%- if not execute or flags.FULL_REFRESH or not var('test_recomputed_rows_only', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+    {%- if tested is none or tested.config.meta.get('nightly_tests') != 'cases_loaded_since_last_build'
+        or tested.config.materialized != 'view' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set night = nightly_rows_relation(tested) -%}
+    {%- set found = run_query("select to_regclass('" ~ night.schema ~ "." ~ night.identifier ~ "') is not null") -%}
+    {{ return(night if found.rows[0][0] else none) }}
+{%- endmacro %}
+
+
+{#- on-run-start and on-run-end: no copy of a night's rows outlives the run that made it. -#}
+{% macro drop_nightly_rows() -%}
+    {%- set statements = ['select 1'] -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and node.config.meta.get('nightly_tests') == 'cases_loaded_since_last_build' -%}
+            {%- do statements.append('drop table if exists ' ~ nightly_rows_relation(node)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(statements | join('; ')) }}
 {%- endmacro %}
 
 
@@ -206,7 +273,14 @@ where parent.to_field is null
 {#- dbt's own get_where_subquery (the model a generic test reads), with the nightly scope added to the
     test's `where` config. Rendered as the test runs, so the scope is this invocation's. -#}
 {% macro get_where_subquery(relation) -%}
-    {%- set conditions = [config.get('where') or '', recomputed_rows_condition()] | reject('equalto', '') | list -%}
+    {%- set night = nightly_rows_of_tested() -%}
+    {%- if night is not none -%}
+        {#- already the night's rows: only the test's own `where`, if any -#}
+        {%- set conditions = [config.get('where') or ''] | reject('equalto', '') | list -%}
+        {%- set relation = night -%}
+    {%- else -%}
+        {%- set conditions = [config.get('where') or '', recomputed_rows_condition()] | reject('equalto', '') | list -%}
+    {%- endif -%}
     {%- if conditions | length == 0 -%}
         {{ return(relation) }}
     {%- endif -%}
