@@ -5,9 +5,9 @@ them as their type in the form the source declares (``parsed()``: the strict ``a
 which the checks use too, so that what is checked is exactly what is stored; no server setting such as
 DateStyle takes part, and PostgreSQL's special input words such as ``epoch`` or ``NaN`` are not values). Each check is a CASE that yields a reason or NULL, so one pass collects all of a row's reasons.
 
-The row checks read ``prepared_rows()``: each value trimmed once and each type test made once per row
-(a check and the rules that compare the same column would otherwise repeat them; they are most of the
-cost of checking).
+The row checks read ``prepared_rows()``: each value trimmed once and each typed value read once per row
+(a check and the rules that compare the same column would otherwise read it again; reading is most of
+the cost of checking).
 """
 
 from __future__ import annotations
@@ -292,6 +292,8 @@ def batch_rule_query(
     contract: TableContract, rule: BatchRule, rows: sql.Composable, formats: ValueFormats = DEFAULT
 ) -> sql.Composable:
     """A batch rule over ``rows``: rows that passed their checks (and held versions written back in their
-    declared form), so each value is converted without testing its form again."""
+    declared form), so each value is converted without testing its form again. That holds because every
+    typed column of the contract an extract carries is type-checked (``_type_tests``), a rule's columns
+    among them: a rule cannot name a column the row checks did not read."""
     columns = [contract.column(name) for name in rule.columns]
     return sql.SQL(rule.query).format(rows=rows, **{c.name: typed(c, formats, checked=True) for c in columns})

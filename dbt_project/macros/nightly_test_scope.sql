@@ -75,8 +75,11 @@
     node-seconds, before the facts could start. A post-hook of every model (dbt_project.yml): after such a
     view is built on a nightly run, its rows in the night's scope are copied to <view>__night beside it
     (same schema, same owner and readers; pseudonyms only, as the view), which its tests then read
-    (get_where_subquery). The copies are dropped when a run starts and when it ends (drop_nightly_rows);
-    a run that does not build the view (dbt test, a selection) finds none and its tests read the view. -#}
+    (get_where_subquery). A copy is marked with the run that made it (its comment: the invocation id) and
+    read only by that run's tests, so a copy left by a run that died, or made by another, is never taken
+    for this night's. Every copy is dropped when a run starts, and the run's own when it ends
+    (drop_nightly_rows); a run that leaves the view out (dbt test, a selection without it) finds no copy
+    of its own and its tests read the view. -#}
 {% macro nightly_rows_relation(node) -%}
     {{ return(api.Relation.create(
         database=node.database, schema=node.schema, identifier=node.alias ~ '__night', type='table')) }}
@@ -96,6 +99,7 @@
     {%- set night = nightly_rows_relation(node) -%}
     drop table if exists {{ night }};
     create unlogged table {{ night }} as select * from {{ this }} where {{ condition }};
+    comment on table {{ night }} is '{{ invocation_id }}';
     analyze {{ night }}
 {%- endmacro %}
 
@@ -111,20 +115,43 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set night = nightly_rows_relation(tested) -%}
-    {%- set found = run_query("select to_regclass('" ~ night.schema ~ "." ~ night.identifier ~ "') is not null") -%}
+    {%- set found = run_query(
+        "select obj_description(to_regclass('" ~ night.schema ~ "." ~ night.identifier ~ "'), 'pg_class')"
+        ~ " is not distinct from '" ~ invocation_id ~ "'"
+    ) -%}
     {{ return(night if found.rows[0][0] else none) }}
 {%- endmacro %}
 
 
-{#- on-run-start and on-run-end: no copy of a night's rows outlives the run that made it. -#}
-{% macro drop_nightly_rows() -%}
-    {%- set statements = ['select 1'] -%}
-    {%- if execute -%}
-        {%- for node in graph.nodes.values()
-            if node.resource_type == 'model' and node.config.meta.get('nightly_tests') == 'cases_loaded_since_last_build' -%}
-            {%- do statements.append('drop table if exists ' ~ nightly_rows_relation(node)) -%}
-        {%- endfor -%}
+{#- The copies of the night's rows, by name (<view>__night) in the schemas of the project's views, so that
+    one of a view since renamed, or no longer scoped, goes too: every one when a run starts (those of a run
+    that died), this run's own when it ends. -#}
+{% macro drop_nightly_rows(this_run) -%}
+    {%- if not execute -%}
+        {{ return('select 1') }}
     {%- endif -%}
+    {%- set schemas = [] -%}
+    {%- set models = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
+        {%- do models.append(node.alias) -%}
+        {%- if node.config.materialized == 'view' and node.schema not in schemas -%}
+            {%- do schemas.append(node.schema) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if schemas | length == 0 -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) from pg_class c"
+        ~ " join pg_namespace n on n.oid = c.relnamespace"
+        ~ " where c.relkind = 'r' and c.relname like '%\\_\\_night'"
+        ~ " and n.nspname = any(array['" ~ schemas | join("', '") ~ "'])"
+        ~ (" and obj_description(c.oid, 'pg_class') is not distinct from '" ~ invocation_id ~ "'" if this_run else "")
+    ).columns[0].values() | list -%}
+    {%- set statements = ['select 1'] -%}
+    {%- for name in found if name.split('.')[-1] | replace('"', '') not in models -%}
+        {%- do statements.append('drop table if exists ' ~ name) -%}
+    {%- endfor -%}
     {{ return(statements | join('; ')) }}
 {%- endmacro %}
 
