@@ -243,9 +243,7 @@ def _all_valid(columns: list[Column]) -> sql.Composable:
     return sql.SQL(" and ").join(sql.SQL("{} is not null").format(prepared(c)) for c in columns)
 
 
-def rule_checks(
-    contract: TableContract, header: list[str], formats: ValueFormats = DEFAULT
-) -> list[sql.Composable]:
+def rule_checks(contract: TableContract, header: list[str]) -> list[sql.Composable]:
     checks = []
     for rule in contract.rules:
         if not set(rule.columns) <= set(header):
@@ -285,7 +283,7 @@ def row_checks(
     known = [c for c in contract.columns if c.name in header]
     required = set(contract.required_columns)
     checks = [check for c in known for check in column_checks(c, c.name in required, formats)]
-    return checks + rule_checks(contract, header, formats)
+    return checks + rule_checks(contract, header)
 
 
 def batch_rule_query(
