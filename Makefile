@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Two pytest workers, a test file each at a time (module fixtures are built once): see docs/developing.md.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help install run test lint sqlfluff pipeline fuzz advance bench bench-small db-stop db-status expectations bad-input-doc star-schema-doc constraints clean
 
