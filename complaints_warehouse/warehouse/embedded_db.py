@@ -70,7 +70,7 @@ def ensure_server_user() -> None:
 
     The wheel creates it with ``useradd`` the first time a server starts, without a lock: two servers in
     folders of their own starting at once on a fresh machine (the test suite's two workers, two
-    commands with different ``WAREHOUSE_EMBEDDED_DIR``) both find it missing, and the second
+    commands with different ``WAREHOUSE_EMBEDDED_DIR``) can both find it missing, and then the second
     ``useradd`` fails. The per-folder start lock cannot order them; this lock does."""
     if os.name != "posix" or os.geteuid() != 0:
         return
