@@ -15,16 +15,18 @@ from complaints_warehouse.warehouse import locks
 
 def test_a_second_loader_of_the_same_source_waits_for_the_first(warehouse):
     order = []
+    held = threading.Event()  # not a head start in seconds: a busy machine may take longer to connect
 
     def first():
         with locks.source_lock(warehouse, "source:rms"):
             order.append("first in")
+            held.set()
             time.sleep(1.5)
             order.append("first out")
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.3)
+    assert held.wait(timeout=60), "the first loader never got its lock"
     with locks.source_lock(warehouse, "source:rms", poll_s=0.1):
         order.append("second in")
     thread.join()
