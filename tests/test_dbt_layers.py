@@ -42,6 +42,7 @@ INTERNAL_REPORTING = {
     "int_bmmr__monthly_counts",
     "bmmr_figure_cases",
     "int_annual_report__fact_cells",
+    "int_ombudsman__case_decisions",
 }
 RAW_SOURCES = {"case_system", "ombudsman", "reference"}
 AUDIT_SOURCE = "warehouse_audit"

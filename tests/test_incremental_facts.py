@@ -226,6 +226,10 @@ def test_an_incremental_night_equals_a_full_rebuild_and_touches_only_changed_cas
         (first_through,),
     )[0][0]
     assert snapshot_build == [False, night_representations, first_through, "built"]
+    # The Ombudsman's decisions, kept like a fact: the changed cases and those of the Ombudsman cases re-sent.
+    rebuilt_all, changed_cases, after, status = night_builds.pop("int_ombudsman__case_decisions")
+    assert (rebuilt_all, after, status) == (False, first_through, "built")
+    assert changed_cases >= len(expected_changed)
     assert set(night_builds) == set(FACTS)
     for fact, (rebuilt_all, changed_cases, after, status) in night_builds.items():
         assert (rebuilt_all, after, status) == (False, first_through, "built"), fact
@@ -373,6 +377,8 @@ AGGREGATES = {
     "intermediate.int_annual_report__fact_cells": "cell_key",
 }
 AGGREGATE_READERS = ("marts.bmmr_monthly", "marts.annual_report")
+#: The council's record of the Ombudsman's decisions, kept night by night like a fact.
+OMBUDSMAN_DECISIONS = "intermediate.int_ombudsman__case_decisions"
 
 
 def _columns_but(sql, relation: str, *left_out: str) -> str:
@@ -411,6 +417,27 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
         ).fetchone()[0]
         for case in {deleted, *emptied_refs}:
             delete_a_case(conn, case)
+        # The Ombudsman's decision on one case recorded late as upheld; another decision deleted at source.
+        left_alone = [corrected, deleted, *emptied_refs]
+        upheld, withdrawn = (
+            row[0]
+            for row in conn.execute(
+                "select lgsco_ref from rms.lgsco_cases where date_decided is not null and decision_code <> 'UPH' "
+                "and case_ref <> all(%s) order by lgsco_ref limit 2",
+                (left_alone,),
+            ).fetchall()
+        )
+        conn.execute(
+            "update rms.lgsco_cases set decision_code = 'UPH', modified_at = now() where lgsco_ref = %s",
+            (upheld,),
+        )
+        conn.execute("delete from rms.lgsco_cases where lgsco_ref = %s", (withdrawn,))
+    decisions_before = sql(f"select count(*) from {OMBUDSMAN_DECISIONS}")[0][0]  # noqa: S608
+    decided = sql(
+        f"select decision_code from {OMBUDSMAN_DECISIONS} where ombudsman_case_key in (%s, %s)",  # noqa: S608
+        (f"rms:{upheld}", f"rms:{withdrawn}"),
+    )
+    assert len(decided) == 2 and ("upheld",) not in decided, decided
     (first_night,) = sql("select max(built_at) from intermediate.int_bmmr__fact_counts")[0]
     # The month, directorate and procedure the latest deleted case was received in, and how many of the
     # deleted cases were received there.
@@ -449,6 +476,21 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
             (first_night,),
         )[0][0]
         assert 0 < touched < groups_before[aggregate] / 2, aggregate
+    # The Ombudsman's decisions took in the night's change alone: the late decision, the one deleted.
+    assert sql(
+        "select rebuilt_all, status from audit.incremental_watermarks where model = %s order by started_at desc limit 1",
+        (OMBUDSMAN_DECISIONS,),
+    ) == [(False, "built")]
+    assert sql(
+        f"select decision_code, built_at > %s from {OMBUDSMAN_DECISIONS} where ombudsman_case_key = %s",  # noqa: S608
+        (first_night, f"rms:{upheld}"),
+    ) == [("upheld", True)]
+    assert sql(
+        f"select count(*) from {OMBUDSMAN_DECISIONS} where ombudsman_case_key = %s",  # noqa: S608
+        (f"rms:{withdrawn}",),
+    ) == [(0,)]
+    rewritten = sql(f"select count(*) from {OMBUDSMAN_DECISIONS} where built_at > %s", (first_night,))[0][0]  # noqa: S608
+    assert 0 < rewritten < decisions_before / 2
     # The night's removed rows lasted only as long as its dbt run.
     assert sql("select count(*) from audit.fact_removed_rows") == [(0,)]
     sql("create schema night_copy")
@@ -464,7 +506,7 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
         (emptied,),
     ) == [(0,)]
 
-    for relation in (*AGGREGATES, *AGGREGATE_READERS):
+    for relation in (*AGGREGATES, *AGGREGATE_READERS, OMBUDSMAN_DECISIONS):
         sql(f"create table night_copy.{relation.split('.')[1]} as select * from {relation}")  # noqa: S608
 
     # Adding every row up again (--full-refresh) gives the same groups, figures and reports.
@@ -472,7 +514,8 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
     rebuilt = full_refresh(
         settings,
         warehouse,
-        "int_bmmr__fact_counts int_bmmr__monthly_counts int_annual_report__fact_cells bmmr_monthly annual_report",
+        "int_bmmr__fact_counts int_bmmr__monthly_counts int_annual_report__fact_cells bmmr_monthly annual_report "
+        "int_ombudsman__case_decisions int_bmmr__figure_events",
     )
     assert rebuilt.success, rebuilt.failures
     for aggregate in AGGREGATES:
@@ -480,7 +523,7 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
             "select rebuilt_all from audit.incremental_watermarks where model = %s order by started_at desc limit 1",
             (aggregate,),
         ) == [(True,)]
-    for relation in (*AGGREGATES, *AGGREGATE_READERS):
+    for relation in (*AGGREGATES, *AGGREGATE_READERS, OMBUDSMAN_DECISIONS):
         copy = f"night_copy.{relation.split('.')[1]}"
         # A group whose rows all went stays in the nightly table with none: its readers leave it out.
         kept = (

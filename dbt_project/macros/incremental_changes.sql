@@ -4,7 +4,8 @@
     The unit of change is the case (representation_key): every fact row takes attributes from its
     case (procedure, directorate, service area version, received date), so a change anywhere in a case
     recomputes all of that case's rows in every fact, and a fact keyed by its own row (complaint points,
-    remedies, payments) also recomputes each row whose own key was re-sent or deleted.
+    remedies, payments; the Ombudsman cases of int_ombudsman__case_decisions) also recomputes each row
+    whose own key was re-sent or deleted.
 
     Changed cases, from the raw batches loaded after the fact's last build (audit.incremental_watermarks):
       - every case named by a row (new version or tombstone) of representations, stages, complaint
@@ -30,7 +31,7 @@
 
 {% macro incremental_changes(own_table=none, own_key=none, own_key_column=none) -%}
     {#- Before anything else, so that the model's parse records them: the sources read below. -#}
-    {%- set tables = change_sources() -%}
+    {%- set tables = change_sources(own_table) -%}
     {%- set nothing = {'all': true, 'cases': [], 'own_keys': []} -%}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return(nothing) }}
@@ -241,10 +242,12 @@
 {#- The raw and audit tables the change-tracking macros read, as declared sources (case_system and
     warehouse_audit, models/staging/case_system/_case_system__sources.yml), by table name. A model calling
     incremental_changes or status_history_changes calls this as dbt parses it (before any `if not
-    execute`), so dbt records the sources as the model's: lineage and docs show what it reads. -#}
-{% macro change_sources() -%}
+    execute`), so dbt records the sources as the model's: lineage and docs show what it reads.
+    ``own_table``: a model's own case-system table beyond these (int_ombudsman__case_decisions'). -#}
+{% macro change_sources(own_table=none) -%}
     {%- set tables = {} -%}
-    {%- for table in ['representations', 'stages', 'complaint_points', 'remedies', 'payments', 'service_areas'] -%}
+    {%- set case_tables = ['representations', 'stages', 'complaint_points', 'remedies', 'payments', 'service_areas'] -%}
+    {%- for table in case_tables + ([own_table] if own_table and own_table not in case_tables else []) -%}
         {%- do tables.update({table: source('case_system', table)}) -%}
     {%- endfor -%}
     {%- for table in ['source_systems', 'load_batches', 'incremental_watermarks', 'fact_removed_rows'] -%}

@@ -3,8 +3,8 @@
 -- councils' annual reports: representations received, complaints by stage, outcomes, timescale bands,
 -- nature of complaints, service areas, compliments by service, Ombudsman outcomes, payments.
 -- The cells from the facts are added up night by night in int_annual_report__fact_cells (the cells
--- left with rows); the Ombudsman's outcomes (the reconciliation, rebuilt whole each night) are added up
--- here.
+-- left with rows); the Ombudsman's outcomes are added up here from the council's own record of its
+-- decisions (int_ombudsman__case_decisions, kept night by night: a few thousand rows a year).
 with
 
 fact_cells as (
@@ -12,26 +12,18 @@ fact_cells as (
     where cells > 0
 ),
 
-representations as (
-    select * from {{ ref('fct_representations') }}
-),
-
-ombudsman_records as (
-    select * from {{ ref('ombudsman_reconciliation') }}
-    where reconciliation_status <> 'only theirs'
+ombudsman_decisions as (
+    select * from {{ ref('int_ombudsman__case_decisions') }}
 ),
 
 ombudsman_cells as (
     select
-        {{ financial_year_start_year('ombudsman_records.our_decision_date') }} as financial_year_start,
-        representations.procedure_code,
+        {{ financial_year_start_year('decision_date') }} as financial_year_start,
+        procedure_code,
         '8 Ombudsman outcomes' as section,
-        coalesce(ombudsman_records.our_decision, 'not decided') as category,
+        coalesce(decision_code, 'not decided') as category,
         count(*)::numeric as cell_value
-    from ombudsman_records
-    inner join representations
-        on ombudsman_records.representation_key = representations.representation_key
-    where ombudsman_records.our_decision_date is not null
+    from ombudsman_decisions
     group by 1, 2, 3, 4
 ),
 

@@ -3,7 +3,8 @@
 -- a payment made, an Ombudsman decision. Which figure takes which events is defined once, in the macro
 -- bmmr_event_measures: int_bmmr__monthly_counts counts them, bmmr_figure_cases lists them. Cases are
 -- named by their pseudonymous reference (representation_key), never by a person. The events from the
--- facts are the macro bmmr_fact_events, which int_bmmr__fact_counts also counts night by night.
+-- facts are the macro bmmr_fact_events, which int_bmmr__fact_counts also counts night by night; the
+-- Ombudsman's decisions come from int_ombudsman__case_decisions (kept night by night like a fact).
 -- A reporting step, not an intermediate model: it reads the facts (the incremental tables that hold every
 -- case as the marts show it), so the BMMR is counted from the marts, not recomputed from staging each
 -- night. Internal: a view in schema intermediate, as it always was, not a table for BI tools (its yml).
@@ -32,8 +33,8 @@ payments as (
     select * from {{ ref('fct_payments') }}
 ),
 
-ombudsman_cases as (
-    select * from {{ ref('stg_case_system__ombudsman_cases') }}
+ombudsman_decisions as (
+    select * from {{ ref('int_ombudsman__case_decisions') }}
 ),
 
 events as (
@@ -42,24 +43,21 @@ events as (
     union all
 
     -- The council's own record of Ombudsman decisions, for cases the warehouse holds (directorate and
-    -- procedure come from the case).
+    -- procedure are the case's, kept with each decision).
     select
         'ombudsman_decision' as event,
-        date_trunc('month', ombudsman_cases.decision_date)::date as report_month,
-        representations.directorate,
-        representations.procedure_code,
-        representations.representation_key,
-        ombudsman_cases.ombudsman_case_key as event_key,
+        date_trunc('month', decision_date::timestamp)::date as report_month,
+        directorate,
+        procedure_code,
+        representation_key,
+        ombudsman_case_key as event_key,
         null::text as representation_type,
         null::int as stage_number,
         null::boolean as is_within_timescale,
         null::text as reporting_group_code,
-        ombudsman_cases.decision_code,
+        decision_code,
         null::numeric as amount_gbp
-    from ombudsman_cases
-    inner join representations
-        on ombudsman_cases.representation_key = representations.representation_key
-    where ombudsman_cases.decision_date is not null
+    from ombudsman_decisions
 )
 
 select * from events

@@ -5,7 +5,8 @@
 -- figure takes is defined once (macro bmmr_event_measures), over int_bmmr__figure_events: the same
 -- rows bmmr_figure_cases lists as the cases behind each figure.
 -- The events from the facts are counted night by night in int_bmmr__fact_counts (the groups left with
--- events); the Ombudsman's decisions, which are not in the facts, are counted whole here.
+-- events); the Ombudsman's decisions, which are not in the facts, are counted whole here, from their own
+-- small table kept night by night (int_ombudsman__case_decisions, through int_bmmr__figure_events).
 -- sqlfluff cannot follow the indentation of the Jinja loops below:
 -- noqa: disable=LT02
 -- A reporting step, not an intermediate model: it reads the facts (the incremental tables that hold every
