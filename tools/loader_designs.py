@@ -14,6 +14,11 @@ to a bare COPY of the same files hold on a noisy machine:
 - ``arrow_client``: a vectorised client (pyarrow's CSV reader; per row in Python only the row hash and
   pseudonym, which Arrow has no kernel for), then ``COPY ... (FORMAT csv)`` of the typed rows into the
   raw table and the same set-based work. Also a lower bound: the contract's checks are not made.
+- ``storage_floor``: what writing the rows costs, whatever checking them costs: the rows the current
+  loader stored (typed, hashed, pseudonymised, with their lineage), made before the clock starts, are
+  COPYed into empty raw tables, their indexes built after (as a first load does) and the current-version
+  table filled, with the same set-based work. No design that keeps the raw history, its indexes and the
+  current versions can load faster than this.
 
     PYTHONPATH=. python -m tools.loader_designs --source-database bench_national_source --rounds 2
 
@@ -248,6 +253,55 @@ def design_arrow_client(conn: psycopg.Connection, paths: list[Path], *, whole: b
                 _after_batch(conn, contract, batch)
 
 
+def prepare_storage_floor(target, paths: list[Path]) -> None:
+    """Before the clock: load the files once with the current loader in a scratch database and keep its
+    raw tables' rows beside the files (``<file>.raw``), as ``storage_floor`` COPYs them."""
+    from tools import bench
+
+    scratch = bench._scratch_database(target, "bench_design_floor")
+    with psycopg.connect(scratch.conninfo, autocommit=True) as conn:
+        design_current(conn, paths)
+        for contract, path in zip(CONTRACTS, paths, strict=True):
+            with (
+                conn.cursor().copy(
+                    sql.SQL("copy {} to stdout (format csv)").format(raw_table(contract))
+                ) as copy,
+                path.with_suffix(".raw").open("wb") as out,
+            ):
+                for chunk in copy:
+                    out.write(chunk)
+    bench.drop_database(target, "bench_design_floor")
+
+
+def design_storage_floor(conn: psycopg.Connection, paths: list[Path]) -> None:
+    from ingestion.raw_tables import create_raw_indexes, drop_raw_indexes
+
+    for contract, path in zip(CONTRACTS, paths, strict=True):
+        ensure_raw_table(conn, contract)
+        drop_raw_indexes(conn, contract)
+        columns = [
+            name
+            for (name,) in conn.execute(
+                "select attname::text from pg_attribute where attrelid = %s::regclass and attnum > 0 "
+                "and not attisdropped order by attnum",
+                (raw_table(contract).as_string(conn),),
+            )
+        ]
+        _copy_file(
+            conn,
+            sql.SQL("copy {} ({}) from stdin (format csv)").format(
+                raw_table(contract), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+            ),
+            path.with_suffix(".raw"),
+        )
+        create_raw_indexes(conn, contract)
+        # The batch the current loader gave the rows (one file, one batch), looked up in its index.
+        (held_batch,) = conn.execute(
+            sql.SQL("select max(_batch_id) from {}").format(raw_table(contract))
+        ).fetchone()
+        _after_batch(conn, contract, held_batch)
+
+
 def _rows_written(conn: psycopg.Connection, design: str) -> int:
     tables = (
         [sql.Identifier("bare_" + c.name) for c in CONTRACTS]
@@ -264,6 +318,7 @@ DESIGNS = {
     "arrow_client": design_arrow_client,
     "copy_on_error_copy_only": functools.partial(design_copy_on_error, whole=False),
     "arrow_client_only": functools.partial(design_arrow_client, whole=False),
+    "storage_floor": design_storage_floor,
 }
 
 
@@ -294,6 +349,8 @@ def main() -> None:
         print(
             f"Extract: {rows['representations']:,} representations + {rows['stages']:,} stages = {total:,} rows"
         )
+        if "storage_floor" in designs:
+            prepare_storage_floor(target, paths)
         for round_ in range(args.rounds):
             for design in designs:
                 scratch = bench._scratch_database(target, "bench_design")
