@@ -38,7 +38,7 @@ population_editions as (
             order by
                 population.population_published_on desc nulls last,
                 population.population_batch_id desc,
-                population.population_source
+                population.population_source asc
         ) as edition_rank
     from matched
     inner join population

@@ -50,7 +50,7 @@ groups as (
         count(*) as councils_in_group,
         count(statistics.ons_code) as councils_in_statistics,
         string_agg(members.authority_name, '; ' order by members.authority_name)
-            filter (where statistics.ons_code is null) as councils_missing
+        filter (where statistics.ons_code is null) as councils_missing
     from members
     left join statistics
         on
@@ -60,6 +60,8 @@ groups as (
 ),
 
 -- One row per council-year and measure: the counts the average is made of, and the average published.
+-- A table of four rows per council-year, written as one: each branch's values on a line, named by the first.
+-- noqa: disable=LT09, AL03
 measures as (
     select
         financial_year, similar_authority_group, authority_name, 'uphold_rate_pct' as measure, 0 as digits,
@@ -86,6 +88,7 @@ measures as (
         similar_authority_compliance_rate_pct
     from statistics
 ),
+-- noqa: enable=LT09, AL03
 
 aggregated as (
     select
@@ -136,8 +139,10 @@ final as (
             when aggregated.councils_without_population > 0 then 'no population'
             when aggregated.councils_without_counts > 0 then 'no counts'
             when aggregated.recomputed_unrounded is null then 'no counts'
-            when abs(aggregated.recomputed_unrounded - aggregated.published_average)
-                <= 0.5 * power(10, -aggregated.digits) then 'matches'
+            when
+                abs(aggregated.recomputed_unrounded - aggregated.published_average)
+                <= 0.5 * power(10, -aggregated.digits)
+                then 'matches'
             else 'differs'
         end)::text as recomputation
     from aggregated

@@ -40,7 +40,7 @@ members as not materialized (
         events.event,
         events.event_key,
         events.representation_key,
-        case when measures.is_amount then events.amount_gbp else 1 end::numeric as value
+        case when measures.is_amount then events.amount_gbp else 1 end::numeric as value  -- noqa: RF04
     from events
     inner join (
         values
@@ -87,7 +87,7 @@ by_period as (
             figures.directorate = members.directorate
             and figures.procedure_code = members.procedure_code
             and figures.financial_year_start_month = members.event_financial_year_start_month
-            and members.event_month <= figures.report_month
+            and figures.report_month >= members.event_month
     where figures.period = 'financial_year_to_date'
 
     union all
@@ -116,10 +116,10 @@ final as (
         procedure_code::text as procedure_code,
         measure::text as measure,
         representation_key::text as case_reference,
-        event::text as event,
+        event::text as event,  -- noqa: RF04
         event_key::text as event_key,
         event_month::date as event_month,
-        value::numeric as value
+        value::numeric as value  -- noqa: RF04
     from by_period
 )
 

@@ -45,7 +45,7 @@ events as (
     -- The council's own record of Ombudsman decisions, for cases the warehouse holds (directorate and
     -- procedure are the case's, kept with each decision).
     select
-        'ombudsman_decision' as event,
+        'ombudsman_decision' as event,  -- noqa: RF04
         date_trunc('month', decision_date::timestamp)::date as report_month,
         directorate,
         procedure_code,

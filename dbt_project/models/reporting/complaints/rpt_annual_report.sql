@@ -37,10 +37,10 @@ scoped as (
     union all
     select
         financial_year,
-        'all',
+        'all' as procedure_code,
         section,
         category,
-        sum(cell_value)
+        sum(cell_value) as cell_value
     from cells
     group by financial_year, section, category
 ),
@@ -98,7 +98,8 @@ valued as (
             and categories.procedure_code = last_year.procedure_code
             and categories.section = last_year.section
             and categories.category = last_year.category
-    left join (select distinct financial_year, procedure_code from scoped) as previous
+    -- The previous year, when there is one (each year's years row: the same pairs as scoped's).
+    left join years as previous
         on
             categories.previous_financial_year = previous.financial_year
             and categories.procedure_code = previous.procedure_code
@@ -107,25 +108,30 @@ valued as (
 totalled as (
     select
         valued.*,
-        sum(this_year) filter (where not is_money)
-            over (partition by financial_year, procedure_code, section) as section_total_this_year,
-        sum(last_year) filter (where not is_money)
-            over (partition by financial_year, procedure_code, section) as section_total_last_year,
-        sum(this_year) filter (where section = '4 timescale bands')
-            over (partition by financial_year, procedure_code) as responses_banded,
-        sum(this_year) filter (where section = '4 timescale bands' and category = 'within 20 working days')
-            over (partition by financial_year, procedure_code) as responses_within_20_days,
-        sum(this_year) filter (where section = '3 outcomes')
-            over (partition by financial_year, procedure_code) as outcomes_recorded,
-        sum(this_year) filter (where section = '3 outcomes' and category = 'Upheld/partly upheld')
-            over (partition by financial_year, procedure_code) as outcomes_upheld
+        sum(valued.this_year) filter (where not valued.is_money) over by_section as section_total_this_year,
+        sum(valued.last_year) filter (where not valued.is_money) over by_section as section_total_last_year,
+        sum(valued.this_year) filter (
+            where valued.section = '4 timescale bands'
+        ) over by_year as responses_banded,
+        sum(valued.this_year) filter (
+            where valued.section = '4 timescale bands' and valued.category = 'within 20 working days'
+        ) over by_year as responses_within_20_days,
+        sum(valued.this_year) filter (where valued.section = '3 outcomes') over by_year as outcomes_recorded,
+        sum(valued.this_year) filter (
+            where valued.section = '3 outcomes' and valued.category = 'Upheld/partly upheld'
+        ) over by_year as outcomes_upheld
     from valued
+    window
+        by_section as (partition by valued.financial_year, valued.procedure_code, valued.section),
+        by_year as (partition by valued.financial_year, valued.procedure_code)
 ),
 
 final as (
     select
-        (totalled.financial_year || '|' || totalled.procedure_code || '|' || totalled.section || '|'
-        || totalled.category)::text as rpt_annual_report_key,
+        (
+            totalled.financial_year || '|' || totalled.procedure_code || '|' || totalled.section || '|'
+            || totalled.category
+        )::text as rpt_annual_report_key,
         totalled.financial_year::text as financial_year,
         totalled.previous_financial_year::text as previous_financial_year,
         totalled.year_start_date::date as year_start_date,

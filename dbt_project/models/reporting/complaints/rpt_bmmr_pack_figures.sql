@@ -25,7 +25,7 @@ cells as (
         report_month,
         version,
         period,
-        'directorate',
+        'directorate' as scope,
         directorate,
         measure,
         value
@@ -43,7 +43,7 @@ final as (
         report_month::date as report_month,
         ({{ financial_year('report_month') }})::text as financial_year,
         {{ financial_year_start_month('report_month') }} as financial_year_start_month,
-        version::int as version,
+        version::int as version,  -- noqa: RF04
         period::text as period,
         scope::text as scope,
         nullif(directorate, '')::text as directorate,

@@ -28,10 +28,11 @@ council as (
         report_month,
         version,
         period,
-        'outcomes_recorded',
-        sum(value)
+        'outcomes_recorded' as measure,
+        sum(value) as measure_value
     from published
-    where measure in ({% for column in bmmr_outcome_columns() %}'{{ column }}'{{ ', ' if not loop.last }}{% endfor %})
+    -- The outcome columns' names, one list (a long line once rendered).
+    where measure in ({{ "'" ~ bmmr_outcome_columns() | join("', '") ~ "'" }})  -- noqa: LT05
     group by report_month, version, period
 ),
 
@@ -79,7 +80,7 @@ final as (
         kpi_name::text as kpi_name,
         report_month::date as report_month,
         ({{ financial_year('report_month') }})::text as financial_year,
-        version::int as version,
+        version::int as version,  -- noqa: RF04
         period::text as period,
         numerator_measure::text as numerator_measure,
         denominator_measure::text as denominator_measure,
@@ -88,7 +89,9 @@ final as (
         {{ bmmr_ratio('numerator', 'denominator') }}::numeric as actual_pct,
         target_pct::numeric as target_pct,
         higher_is_better::boolean as higher_is_better,
-        ({{ bmmr_rag(bmmr_ratio('numerator', 'denominator'), 'target_pct', 'higher_is_better') }})::text as rag
+        (
+            {{ bmmr_rag(bmmr_ratio('numerator', 'denominator'), 'target_pct', 'higher_is_better') }}
+        )::text as rag
     from scored
 )
 

@@ -46,7 +46,8 @@ measures as (
         (case
             when published_satisfactory_remedy_rate_pct is null then 'not published'
             when recomputed_satisfactory_remedy_rate_pct is null then 'no counts'
-            when published_satisfactory_remedy_rate_pct = recomputed_satisfactory_remedy_rate_pct then 'matches'
+            when published_satisfactory_remedy_rate_pct = recomputed_satisfactory_remedy_rate_pct
+                then 'matches'
             else 'differs'
         end) as recomputation
     from statistics

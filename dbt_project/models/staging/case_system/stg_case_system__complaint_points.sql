@@ -2,7 +2,9 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'complaint_points'), ['point_id'], version_column='updated_at') }}
+    {{ latest_versions(
+        source('case_system', 'complaint_points'), ['point_id'], version_column='updated_at'
+    ) }}
 ),
 
 renamed as (

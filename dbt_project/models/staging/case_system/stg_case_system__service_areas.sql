@@ -3,7 +3,9 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'service_areas'), ['service_area_code', 'valid_from'], version_column='updated_at') }}
+    {{ latest_versions(
+        source('case_system', 'service_areas'), ['service_area_code', 'valid_from'], version_column='updated_at'
+    ) }}
 ),
 
 renamed as (

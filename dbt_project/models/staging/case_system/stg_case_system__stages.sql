@@ -2,7 +2,9 @@
 with
 
 source as (
-    {{ latest_versions(source('case_system', 'stages'), ['representation_id', 'stage'], version_column='updated_at') }}
+    {{ latest_versions(
+        source('case_system', 'stages'), ['representation_id', 'stage'], version_column='updated_at'
+    ) }}
 ),
 
 renamed as (

@@ -22,7 +22,7 @@ versions as (
                 statistics.financial_year
             order by statistics._batch_id desc, statistics._row_number desc nulls first
         ) as version_rank
-    from {{ source('ombudsman', 'annual_statistics') }} as statistics
+    from {{ source('ombudsman', 'annual_statistics') }} as statistics  -- noqa: RF04
     left join names
         on {{ authority_name_key('statistics.authority_name') }} = names.authority_name_key
 ),
