@@ -541,3 +541,73 @@ def test_a_night_adds_its_change_to_the_aggregates_and_they_equal_adding_everyth
             f"select {columns} from {copy}{kept}) as only_rebuilt"
         )
         assert (only_night, only_rebuilt) == ([(0,)], [(0,)]), relation
+
+
+def test_a_row_moved_to_another_case_stays_there_when_its_first_case_changes_later(
+    after_simulated_night, settings, warehouse, sql
+):
+    """A row keyed by itself (a complaint point; an Ombudsman case) re-sent under another case one night,
+    then its first case changed a later night: that night takes the row out (an older version named the
+    changed case) and must put it back under the case it belongs to now, as a full rebuild has it."""
+    source = after_simulated_night.source
+
+    def night() -> None:
+        pipeline.step_load_case_systems(settings, warehouse, **QUIET)
+        assert pipeline.step_transform(settings, warehouse, **QUIET)["success"]
+
+    with psycopg.connect(source.conninfo) as conn:
+        issue, first_case = conn.execute(
+            "select issue_no, case_ref from rms.case_issues order by issue_no limit 1"
+        ).fetchone()
+        decision, decided_case = conn.execute(
+            "select lgsco_ref, case_ref from rms.lgsco_cases where date_decided is not null and case_ref <> %s "
+            "order by lgsco_ref limit 1",
+            (first_case,),
+        ).fetchone()
+        # Cases received before either, so that the moved rows' dates stay within their new case's.
+        new_case, new_decided_case = (
+            conn.execute(
+                "select case_ref from rms.cases where case_ref <> all(%s) and date_received <= "
+                "(select date_received from rms.cases where case_ref = %s) order by case_ref limit 1",
+                ([first_case, decided_case], case),
+            ).fetchone()[0]
+            for case in (first_case, decided_case)
+        )
+        conn.execute(
+            "update rms.case_issues set case_ref = %s, modified_at = now() where issue_no = %s",
+            (new_case, issue),
+        )
+        conn.execute(
+            "update rms.lgsco_cases set case_ref = %s, modified_at = now() where lgsco_ref = %s",
+            (new_decided_case, decision),
+        )
+    night()
+    moved = (
+        ("select representation_key from marts.fct_complaint_points where point_key = %s", f"rms:{issue}"),
+        (
+            f"select representation_key from {OMBUDSMAN_DECISIONS} where ombudsman_case_key = %s",  # noqa: S608
+            f"rms:{decision}",
+        ),
+    )
+    assert [sql(query, (key,)) for query, key in moved] == [
+        [(f"rms:{new_case}",)],
+        [(f"rms:{new_decided_case}",)],
+    ]
+
+    # A later night changes the cases the rows were first under (and nothing of the rows themselves).
+    with psycopg.connect(source.conninfo) as conn:
+        conn.execute(
+            "update rms.cases set risk = case when risk = 'H' then 'L' else 'H' end, modified_at = now() "
+            "where case_ref = any(%s)",
+            ([first_case, decided_case],),
+        )
+    night()
+    assert [sql(query, (key,)) for query, key in moved] == [
+        [(f"rms:{new_case}",)],
+        [(f"rms:{new_decided_case}",)],
+    ]
+    # The night took the rows out and recomputed them: they were in its change, not left alone.
+    (night_at,) = sql("select max(built_at) from marts.fct_representations")[0]
+    assert sql("select built_at from marts.fct_complaint_points where point_key = %s", (f"rms:{issue}",)) == [
+        (night_at,)
+    ]

@@ -27,12 +27,19 @@
     with the new rows (the post-hook marks the build 'built'), so a failed build changes nothing. The
     model then selects only those cases, with literal key lists, so that PostgreSQL pushes the filter
     down through the staging views to the raw tables (see incremental_filter).
+
+    ``service_area_key``: false for a model whose rows carry no service area version (nothing of theirs
+    can name a version that is gone).
+
+    Returns {all, cases, own_keys, join_cases}: the cases and own rows to take out and recompute, and
+    the cases a model keyed by its own row reads to join those rows to (the changed cases and every case
+    a version of those rows names: a row moved to another case still finds it).
 -#}
 
-{% macro incremental_changes(own_table=none, own_key=none, own_key_column=none) -%}
+{% macro incremental_changes(own_table=none, own_key=none, own_key_column=none, service_area_key=true) -%}
     {#- Before anything else, so that the model's parse records them: the sources read below. -#}
     {%- set tables = change_sources(own_table) -%}
-    {%- set nothing = {'all': true, 'cases': [], 'own_keys': []} -%}
+    {%- set nothing = {'all': true, 'cases': [], 'own_keys': [], 'join_cases': []} -%}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return(nothing) }}
     {%- endif -%}
@@ -67,7 +74,7 @@
         {%- endif -%}
     {%- endif -%}
 
-    {%- set changes = {'all': previous is none, 'cases': [], 'own_keys': []} -%}
+    {%- set changes = {'all': previous is none, 'cases': [], 'own_keys': [], 'join_cases': []} -%}
     {%- if previous is not none -%}
         {%- set window = '_batch_id > ' ~ previous ~ ' and _batch_id <= ' ~ through -%}
         {%- set cases_sql -%}
@@ -97,7 +104,7 @@
                     from {{ tables.service_areas }} as service_areas
                     where service_areas.{{ window }}
                 )
-                {%- if service_areas_changed %}
+                {%- if service_areas_changed and service_area_key %}
                 -- A case whose service area version is gone (a version derived from the cases moved).
                 union
                 select fact.representation_key
@@ -128,6 +135,7 @@
             select representation_key from touched
         {%- endset -%}
         {%- do changes.update({'cases': run_query(cases_sql).columns[0].values() | list}) -%}
+        {%- do changes.update({'join_cases': changes.cases}) -%}
         {%- if own_table -%}
             {#- Two selects, not one with `or`: each is looked up by an index of the raw table. -#}
             {%- set keys_sql -%}
@@ -140,10 +148,24 @@
                 where _source_system || ':' || representation_id = any({{ key_array(changes.cases) }})
             {%- endset -%}
             {%- do changes.update({'own_keys': run_query(keys_sql).columns[0].values() | list}) -%}
+            {#- The cases those rows name now, to join them to: a row taken out because an older version
+                named a changed case may belong to another case since (a payment moved to another case
+                one night, its first case changed a later night), which must be read too. -#}
+            {%- if changes.own_keys | length > 0 -%}
+                {%- set named_sql -%}
+                    select distinct _source_system || ':' || representation_id
+                    from {{ tables[own_table] }}
+                    where
+                        _source_system || ':' || {{ own_key_column }} = any({{ key_array(changes.own_keys) }})
+                        and representation_id is not null
+                {%- endset -%}
+                {%- set named = run_query(named_sql).columns[0].values() | list -%}
+                {%- do changes.update({'join_cases': (changes.cases + named) | unique | list}) -%}
+            {%- endif -%}
         {%- endif -%}
         {#- Beyond 200,000 keys a literal list no longer pays: recompute every row. -#}
         {%- if changes.cases | length + changes.own_keys | length > 200000 -%}
-            {%- do changes.update({'all': true, 'cases': [], 'own_keys': []}) -%}
+            {%- do changes.update({'all': true, 'cases': [], 'own_keys': [], 'join_cases': []}) -%}
         {%- endif -%}
     {%- endif -%}
 

@@ -23,12 +23,12 @@ remedies as (
 
 representations as (
     select * from {{ ref('int_representations__unified') }}
-    where {{ incremental_filter('representation_key', changes.cases, changes) }}
+    where {{ incremental_filter('representation_key', changes.join_cases, changes) }}
 ),
 
 service_area_versions as (
     select * from {{ ref('int_representations__service_area_versions') }}
-    where {{ incremental_filter('representation_key', changes.cases, changes) }}
+    where {{ incremental_filter('representation_key', changes.join_cases, changes) }}
 ),
 
 final as (

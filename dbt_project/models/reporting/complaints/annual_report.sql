@@ -4,7 +4,7 @@
 -- nature of complaints, service areas, compliments by service, Ombudsman outcomes, payments.
 -- The cells from the facts are added up night by night in int_annual_report__fact_cells (the cells
 -- left with rows); the Ombudsman's outcomes are added up here from the council's own record of its
--- decisions (int_ombudsman__case_decisions, kept night by night: a few thousand rows a year).
+-- decisions (int_ombudsman__case_decisions, kept night by night: one row per decision).
 with
 
 fact_cells as (

@@ -1,10 +1,11 @@
 -- The council's own record of the Ombudsman's decisions, one row per decided Ombudsman case of a case the
--- warehouse holds, with the case's directorate and procedure as fct_representations shows them: what
--- the BMMR's Ombudsman figures count (int_bmmr__figure_events) and the annual report's Ombudsman
--- outcomes (annual_report). Kept like a fact: each night recomputes only the Ombudsman cases re-sent or
--- deleted and those of the cases the night changed (incremental_changes), so a night no longer joins
--- every decision to every case.
--- A reporting step, not an intermediate model: it reads the marts' fact of cases. Internal (its yml).
+-- warehouse holds, with the case's directorate and procedure as the facts have them: what the BMMR's
+-- Ombudsman figures count (int_bmmr__figure_events) and the annual report's Ombudsman outcomes
+-- (annual_report). A fact in all but name, built like fct_payments from what the facts read (not from
+-- fct_representations, which may have taken in other batches than this model), and kept like one: each
+-- night recomputes only the Ombudsman cases re-sent or deleted and those of the cases the night changed
+-- (incremental_changes), so a night no longer joins every decision to every case.
+-- Internal (its yml): a reporting step's input, not a mart for BI tools.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -15,7 +16,8 @@
 -- depends_on: {{ ref('dim_date') }}, {{ ref('procedures') }}, {{ ref('dim_service_area') }}
 -- depends_on: {{ ref('dim_stage') }}, {{ ref('dim_outcome') }}, {{ ref('dim_complaint_nature') }}
 {%- set changes = incremental_changes(
-    own_table='ombudsman_cases', own_key='ombudsman_case_key', own_key_column='ombudsman_reference'
+    own_table='ombudsman_cases', own_key='ombudsman_case_key', own_key_column='ombudsman_reference',
+    service_area_key=false,
 ) %}
 with
 
@@ -25,8 +27,8 @@ ombudsman_cases as (
 ),
 
 representations as (
-    select * from {{ ref('fct_representations') }}
-    where {{ incremental_filter('representation_key', changes.cases, changes) }}
+    select * from {{ ref('int_representations__unified') }}
+    where {{ incremental_filter('representation_key', changes.join_cases, changes) }}
 ),
 
 final as (
@@ -37,9 +39,6 @@ final as (
         ombudsman_cases.decision_code::text as decision_code,
         representations.directorate::text as directorate,
         representations.procedure_code::text as procedure_code,
-        -- The case's service area version, as the facts carry it: a night whose reorganisation removes
-        -- the version recomputes the case here too (incremental_changes).
-        representations.service_area_key::text as service_area_key,
         -- When this row was last recomputed (the dbt run's start): a nightly run tests only these.
         {{ built_at() }} as built_at
     from ombudsman_cases
